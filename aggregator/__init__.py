@@ -1,0 +1,6 @@
+"""grandrounds: curated Mastodon and X lists of health-care voices, archived and read by topic."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]

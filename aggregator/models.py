@@ -1,0 +1,129 @@
+"""Frozen dataclasses shared by every layer.
+
+Collectors produce them, the collect service stores them, read-side queries return
+their own row dataclasses. Nothing here knows about a database or a network library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Network = Literal["mastodon", "twitter"]
+NETWORKS: tuple[Network, ...] = ("mastodon", "twitter")
+TargetKind = Literal["list", "hashtag", "user", "search"]
+
+
+def id_order(remote_id: str) -> tuple[int, str]:
+    """Sort key for remote ids: numerically for digit strings, never through float.
+
+    Mastodon and X ids exceed 2^53; Mastodon only promises "a string", so non-numeric ids
+    (Pleroma flake ids) still sort, by length then text, which keeps equal-length ids stable.
+    """
+    return (len(remote_id), remote_id)
+
+
+def newer_id(a: str | None, b: str | None) -> str | None:
+    """The newer of two remote ids (either may be None)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a if id_order(a) >= id_order(b) else b
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """A posting account. `key` identifies it across sources on one network:
+    the acct with its domain on Mastodon (``user@domain``), the numeric user id on X."""
+
+    network: Network
+    key: str
+    handle: str  # user@domain on Mastodon, username on X
+    display_name: str
+    url: str = ""
+    bio: str = ""  # plain text
+    remote_id: str = ""  # id on the server it was read from
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    kind: str  # image, video, gifv, audio, unknown
+    url: str
+    alt_text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Boost:
+    """Someone re-shared the post (a Mastodon reblog, an X retweet)."""
+
+    booster: Author
+    remote_id: str  # id of the boost itself
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One post, normalized. Boosts arrive as the original post with `boosts` filled.
+
+    `key` identifies the post on its network whichever server delivered it: the
+    federation URI on Mastodon (local ids differ per server), the tweet id on X.
+    `remote_id` is the id on the server it was read from, used for cursors.
+    """
+
+    network: Network
+    key: str
+    remote_id: str
+    url: str
+    author: Author
+    created_at: datetime  # timezone-aware, UTC
+    text: str  # plain text rendering: what people read and what is searched
+    raw: str  # the JSON as received (the boost wrapper for boosts), for archival fidelity
+    lang: str | None = None
+    spoiler: str = ""
+    reply_to_id: str | None = None  # remote id of the post this replies to
+    reply_to_author: str | None = None  # its author's key, when known
+    quote_of: str | None = None  # key of the quoted post
+    hashtags: tuple[str, ...] = ()  # as written by the author, without '#'
+    mentions: tuple[str, ...] = ()  # handles
+    links: tuple[str, ...] = ()  # external links, expanded
+    media: tuple[Media, ...] = ()
+    boosts: tuple[Boost, ...] = ()
+    edited_at: datetime | None = None
+    sensitive: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What one source reads: a remote list, a hashtag, an account or a search."""
+
+    kind: TargetKind
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What a collector needs to resume a source; saved with the posts it covers.
+
+    `cursor`: newest remote id already stored. `resolved_id`: the remote id of a `user`
+    source's account, looked up once and remembered.
+    """
+
+    cursor: str | None = None
+    resolved_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One response's worth of posts and the state to commit in the same transaction.
+
+    `state` is None when this page must not move the cursor (a backwards pass that has
+    not finished yet); the final page of such a pass carries the new state.
+    """
+
+    posts: tuple[Post, ...]
+    state: SourceState | None
+    requests: int = 1
+    users_read: int = 0  # X bills user objects separately
+    warnings: tuple[str, ...] = field(default=())

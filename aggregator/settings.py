@@ -1,0 +1,322 @@
+"""Settings: a TOML file, then the environment (ROUNDS_*), then CLI flags.
+
+The file format is the contract users rely on (see config/rounds.example.toml). Every
+problem is reported as one ConfigError naming the file, the key and what is wrong.
+Secrets never live in the file: an account names the environment variable (or a 0600
+file) that holds its token.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import stat
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import platformdirs
+
+from aggregator.errors import ConfigError
+from aggregator.models import NETWORKS, Network, Target, TargetKind
+
+logger = logging.getLogger(__name__)
+
+APP = "grandrounds"
+_EVERY = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP)) / "rounds.toml"
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{Path(platformdirs.user_data_dir(APP)) / 'rounds.db'}"
+
+
+def parse_duration(text: str) -> int:
+    """'15m' -> 900 seconds. Raises ValueError with a helpful message."""
+    m = _EVERY.match(text) if isinstance(text, str) else None
+    if not m or int(m.group(1)) == 0:
+        raise ValueError(f"cannot parse {text!r}: use a positive number with s, m, h or d (15m)")
+    return int(m.group(1)) * _UNITS[m.group(2)]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSettings:
+    """A login (or anonymous access) on one server."""
+
+    name: str
+    network: Network
+    base_url: str
+    token_env: str | None = None  # Mastodon access token
+    token_file: str | None = None  # alternative: a 0600 file holding the token
+    bearer_token_env: str | None = None  # X app-only bearer token
+    consumer_key_env: str | None = None
+    consumer_secret_env: str | None = None
+    access_token_env: str | None = None
+    access_token_secret_env: str | None = None
+    max_reads_per_day: int | None = None
+    allow_insecure: bool = False
+
+    def secret(self, env_key: str | None, environ: Mapping[str, str]) -> str | None:
+        return environ.get(env_key) or None if env_key else None
+
+    def token(self, environ: Mapping[str, str]) -> str | None:
+        """The access token (Mastodon) or bearer token (X), if one is configured."""
+        env_key = self.token_env if self.network == "mastodon" else self.bearer_token_env
+        value = self.secret(env_key, environ)
+        if value is None and self.token_file:
+            value = read_secret_file(Path(self.token_file).expanduser())
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSettings:
+    name: str
+    account: str
+    target: Target
+    every: int = 900  # seconds
+    topics: tuple[str, ...] = ()
+    backfill: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ViewSettings:
+    name: str
+    query: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderSettings:
+    mark_read_on_move: bool = False
+    poll_seconds: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    path: Path | None
+    database_url: str
+    accounts: Mapping[str, AccountSettings] = field(default_factory=dict)
+    sources: tuple[SourceSettings, ...] = ()
+    views: tuple[ViewSettings, ...] = ()
+    topics_file: Path | None = None
+    reader: ReaderSettings = ReaderSettings()
+    recheck_hours: int = 48
+
+    def source(self, name: str) -> SourceSettings:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        known = ", ".join(s.name for s in self.sources) or "none configured"
+        raise ConfigError(f"no source named {name!r} (known: {known})")
+
+
+def read_secret_file(path: Path) -> str:
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read token file ({exc.strerror})") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        logger.warning("%s is readable by group or others; chmod 600 it", path)
+    return text
+
+
+# ---------------------------------------------------------------- validation helpers
+
+
+class _Table:
+    """A TOML table being validated: tracks which keys were used to report unknown ones."""
+
+    def __init__(self, where: str, data: Any, path: Path | None) -> None:
+        self.where, self.path = where, path
+        if not isinstance(data, dict):
+            self.fail(where, f"must be a table, not {type(data).__name__}")
+        self.data: dict[str, Any] = data
+
+    def fail(self, key: str, problem: str) -> None:
+        raise ConfigError(f"{self.path or '<config>'}: {key}: {problem}")
+
+    def key(self, name: str) -> str:
+        return f"{self.where}.{name}" if self.where else name
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any = None,
+            required: bool = False) -> Any:
+        if name not in self.data:
+            if required:
+                self.fail(self.key(name), "missing (required)")
+            return default
+        value = self.data[name]
+        if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            self.fail(self.key(name), f"must be {names}, not {type(value).__name__} ({value!r})")
+        return value
+
+    def check_unknown(self, allowed: set[str]) -> None:
+        unknown = sorted(set(self.data) - allowed)
+        if unknown:
+            self.fail(self.key(unknown[0]), f"unknown key (allowed: {', '.join(sorted(allowed))})")
+
+
+_ACCOUNT_KEYS = {
+    "network", "base_url", "token_env", "token_file", "bearer_token_env", "consumer_key_env",
+    "consumer_secret_env", "access_token_env", "access_token_secret_env",
+    "max_reads_per_day", "allow_insecure",
+}
+_SOURCE_KEYS = {"name", "account", "list", "hashtag", "user", "search", "every", "topics",
+                "backfill"}
+_TOP_KEYS = {"database", "accounts", "sources", "views", "topics_file", "reader", "recheck_hours"}
+_TARGETS: tuple[TargetKind, ...] = ("list", "hashtag", "user", "search")
+_DEFAULT_BASE = {"twitter": "https://api.twitter.com"}
+
+
+def _account(name: str, data: Any, path: Path | None) -> AccountSettings:
+    t = _Table(f"accounts.{name}", data, path)
+    t.check_unknown(_ACCOUNT_KEYS)
+    network = t.get("network", str, required=True)
+    if network not in NETWORKS:
+        t.fail(t.key("network"), f"must be one of {', '.join(NETWORKS)}, not {network!r}")
+    base_url = t.get("base_url", str, _DEFAULT_BASE.get(network), required=network == "mastodon")
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        t.fail(t.key("base_url"), f"must be an http(s) URL, not {base_url!r}")
+    allow_insecure = t.get("allow_insecure", bool, False)
+    if parts.scheme == "http" and parts.hostname not in _LOOPBACK and not allow_insecure:
+        t.fail(t.key("base_url"), "must use https (set allow_insecure = true to override)")
+    envs = {k: t.get(k, str) for k in _ACCOUNT_KEYS if k.endswith("_env")}
+    if network == "mastodon" and envs["bearer_token_env"]:
+        t.fail(t.key("bearer_token_env"), "is for X accounts; Mastodon uses token_env")
+    max_reads = t.get("max_reads_per_day", int)
+    if max_reads is not None and max_reads <= 0:
+        t.fail(t.key("max_reads_per_day"), "must be a positive number")
+    return AccountSettings(
+        name=name, network=network, base_url=base_url.rstrip("/"),
+        token_file=t.get("token_file", str), max_reads_per_day=max_reads,
+        allow_insecure=allow_insecure, **envs,
+    )
+
+
+def _source(i: int, data: Any, accounts: Mapping[str, AccountSettings],
+            path: Path | None) -> SourceSettings:
+    t = _Table(f"sources[{i}]", data, path)
+    name = t.get("name", str, required=True)
+    t.where = f"sources.{name}" if name.strip() else t.where
+    t.check_unknown(_SOURCE_KEYS)
+    if not name.strip():
+        t.fail(t.key("name"), "must not be empty")
+    account_name = t.get("account", str, required=True)
+    if account_name not in accounts:
+        known = ", ".join(accounts) or "none defined"
+        t.fail(t.key("account"), f"names undefined account {account_name!r} (defined: {known})")
+    account = accounts[account_name]
+    given = [k for k in _TARGETS if k in t.data]
+    if len(given) != 1:
+        t.fail(t.where, f"needs exactly one of list, hashtag, user, search (got {len(given)})")
+    kind = given[0]
+    value = t.get(kind, str).strip()
+    if not value:
+        t.fail(t.key(kind), "must not be empty")
+    if kind == "search" and account.network != "twitter":
+        t.fail(t.key("search"), "search sources are for X accounts only; use hashtag on Mastodon")
+    if kind == "hashtag":
+        value = value.lstrip("#")
+    if kind == "list" and account.network == "mastodon" and not (
+        account.token_env or account.token_file
+    ):
+        t.fail(t.key("list"), f"list timelines need a token: set token_env on accounts.{account_name}")
+    if kind == "user" and account.network == "mastodon":
+        value = value.lstrip("@")
+    try:
+        every = parse_duration(t.get("every", str, "15m"))
+    except ValueError as exc:
+        t.fail(t.key("every"), str(exc))
+    topics = t.get("topics", list, [])
+    if not all(isinstance(x, str) for x in topics):
+        t.fail(t.key("topics"), "must be a list of topic ids (strings)")
+    backfill = t.get("backfill", int, 200)
+    if backfill < 0:
+        t.fail(t.key("backfill"), "must be 0 or more")
+    return SourceSettings(name=name, account=account_name, target=Target(kind, value),
+                          every=every, topics=tuple(topics), backfill=backfill)
+
+
+def parse_settings(data: Mapping[str, Any], path: Path | None,
+                   environ: Mapping[str, str]) -> Settings:
+    top = _Table("", dict(data), path)
+    top.check_unknown(_TOP_KEYS)
+    db = _Table("database", top.get("database", dict, {}), path)
+    db.check_unknown({"url"})
+    url = environ.get("ROUNDS_DATABASE_URL") or db.get("url", str) or default_database_url()
+    accounts = {
+        name: _account(name, acc, path) for name, acc in top.get("accounts", dict, {}).items()
+    }
+    sources = tuple(
+        _source(i, s, accounts, path) for i, s in enumerate(top.get("sources", list, []))
+    )
+    seen: set[str] = set()
+    for s in sources:
+        if s.name in seen:
+            top.fail(f"sources.{s.name}", "duplicate source name")
+        seen.add(s.name)
+    views = []
+    for i, v in enumerate(top.get("views", list, [])):
+        vt = _Table(f"views[{i}]", v, path)
+        vt.check_unknown({"name", "query"})
+        views.append(ViewSettings(vt.get("name", str, required=True),
+                                  vt.get("query", str, required=True)))
+    topics_file = top.get("topics_file", str)
+    rt = _Table("reader", top.get("reader", dict, {}), path)
+    rt.check_unknown({"mark_read_on_move", "poll_seconds"})
+    reader = ReaderSettings(rt.get("mark_read_on_move", bool, False),
+                            float(rt.get("poll_seconds", (int, float), 5.0)))
+    recheck = top.get("recheck_hours", int, 48)
+    base = path.parent if path else Path.cwd()
+    return Settings(
+        path=path, database_url=url, accounts=accounts, sources=sources, views=tuple(views),
+        topics_file=(base / Path(topics_file).expanduser()) if topics_file else None,
+        reader=reader, recheck_hours=recheck,
+    )
+
+
+def find_config(explicit: str | None, environ: Mapping[str, str]) -> tuple[Path, bool]:
+    """Where the config lives and whether the user asked for it explicitly."""
+    if explicit:
+        return Path(explicit).expanduser(), True
+    if environ.get("ROUNDS_CONFIG"):
+        return Path(environ["ROUNDS_CONFIG"]).expanduser(), True
+    return default_config_path(), False
+
+
+def load_settings(explicit: str | None = None, environ: Mapping[str, str] | None = None,
+                  database_url: str | None = None) -> Settings:
+    """Load the config file (a missing default file is an empty config), apply env and flags."""
+    environ = os.environ if environ is None else environ
+    path, asked = find_config(explicit, environ)
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+        if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            logger.warning("%s is readable by group or others; chmod 600 it", path)
+    elif asked:
+        raise ConfigError(f"{path}: no such file (run `rounds init` to create one)")
+    settings = parse_settings(data, path if path.exists() else None, environ)
+    if database_url:
+        settings = Settings(**{**_as_dict(settings), "database_url": database_url})
+    return settings
+
+
+def _as_dict(s: Settings) -> dict[str, Any]:
+    return {f: getattr(s, f) for f in s.__dataclass_fields__}

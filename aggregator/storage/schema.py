@@ -1,0 +1,169 @@
+"""Tables. Any change here needs an Alembic migration in `migrations/versions/`
+(tests compare this metadata with a migrated database).
+
+Not declared here, because they are dialect-specific: the full-text index
+(`posts_fts` FTS5 table and triggers on SQLite, the `search` tsvector column with its
+GIN index on PostgreSQL); the migrations create them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored as naive UTC (both dialects agree on that), returned timezone-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+
+
+Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite: INTEGER PRIMARY KEY is the rowid
+
+accounts = Table(
+    "accounts", metadata,
+    Column("id", Id, primary_key=True),
+    Column("network", String(16), nullable=False),
+    Column("key", String(512), nullable=False),
+    Column("handle", String(512), nullable=False),
+    Column("display_name", Text, nullable=False, default=""),
+    Column("url", Text, nullable=False, default=""),
+    Column("bio", Text, nullable=False, default=""),
+    Column("remote_id", String(64), nullable=False, default=""),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("network", "key", name="uq_accounts_network_key"),
+)
+
+posts = Table(
+    "posts", metadata,
+    Column("id", Id, primary_key=True),
+    Column("network", String(16), nullable=False),
+    Column("key", String(1024), nullable=False),
+    Column("remote_id", String(64), nullable=False),
+    Column("url", Text, nullable=False, default=""),
+    Column("author_id", ForeignKey("accounts.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("text", Text, nullable=False, default=""),
+    Column("spoiler", Text, nullable=False, default=""),
+    Column("lang", String(16)),
+    Column("reply_to_id", String(64)),
+    Column("reply_to_author", String(512)),
+    Column("quote_of", String(1024)),
+    Column("hashtags", Text, nullable=False, default="[]"),  # JSON list, author's case
+    Column("mentions", Text, nullable=False, default="[]"),
+    Column("links", Text, nullable=False, default="[]"),
+    Column("media", Text, nullable=False, default="[]"),  # JSON list of {kind,url,alt_text}
+    Column("has_link", Boolean, nullable=False, default=False),
+    Column("has_media", Boolean, nullable=False, default=False),
+    Column("sensitive", Boolean, nullable=False, default=False),
+    Column("raw", Text, nullable=False, default=""),
+    Column("edited_at", UTCDateTime),
+    Column("deleted_at", UTCDateTime),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("is_read", Boolean, nullable=False, default=False),
+    Column("starred", Boolean, nullable=False, default=False),
+    UniqueConstraint("network", "key", name="uq_posts_network_key"),
+    Index("ix_posts_created", "created_at", "id"),
+    Index("ix_posts_author", "author_id", "created_at"),
+    Index("ix_posts_first_seen", "first_seen", "id"),
+)
+
+boosts = Table(
+    "boosts", metadata,
+    Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("booster_id", ForeignKey("accounts.id"), primary_key=True),
+    Column("remote_id", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+sources = Table(
+    "sources", metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(256), nullable=False, unique=True),
+    Column("network", String(16), nullable=False),
+    Column("account", String(256), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("cursor", String(64)),
+    Column("resolved_id", String(64)),
+    Column("last_run_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("claimed_by", String(128)),
+    Column("claim_expires_at", UTCDateTime),
+)
+
+post_sources = Table(
+    "post_sources", metadata,
+    Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("source_id", ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),  # the post's, for ordered reads
+    Column("first_seen", UTCDateTime, nullable=False),
+    Index("ix_post_sources_source", "source_id", "created_at", "post_id"),
+)
+
+post_topics = Table(
+    "post_topics", metadata,
+    Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic", String(64), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),  # the post's, for ordered reads
+    Column("rule", String(64), nullable=False),  # hashtag, keyword, phrase, source, voice, ...
+    Column("matched", Text, nullable=False, default=""),
+    Column("weight", Integer, nullable=False, default=1),
+    Index("ix_post_topics_topic", "topic", "created_at", "post_id"),
+)
+
+runs = Table(
+    "runs", metadata,
+    Column("id", Id, primary_key=True),
+    Column("source_id", ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("outcome", String(16), nullable=False, default="running"),  # running, ok, error
+    Column("new", Integer, nullable=False, default=0),
+    Column("existing", Integer, nullable=False, default=0),
+    Column("requests", Integer, nullable=False, default=0),
+    Column("items_read", Integer, nullable=False, default=0),
+    Column("users_read", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Index("ix_runs_source", "source_id", "started_at"),
+)
+
+app_state = Table(
+    "app_state", metadata,
+    Column("key", String(128), primary_key=True),
+    Column("value", Text, nullable=False),
+)
