@@ -1,0 +1,132 @@
+"""Open a database: make the engine, set SQLite pragmas, migrate, refuse what we can't read.
+
+SQLite runs in WAL mode with a busy timeout so the reader can read while a collector
+writes. A fresh database is migrated on first use; a database written by a newer
+grandrounds, or a file that is not ours, is refused before anything is changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from aggregator.errors import StorageError
+
+logger = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).parent / "migrations"
+BUSY_TIMEOUT_MS = 30_000
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    engine: Engine
+    url: str  # with any password masked, safe to print
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA journal_mode = WAL")
+    cur.execute("PRAGMA synchronous = NORMAL")
+    cur.execute("PRAGMA foreign_keys = ON")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StorageError(
+            f"not a database URL: {url!r} (expected sqlite:///PATH or postgresql+psycopg://...)"
+        ) from None
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database
+        if path and path != ":memory:":
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000}
+    elif parsed.get_backend_name() == "postgresql":
+        kwargs["pool_pre_ping"] = True
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise StorageError(f"unsupported database URL {parsed!r}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def schema_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None
+    return head
+
+
+def open_database(url: str, *, migrate: bool = True) -> Database:
+    """Connect, check that the database is ours and not from the future, and migrate.
+
+    Raises:
+        StorageError: unreachable server, not a database, a foreign database, or a schema
+            newer than this version of grandrounds knows.
+    """
+    engine = make_engine(url)
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        current = schema_revision(engine)
+        tables = set(inspect(engine).get_table_names())
+    except DBAPIError as exc:
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise StorageError(f"cannot open database {shown}: {reason}") from None
+    known = {s.revision for s in ScriptDirectory(str(MIGRATIONS)).walk_revisions()}
+    if current is not None and current not in known:
+        engine.dispose()
+        raise StorageError(
+            f"database {shown} was written by a newer grandrounds (schema {current}); "
+            "upgrade grandrounds to use it. Nothing was changed."
+        )
+    if current is None and tables - {"alembic_version"}:
+        engine.dispose()
+        raise StorageError(
+            f"database {shown} holds tables that are not grandrounds' "
+            f"({', '.join(sorted(tables)[:5])}); refusing to touch it"
+        )
+    if migrate and current != head_revision():
+        upgrade(engine)
+    return Database(engine, shown)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    try:
+        command.upgrade(_alembic_config(engine), revision)
+    except SQLAlchemyError as exc:
+        raise StorageError(f"migration failed: {exc}") from exc
