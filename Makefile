@@ -20,7 +20,6 @@ test: $(STAMP)  ## the whole suite (PostgreSQL too when ROUNDS_TEST_PG_URL is se
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check aggregator tui
 	$(BIN)/mypy
 
 reliability: $(STAMP)

@@ -154,8 +154,9 @@ class _Table:
                 self.fail(self.key(name), "missing (required)")
             return default
         value = self.data[name]
-        if kind is int and isinstance(value, bool) or not isinstance(value, kind):
-            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
+            kinds = kind if isinstance(kind, tuple) else (kind,)
+            names = " or ".join(k.__name__ for k in kinds)
             self.fail(self.key(name), f"must be {names}, not {type(value).__name__} ({value!r})")
         return value
 
@@ -230,7 +231,8 @@ def _source(i: int, data: Any, accounts: Mapping[str, AccountSettings],
     if kind == "list" and account.network == "mastodon" and not (
         account.token_env or account.token_file
     ):
-        t.fail(t.key("list"), f"list timelines need a token: set token_env on accounts.{account_name}")
+        t.fail(t.key("list"),
+               f"list timelines need a token: set token_env on accounts.{account_name}")
     if kind == "user" and account.network == "mastodon":
         value = value.lstrip("@")
     try:

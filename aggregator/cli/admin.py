@@ -1,0 +1,96 @@
+"""`rounds init`, `rounds sources`, `rounds db upgrade`."""
+
+from __future__ import annotations
+
+import os
+from importlib.resources import files
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy import func, select
+
+from aggregator.cli.app import AppContext, pass_app, rounds
+from aggregator.settings import find_config
+from aggregator.storage.db import head_revision, open_database, schema_revision
+from aggregator.storage.schema import post_sources, sources
+from aggregator.textutil import terminal_safe
+
+
+def example_config() -> str:
+    return files("aggregator").joinpath("data/rounds.example.toml").read_text(encoding="utf-8")
+
+
+@rounds.command()
+@click.option("--path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write (default: the configuration path rounds reads).")
+@click.pass_obj
+def init(app: AppContext, path: Path | None) -> None:
+    """Write an annotated starter configuration file (never overwrites one)."""
+    target = path or find_config(app.config, app.environ)[0]
+    if target.exists():
+        raise click.ClickException(f"{target} already exists; not overwriting it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # 0600 from the start: the file may later name token files or hold team secrets.
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(example_config())
+    click.echo(f"wrote {target}\nedit it, then run: rounds collect")
+
+
+@rounds.command("sources")
+@pass_app
+def list_sources(app: AppContext) -> None:
+    """List configured sources with their last run, outcome, cursor and post count."""
+    settings = app.settings
+    ids = app.repo.sync_sources(settings)
+    with app.db.engine.connect() as conn:
+        rows = {r.id: r for r in conn.execute(select(sources))}
+        counts: dict[int, int] = dict(conn.execute(select(post_sources.c.source_id, func.count())
+                                   .group_by(post_sources.c.source_id)).tuples().all())
+    reads = {a: app.repo.reads_since(a, app.repo.start_of_day()) for a in settings.accounts
+             if settings.accounts[a].network == "twitter"}
+    table = Table(show_edge=False, pad_edge=False)
+    for col in ("source", "account", "target", "every", "last run", "outcome", "cursor",
+                "posts", "X reads today"):
+        table.add_column(col, overflow="fold")
+    for s in settings.sources:
+        row = rows[ids[s.name]]
+        outcome = ("never run" if row.last_run_at is None else
+                   "ok" if row.last_error is None else f"error: {row.last_error}")
+        budget = settings.accounts[s.account].max_reads_per_day
+        spent = (f"{reads[s.account]}" + (f"/{budget}" if budget else "")
+                 if s.account in reads else "")
+        table.add_row(Text(terminal_safe(s.name, single_line=True)), s.account,
+                      Text(f"{s.target.kind}:{terminal_safe(s.target.value, single_line=True)}"),
+                      _every(s.every),
+                      row.last_run_at.strftime("%Y-%m-%d %H:%M") if row.last_run_at else "-",
+                      Text(terminal_safe(outcome, single_line=True)), row.cursor or "-",
+                      str(counts.get(row.id, 0)), spent)
+    Console().print(table)
+
+
+def _every(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+@rounds.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command()
+@pass_app
+def upgrade(app: AppContext) -> None:
+    """Apply pending schema migrations (new databases are migrated automatically)."""
+    database = open_database(app.settings.database_url, migrate=False)
+    before = schema_revision(database.engine)
+    database.dispose()
+    database = open_database(app.settings.database_url)
+    after = schema_revision(database.engine)
+    click.echo(f"{database.url}: schema {before or 'empty'} -> {after} (head {head_revision()})")

@@ -1,0 +1,83 @@
+"""The `rounds` command group and the context every command shares.
+
+This is the composition root: it builds settings, the database, collectors and the
+classifier, and hands them down. Commands are thin; the work lives in the library.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import click
+
+from aggregator import __version__
+from aggregator.clock import Clock, SystemClock
+from aggregator.settings import Settings, load_settings
+from aggregator.storage.db import Database, open_database
+from aggregator.storage.repository import Repository
+
+
+@dataclass
+class AppContext:
+    config: str | None = None
+    database_url: str | None = None
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    clock: Clock = field(default_factory=SystemClock)
+
+    @cached_property
+    def settings(self) -> Settings:
+        return load_settings(self.config, self.environ, self.database_url)
+
+    @cached_property
+    def db(self) -> Database:
+        return open_database(self.settings.database_url)
+
+    @cached_property
+    def repo(self) -> Repository:
+        return Repository(self.db, self.clock)
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def configure_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet or not verbose else logging.DEBUG
+    if verbose == 1 and not quiet:
+        level = logging.INFO
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # urllib3 logs full request URLs at DEBUG; they never carry tokens (headers do), but
+    # keep third-party chatter at INFO and above unless asked twice.
+    if verbose < 3:
+        logging.getLogger("urllib3").setLevel(logging.INFO)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--config", "config", metavar="PATH", envvar="ROUNDS_CONFIG",
+              help="Configuration file. Default: $ROUNDS_CONFIG, else "
+                   "<user config dir>/grandrounds/rounds.toml.")
+@click.option("--database-url", metavar="URL",
+              help="Database URL (overrides [database] url and $ROUNDS_DATABASE_URL).")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.version_option(__version__, prog_name="rounds")
+@click.pass_context
+def rounds(ctx: click.Context, config: str | None, database_url: str | None, verbose: int,
+           quiet: bool) -> None:
+    """grandrounds: curated Mastodon and X lists of health-care voices, collected into a
+    local archive and read by topic in the terminal.
+
+    \b
+    Start here:
+      rounds init        write a starter configuration file
+      rounds collect     collect every configured source once
+      rounds read        open the reader
+      rounds demo        try it all on bundled sample posts
+    """
+    configure_logging(verbose, quiet)
+    ctx.obj = AppContext(config=config, database_url=database_url)

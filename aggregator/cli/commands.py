@@ -1,0 +1,5 @@
+"""Imports every command module so that its commands register on the `rounds` group."""
+
+from __future__ import annotations
+
+from aggregator.cli import admin, collect, export  # noqa: F401

@@ -1,0 +1,82 @@
+"""`rounds export`: the archive as JSON Lines or CSV."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import nullcontext
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO
+
+import click
+
+from aggregator.cli.app import AppContext, pass_app
+from aggregator.export import ExportFilter, iter_records, write_csv, write_jsonl
+from aggregator.settings import parse_duration
+
+
+def parse_when(value: str, now: datetime) -> datetime:
+    """'2026-11-01', '2026-11-01T08:00:00Z' or a duration back from now ('7d')."""
+    try:
+        return now - timedelta(seconds=parse_duration(value))
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date (2026-11-01), a time (2026-11-01T08:00Z) or a duration (7d)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
+              show_default=True, help="Output format.")
+@click.option("--since", metavar="WHEN", help="Only posts created at or after WHEN "
+              "(2026-11-01, an ISO time, or a duration back from now such as 7d).")
+@click.option("--until", metavar="WHEN", help="Only posts created before WHEN.")
+@click.option("--source", "source_names", multiple=True, metavar="NAME",
+              help="Only posts brought by this source (repeatable).")
+@click.option("--network", type=click.Choice(["mastodon", "twitter"]), help="Only this network.")
+@click.option("--query", metavar="QUERY", help="Only posts matching a query "
+              "(the language of `rounds search`).")
+@click.option("--raw", is_flag=True, help="Add the JSON as received from the server.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to FILE (atomically) instead of standard output.")
+@pass_app
+def export(app: AppContext, fmt: str, since: str | None, until: str | None,
+           source_names: tuple[str, ...], network: str | None, query: str | None, raw: bool,
+           output: Path | None) -> None:
+    """Export stored posts, oldest first, one record per post.
+
+    Every record has the same fields whichever network it came from: network, id, key,
+    url, author, author_name, created_at (ISO 8601 UTC), edited_at, text, spoiler, lang,
+    reply_to_id, quote_of, hashtags, mentions, links, media, sources, boosted_by, topics.
+    Memory use stays constant however large the archive.
+    """
+    now = app.clock.now()
+    where = None
+    if query:
+        from aggregator.query import parse_query
+        from aggregator.storage.search import post_filter
+
+        where = post_filter(parse_query(query, now=now), app.db.dialect)
+    flt = ExportFilter(
+        since=parse_when(since, now) if since else None,
+        until=parse_when(until, now) if until else None,
+        sources=[app.settings.source(n).name for n in source_names],
+        network=network, where=where,
+    )
+    records = iter_records(app.db, flt, raw=raw)
+    tmp = output.with_name(output.name + ".part") if output else None
+    with (tmp.open("w", encoding="utf-8", newline="") if tmp else nullcontext(sys.stdout)) as out:
+        stream: IO[str] = out
+        if fmt == "csv":
+            count = write_csv(records, stream, raw=raw)
+        else:
+            count = write_jsonl(records, stream)
+    if tmp and output:
+        tmp.replace(output)
+    if output:
+        click.echo(f"exported {count} posts to {output}", err=True)

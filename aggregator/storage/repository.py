@@ -1,0 +1,296 @@
+"""Write side: sources, pages of posts with their cursor, runs, read/star state.
+
+Every page is one transaction: authors, posts, which source brought them, boosts,
+topics and the source's new cursor commit together or not at all, so a crash in the
+middle of a pass neither loses nor duplicates a post.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, CursorResult, Table, and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from aggregator.clock import Clock
+from aggregator.models import Author, Page, Post, SourceState
+from aggregator.settings import Settings
+from aggregator.storage.db import Database
+from aggregator.storage.schema import (
+    accounts,
+    app_state,
+    boosts,
+    post_sources,
+    post_topics,
+    posts,
+    runs,
+    sources,
+)
+
+
+class TopicLike(Protocol):
+    @property
+    def topic(self) -> str: ...
+    @property
+    def rule(self) -> str: ...
+    @property
+    def matched(self) -> str: ...
+    @property
+    def weight(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    new: int
+    existing: int
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class Repository:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+        self._insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+
+    # ------------------------------------------------------------------ sources
+
+    def sync_sources(self, settings: Settings) -> dict[str, int]:
+        """Make the sources table match the configuration; returns name -> id.
+
+        A source whose target changed (another list, hashtag or account) starts over:
+        its cursor and resolved account id belong to the old target.
+        """
+        ids: dict[str, int] = {}
+        with self.db.engine.begin() as conn:
+            rows = {r.name: r for r in conn.execute(select(sources))}
+            for s in settings.sources:
+                network = settings.accounts[s.account].network
+                values = {"network": network, "account": s.account,
+                          "kind": s.target.kind, "value": s.target.value}
+                row = rows.get(s.name)
+                if row is None:
+                    ids[s.name] = _new_id(conn.execute(
+                        sources.insert().values(name=s.name, consecutive_failures=0, **values)))
+                    continue
+                ids[s.name] = row.id
+                if any(getattr(row, k) != v for k, v in values.items()):
+                    conn.execute(update(sources).where(sources.c.id == row.id).values(
+                        cursor=None, resolved_id=None, **values))
+        return ids
+
+    def get_state(self, source_id: int) -> SourceState:
+        with self.db.engine.connect() as conn:
+            row = conn.execute(select(sources.c.cursor, sources.c.resolved_id)
+                               .where(sources.c.id == source_id)).one()
+        return SourceState(cursor=row.cursor, resolved_id=row.resolved_id)
+
+    # ------------------------------------------------------------------ runs
+
+    def start_run(self, source_id: int) -> int:
+        now = self.clock.now()
+        with self.db.engine.begin() as conn:
+            conn.execute(update(sources).where(sources.c.id == source_id).values(last_run_at=now))
+            run_id = _new_id(conn.execute(runs.insert().values(
+                source_id=source_id, started_at=now, outcome="running", new=0, existing=0,
+                requests=0, items_read=0, users_read=0)))
+        return run_id
+
+    def finish_run(self, run_id: int, source_id: int, *, outcome: str, new: int, existing: int,
+                   requests: int, items_read: int, users_read: int,
+                   error: str | None = None) -> None:
+        now = self.clock.now()
+        with self.db.engine.begin() as conn:
+            conn.execute(update(runs).where(runs.c.id == run_id).values(
+                finished_at=now, outcome=outcome, new=new, existing=existing, requests=requests,
+                items_read=items_read, users_read=users_read, error=error))
+            if outcome == "ok":
+                values: dict[str, Any] = {"last_success_at": now, "last_error": None,
+                                          "consecutive_failures": 0}
+            else:
+                values = {"last_error": error,
+                          "consecutive_failures": sources.c.consecutive_failures + 1}
+            conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
+
+    def reads_since(self, account: str, since: datetime) -> int:
+        """Items (posts + users) read for one account's sources since `since` (X billing)."""
+        with self.db.engine.connect() as conn:
+            total = conn.execute(
+                select(func.coalesce(func.sum(runs.c.items_read + runs.c.users_read), 0))
+                .select_from(runs.join(sources, runs.c.source_id == sources.c.id))
+                .where(and_(sources.c.account == account, runs.c.started_at >= since))
+            ).scalar_one()
+        return int(total)
+
+    # ------------------------------------------------------------------ posts
+
+    def save_page(self, source_id: int, page: Page,
+                  topics: Sequence[Sequence[TopicLike]] = ()) -> SaveResult:
+        """Store one page and, when the page carries one, the source's new state.
+
+        `topics[i]` are the topic matches of `page.posts[i]`.
+        """
+        with self.db.engine.begin() as conn:
+            result = self._save_posts(conn, source_id, page.posts, topics)
+            if page.state is not None:
+                conn.execute(update(sources).where(sources.c.id == source_id).values(
+                    cursor=page.state.cursor, resolved_id=page.state.resolved_id))
+        return result
+
+    def _save_posts(self, conn: Connection, source_id: int, batch: Sequence[Post],
+                    topics: Sequence[Sequence[TopicLike]]) -> SaveResult:
+        if not batch:
+            return SaveResult(0, 0)
+        now = self.clock.now()
+        network = batch[0].network
+        author_ids = self._upsert_authors(conn, _authors_of(batch), now)
+        by_key: dict[str, Post] = {}
+        for post in batch:  # a page may repeat a post (boosted twice): merge its boosts
+            prior = by_key.get(post.key)
+            if prior is not None and post.boosts:
+                post = _with_boosts(post, prior.boosts + post.boosts)
+            by_key[post.key] = post
+        keys = list(by_key)
+        existing = self._post_ids(conn, network, keys)
+        fresh = [by_key[k] for k in keys if k not in existing]
+        if fresh:
+            conn.execute(
+                self._insert(posts).on_conflict_do_nothing(index_elements=["network", "key"]),
+                [_post_row(p, author_ids[(p.network, p.author.key)], now) for p in fresh],
+            )
+        ids = {**existing, **self._post_ids(conn, network, [p.key for p in fresh])}
+        self._update_edits(conn, existing, by_key, author_ids)
+        self._insert_ignore(conn, post_sources, [
+            {"post_id": ids[k], "source_id": source_id, "created_at": by_key[k].created_at,
+             "first_seen": now} for k in keys])
+        self._insert_ignore(conn, boosts, [
+            {"post_id": ids[p.key], "booster_id": author_ids[(b.booster.network, b.booster.key)],
+             "remote_id": b.remote_id, "created_at": b.created_at}
+            for p in by_key.values() for b in p.boosts])
+        topic_rows = []
+        for post, matches in zip(batch, topics, strict=False):
+            topic_rows += [{"post_id": ids[post.key], "topic": m.topic,
+                            "created_at": post.created_at, "rule": m.rule,
+                            "matched": m.matched[:500], "weight": m.weight} for m in matches]
+        self._insert_ignore(conn, post_topics, topic_rows)
+        return SaveResult(new=len(fresh), existing=len(keys) - len(fresh))
+
+    def _insert_ignore(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            conn.execute(self._insert(table).on_conflict_do_nothing(), rows)
+
+    def _post_ids(self, conn: Connection, network: str, keys: Sequence[str]) -> dict[str, int]:
+        if not keys:
+            return {}
+        rows = conn.execute(select(posts.c.key, posts.c.id).where(
+            and_(posts.c.network == network, posts.c.key.in_(keys))))
+        return {r.key: r.id for r in rows}
+
+    def _update_edits(self, conn: Connection, existing: dict[str, int],
+                      by_key: dict[str, Post], author_ids: dict[tuple[str, str], int]) -> None:
+        edited = [by_key[k] for k in existing if by_key[k].edited_at is not None]
+        if not edited:
+            return
+        stored = dict(conn.execute(select(posts.c.id, posts.c.edited_at).where(
+            posts.c.id.in_([existing[p.key] for p in edited]))).tuples().all())
+        for post in edited:
+            pid = existing[post.key]
+            before = stored.get(pid)
+            assert post.edited_at is not None
+            if before is None or post.edited_at > before:
+                row = _post_row(post, author_ids[(post.network, post.author.key)], self.clock.now())
+                for keep in ("first_seen", "is_read", "starred", "network", "key"):
+                    row.pop(keep)
+                conn.execute(update(posts).where(posts.c.id == pid).values(**row))
+
+    def _upsert_authors(self, conn: Connection, people: Iterable[Author],
+                        now: datetime) -> dict[tuple[str, str], int]:
+        rows = {(a.network, a.key): {
+            "network": a.network, "key": a.key, "handle": a.handle,
+            "display_name": a.display_name, "url": a.url, "bio": a.bio,
+            "remote_id": a.remote_id, "updated_at": now} for a in people}
+        stmt = self._insert(accounts)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["network", "key"],
+            set_={c: stmt.excluded[c] for c in
+                  ("handle", "display_name", "url", "bio", "remote_id", "updated_at")},
+        )
+        conn.execute(stmt, list(rows.values()))
+        ids: dict[tuple[str, str], int] = {}
+        for network in {n for n, _ in rows}:
+            keys = [k for n, k in rows if n == network]
+            for r in conn.execute(select(accounts.c.key, accounts.c.id).where(
+                    and_(accounts.c.network == network, accounts.c.key.in_(keys)))):
+                ids[(network, r.key)] = r.id
+        return ids
+
+    # ------------------------------------------------------------------ reader state
+
+    def set_flags(self, post_id: int, *, is_read: bool | None = None,
+                  starred: bool | None = None) -> None:
+        values = {k: v for k, v in (("is_read", is_read), ("starred", starred)) if v is not None}
+        if values:
+            with self.db.engine.begin() as conn:
+                conn.execute(update(posts).where(posts.c.id == post_id).values(**values))
+
+    def set_app_state(self, key: str, value: str) -> None:
+        stmt = self._insert(app_state).values(key=key, value=value)
+        with self.db.engine.begin() as conn:
+            conn.execute(stmt.on_conflict_do_update(index_elements=["key"],
+                                                    set_={"value": stmt.excluded.value}))
+
+    def get_app_state(self, key: str) -> str | None:
+        with self.db.engine.connect() as conn:
+            value = conn.execute(select(app_state.c.value).where(app_state.c.key == key)).scalar()
+        return value
+
+    def start_of_day(self) -> datetime:
+        now = self.clock.now()
+        return now - timedelta(hours=now.hour, minutes=now.minute, seconds=now.second,
+                               microseconds=now.microsecond)
+
+
+def _new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _authors_of(batch: Sequence[Post]) -> list[Author]:
+    people = [p.author for p in batch]
+    people += [b.booster for p in batch for b in p.boosts]
+    return people
+
+
+def _with_boosts(post: Post, all_boosts: tuple[Any, ...]) -> Post:
+    from dataclasses import replace
+
+    seen, merged = set(), []
+    for b in all_boosts:
+        if b.booster.key not in seen:
+            seen.add(b.booster.key)
+            merged.append(b)
+    return replace(post, boosts=tuple(merged))
+
+
+def _post_row(p: Post, author_id: int, now: datetime) -> dict[str, Any]:
+    return {
+        "network": p.network, "key": p.key, "remote_id": p.remote_id, "url": p.url,
+        "author_id": author_id, "created_at": p.created_at, "text": p.text,
+        "spoiler": p.spoiler, "lang": p.lang, "reply_to_id": p.reply_to_id,
+        "reply_to_author": p.reply_to_author, "quote_of": p.quote_of,
+        "hashtags": _dumps(list(p.hashtags)), "mentions": _dumps(list(p.mentions)),
+        "links": _dumps(list(p.links)),
+        "media": _dumps([{"kind": m.kind, "url": m.url, "alt_text": m.alt_text}
+                         for m in p.media]),
+        "has_link": bool(p.links), "has_media": bool(p.media), "sensitive": p.sensitive,
+        "raw": p.raw, "edited_at": p.edited_at, "deleted_at": None, "first_seen": now,
+        "is_read": False, "starred": False,
+    }
+
