@@ -10,7 +10,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from rich.table import Table
 from rich.text import Text
 
-from aggregator.cli.app import AppContext, pass_app
+from aggregator.cli.app import AppContext, pass_app, rounds
 from aggregator.collectors.registry import build_collector
 from aggregator.service import CollectService, SourceResult
 from aggregator.textutil import terminal_safe
@@ -28,7 +28,7 @@ def build_service(app: AppContext) -> CollectService:
     )
 
 
-@click.command()
+@rounds.command()
 @click.option("--source", "names", multiple=True, metavar="NAME",
               help="Collect only this source (repeatable). Default: every source.")
 @pass_app

@@ -10,7 +10,7 @@ from typing import IO
 
 import click
 
-from aggregator.cli.app import AppContext, pass_app
+from aggregator.cli.app import AppContext, pass_app, rounds
 from aggregator.export import ExportFilter, iter_records, write_csv, write_jsonl
 from aggregator.settings import parse_duration
 
@@ -30,7 +30,7 @@ def parse_when(value: str, now: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-@click.command()
+@rounds.command()
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
               show_default=True, help="Output format.")
 @click.option("--since", metavar="WHEN", help="Only posts created at or after WHEN "
