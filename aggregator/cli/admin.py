@@ -48,8 +48,8 @@ def list_sources(app: AppContext) -> None:
     ids = app.repo.sync_sources(settings)
     with app.db.engine.connect() as conn:
         rows = {r.id: r for r in conn.execute(select(sources))}
-        counts: dict[int, int] = dict(conn.execute(select(post_sources.c.source_id, func.count())
-                                   .group_by(post_sources.c.source_id)).tuples().all())
+        counts = {r[0]: int(r[1]) for r in conn.execute(
+            select(post_sources.c.source_id, func.count()).group_by(post_sources.c.source_id))}
     reads = {a: app.repo.reads_since(a, app.repo.start_of_day()) for a in settings.accounts
              if settings.accounts[a].network == "twitter"}
     table = Table(show_edge=False, pad_edge=False)

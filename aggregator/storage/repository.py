@@ -197,8 +197,8 @@ class Repository:
         edited = [by_key[k] for k in existing if by_key[k].edited_at is not None]
         if not edited:
             return
-        stored = dict(conn.execute(select(posts.c.id, posts.c.edited_at).where(
-            posts.c.id.in_([existing[p.key] for p in edited]))).tuples().all())
+        stored = {r.id: r.edited_at for r in conn.execute(select(posts.c.id, posts.c.edited_at)
+                  .where(posts.c.id.in_([existing[p.key] for p in edited])))}
         for post in edited:
             pid = existing[post.key]
             before = stored.get(pid)

@@ -1,0 +1,85 @@
+"""Test isolation and database fixtures.
+
+Every test runs with a clean environment: no real configuration, data directory,
+credentials or proxies leak in. Storage tests run on SQLite always and on PostgreSQL
+when ROUNDS_TEST_PG_URL is set (each test in a schema of its own, dropped afterwards).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from aggregator.clock import ManualClock
+from aggregator.storage.db import Database, open_database
+
+PG_URL = os.environ.get("ROUNDS_TEST_PG_URL")
+REQUIRE_PG = os.environ.get("ROUNDS_TEST_REQUIRE_PG") == "1"
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for key in list(os.environ):
+        if key.startswith(("ROUNDS_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")) or key.lower() in {
+            "http_proxy", "https_proxy", "all_proxy", "no_proxy"
+        }:
+            if key not in {"ROUNDS_TEST_PG_URL", "ROUNDS_TEST_REQUIRE_PG"}:
+                monkeypatch.delenv(key, raising=False)
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local/share"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local/state"))
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+def _pg_schema_url() -> Iterator[str]:
+    if not PG_URL:
+        if REQUIRE_PG:
+            pytest.fail("ROUNDS_TEST_REQUIRE_PG=1 but ROUNDS_TEST_PG_URL is not set")
+        pytest.skip("PostgreSQL tests need ROUNDS_TEST_PG_URL "
+                    "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # server down on a laptop: say why
+        admin.dispose()
+        if REQUIRE_PG:
+            raise
+        pytest.skip(f"PostgreSQL at ROUNDS_TEST_PG_URL unreachable: {exc}")
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'rounds.db'}"
+    else:
+        yield from _pg_schema_url()
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    database = open_database(db_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()

@@ -1,0 +1,75 @@
+"""Opening databases: migration, pragmas, and refusing what is not ours."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+
+from aggregator.errors import StorageError
+from aggregator.storage.db import head_revision, open_database, schema_revision
+from aggregator.storage.schema import metadata
+
+
+def test_fresh_database_is_migrated_to_head_and_matches_schema(db_url: str) -> None:
+    db = open_database(db_url)
+    assert schema_revision(db.engine) == head_revision()
+
+    def skip_fts(obj: object, name: str | None, type_: str, *_: object) -> bool:
+        return not (name or "").startswith(("posts_fts", "search", "ix_posts_search"))
+
+    with db.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"include_object": skip_fts})
+        diff = compare_metadata(ctx, metadata)
+    db.dispose()
+    assert diff == [], f"schema.py and the migrations disagree: {diff}"
+
+
+def test_sqlite_runs_in_wal_mode_with_busy_timeout(tmp_path: Path) -> None:
+    db = open_database(f"sqlite:///{tmp_path / 'a.db'}")
+    with db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    db.dispose()
+
+
+def test_database_from_a_newer_version_is_refused_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    open_database(f"sqlite:///{path}").dispose()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    before = path.read_bytes()
+    with pytest.raises(StorageError, match="newer grandrounds"):
+        open_database(f"sqlite:///{path}")
+    assert path.read_bytes() == before
+
+
+def test_foreign_sqlite_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    with pytest.raises(StorageError, match="not grandrounds'"):
+        open_database(f"sqlite:///{path}")
+
+
+def test_corrupt_file_gives_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.db"
+    path.write_bytes(b"this is not a database, just some bytes " * 200)
+    with pytest.raises(StorageError, match="cannot open database"):
+        open_database(f"sqlite:///{path}")
+
+
+@pytest.mark.parametrize("url", ["not a url", "mysql+nosuchdriver://x/y"])
+def test_bad_database_url_is_a_storage_error(url: str) -> None:
+    with pytest.raises(StorageError):
+        open_database(url)
+
+
+def test_unreachable_postgres_is_a_storage_error() -> None:
+    with pytest.raises(StorageError, match="cannot open database"):
+        open_database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
