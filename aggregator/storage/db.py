@@ -80,15 +80,22 @@ def _alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def schema_revision(engine: Engine) -> str | None:
+def schema_revisions(engine: Engine) -> set[str]:
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The database's schema revision(s), comma-separated; None for an empty database."""
+    return ",".join(sorted(schema_revisions(engine))) or None
+
+
+def head_revisions() -> set[str]:
+    return set(ScriptDirectory(str(MIGRATIONS)).get_heads())
 
 
 def head_revision() -> str:
-    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
-    assert head is not None
-    return head
+    return ",".join(sorted(head_revisions()))
 
 
 def open_database(url: str, *, migrate: bool = True) -> Database:
@@ -101,31 +108,32 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
     engine = make_engine(url)
     shown = make_url(url).render_as_string(hide_password=True)
     try:
-        current = schema_revision(engine)
+        current = schema_revisions(engine)
         tables = set(inspect(engine).get_table_names())
     except DBAPIError as exc:
         engine.dispose()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         raise StorageError(f"cannot open database {shown}: {reason}") from None
     known = {s.revision for s in ScriptDirectory(str(MIGRATIONS)).walk_revisions()}
-    if current is not None and current not in known:
+    if current - known:
         engine.dispose()
         raise StorageError(
-            f"database {shown} was written by a newer grandrounds (schema {current}); "
+            f"database {shown} was written by a newer grandrounds "
+            f"(schema {', '.join(sorted(current - known))}); "
             "upgrade grandrounds to use it. Nothing was changed."
         )
-    if current is None and tables - {"alembic_version"}:
+    if not current and tables - {"alembic_version"}:
         engine.dispose()
         raise StorageError(
             f"database {shown} holds tables that are not grandrounds' "
             f"({', '.join(sorted(tables)[:5])}); refusing to touch it"
         )
-    if migrate and current != head_revision():
+    if migrate and current != head_revisions():
         upgrade(engine)
     return Database(engine, shown)
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     try:
         command.upgrade(_alembic_config(engine), revision)
     except SQLAlchemyError as exc:
