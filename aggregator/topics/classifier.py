@@ -1,0 +1,271 @@
+"""Pure post -> topics classifier.
+
+Rules, per topic (strongest match wins, one match per topic):
+
+* ``hashtag`` (weight 3): a post hashtag, normalized like Mastodon, is in the topic's
+  ``hashtags``, or is a ``conferences`` stem plus a 2- or 4-digit year (#ASCO25).
+* ``keyword`` (2): a ``keywords`` phrase occurs as whole words (case-insensitive, accents
+  folded, a trailing s/es/'s also matches) in the text, the content warning, media alt
+  text, or a CamelCase hashtag split into words (#HeartFailure -> "heart failure").
+* ``guarded`` (2): a case-sensitive ``guarded`` abbreviation (MI, MS, ER...) or a ``weak``
+  word, but only together with a co-term of the same topic (a ``context`` phrase, a
+  keyword, a hashtag, or a different guarded abbreviation) and only when the post's
+  language is one of the topic's ``languages`` (or unknown).
+* ``source`` / ``voice`` (1): the source's default topics, the author's curated topics.
+* ``content_type`` (1): a link's content type lists the topic (paper -> research_evidence).
+
+A ``veto`` phrase cancels the topic's hashtag/keyword/guarded matches for the post.
+URLs, @mentions and inline #hashtags are removed from the text before keyword matching.
+
+Facets come back in the same list after the topics, with prefixed names:
+``community:<id>`` (rule "community", from hashtags) and ``type:<id>`` (rule
+"content_type", from link domains). :func:`topic_ids` keeps only real topic ids.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from aggregator.models import Post
+from aggregator.topics.taxonomy import Taxonomy, normalize_hashtag
+
+WEIGHTS = {"hashtag": 3, "keyword": 2, "guarded": 2, "source": 1, "voice": 1,
+           "content_type": 1, "community": 1}
+FACET_PREFIXES = ("community:", "type:")
+
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_MENTION = re.compile(r"(?<![\w@])@[\w.\-]+(?:@[\w.\-]+)?")
+_HASHTAG = re.compile(r"(?<![\w/)])[#＃](\w+)")
+_WORD = re.compile(r"\w+(?:'\w+)*")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)"
+                    r"|(?<=\d)(?=[A-Za-z])|_")
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'"})
+_YEAR = re.compile(r"^(.*?[a-z_])(\d{2}|\d{4})$")
+_SEP = "\x00"  # a token that no phrase contains: n-grams never cross it
+
+KEYWORD, CONTEXT, WEAK, VETO = 0, 1, 2, 3
+
+
+@dataclass(frozen=True, slots=True)
+class TopicMatch:
+    topic: str
+    rule: str  # hashtag, keyword, guarded, source, voice, community, content_type
+    matched: str
+    weight: int
+
+
+def topic_ids(matches: Iterable[TopicMatch]) -> list[str]:
+    """Topic ids only (no community:/type: facets), in the classifier's order."""
+    return [m.topic for m in matches if not m.topic.startswith(FACET_PREFIXES)]
+
+
+def fold(text: str) -> str:
+    """Lower-case, unify apostrophes, strip accents (only for non-ASCII text)."""
+    text = text.translate(_APOSTROPHES).lower()
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def split_camel(tag: str) -> str:
+    """'PublicHealth' -> 'Public Health'; 'HFpEF' stays; 'COVID19' -> 'COVID 19'."""
+    return " ".join(p for p in _CAMEL.split(tag) if p)
+
+
+def strip_noise(text: str) -> str:
+    """The text without URLs, @mentions and #hashtags (each replaced by a separator)."""
+    text = _URL.sub(" \x00 ", text)
+    text = _MENTION.sub(" \x00 ", text)
+    return _HASHTAG.sub(" \x00 ", text)
+
+
+def _phrase_key(phrase: str) -> str:
+    return " ".join(_WORD.findall(fold(phrase)))
+
+
+class Classifier:
+    """Compiled once from a taxonomy; ``classify`` is a pure function of its arguments."""
+
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        self.taxonomy = taxonomy
+        self._order = {t.id: i for i, t in enumerate(taxonomy.topics)}
+        self._phrases: dict[str, list[tuple[str, int]]] = {}
+        self._max_len: dict[str, int] = {}  # first token -> longest phrase (in tokens)
+        self._hashtags: dict[str, list[str]] = {}
+        self._stems: dict[str, list[str]] = {}
+        self._guarded: dict[str, list[str]] = {}
+        self._langs = {t.id: frozenset(t.languages) for t in taxonomy.topics}
+        for t in taxonomy.topics:
+            for kind, phrases in ((KEYWORD, t.keywords), (CONTEXT, t.context),
+                                  (WEAK, t.weak), (VETO, t.veto)):
+                for phrase in phrases:
+                    self._add_phrase(phrase, t.id, kind)
+            for tag in t.hashtags:
+                self._hashtags.setdefault(tag, []).append(t.id)
+            for stem in t.conferences:
+                self._stems.setdefault(stem, []).append(t.id)
+            for abbr in t.guarded:
+                self._guarded.setdefault(abbr, []).append(t.id)
+        self._communities: dict[str, str] = {}
+        for c in taxonomy.communities:
+            for tag in c.hashtags:
+                self._communities.setdefault(tag, c.id)
+        self._domains: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {}
+        for ct in taxonomy.content_types:
+            for entry in ct.domains:
+                host, _, path = entry.partition("/")
+                host = host.removeprefix("www.")
+                self._domains.setdefault(host, []).append(("/" + path if path else "", ct.id,
+                                                           ct.topics))
+
+    def _add_phrase(self, phrase: str, topic: str, kind: int) -> None:
+        key = _phrase_key(phrase)
+        if not key:
+            return
+        self._phrases.setdefault(key, []).append((topic, kind))
+        first, n = key.split(" ", 1)[0], key.count(" ") + 1
+        self._max_len[first] = max(self._max_len.get(first, 0), n)
+
+    # -- the rules ---------------------------------------------------------------------
+
+    def classify(
+        self, post: Post, default_topics: Sequence[str] = (), voice_topics: Sequence[str] = ()
+    ) -> list[TopicMatch]:
+        best: dict[str, TopicMatch] = {}
+        facets: dict[str, TopicMatch] = {}
+        tags = list(post.hashtags) + _HASHTAG.findall(post.text)
+        for tag in dict.fromkeys(tags):
+            self._match_hashtag(tag, best, facets)
+        text = strip_noise(post.text)
+        segments = [text, post.spoiler, *(m.alt_text for m in post.media),
+                    *(split_camel(tag) for tag in dict.fromkeys(tags))]
+        support: dict[str, str] = {}  # topic -> co-term seen
+        weak: dict[str, str] = {}
+        vetoed: set[str] = set()
+        self._match_phrases(_SEP.join(s for s in segments if s), best, support, weak, vetoed)
+        for topic in (*default_topics, *voice_topics):
+            support.setdefault(topic, "")
+        lang = (post.lang or "").split("-")[0].lower()
+        self._match_guarded(text, lang, best, support, weak)
+        for topic in vetoed:
+            if topic in best and best[topic].rule in ("hashtag", "keyword", "guarded"):
+                del best[topic]
+        for link in post.links:
+            self._match_link(link, best, facets)
+        for topic in default_topics:
+            _offer(best, TopicMatch(topic, "source", "", WEIGHTS["source"]))
+        for topic in voice_topics:
+            _offer(best, TopicMatch(topic, "voice", "", WEIGHTS["voice"]))
+        far = len(self._order)
+        ordered = sorted(best.values(), key=lambda m: (-m.weight, self._order.get(m.topic, far)))
+        return ordered + sorted(facets.values(), key=lambda m: m.topic)
+
+    def _match_hashtag(self, tag: str, best: dict[str, TopicMatch],
+                       facets: dict[str, TopicMatch]) -> None:
+        norm = normalize_hashtag(tag)
+        if not norm:
+            return
+        shown = "#" + tag.lstrip("#＃")
+        topics = self._hashtags.get(norm)
+        if topics is None:
+            m = _YEAR.match(norm)
+            topics = self._stems.get(m.group(1)) if m else None
+        for topic in topics or ():
+            _offer(best, TopicMatch(topic, "hashtag", shown, WEIGHTS["hashtag"]))
+        community = self._communities.get(norm)
+        if community:
+            name = "community:" + community
+            facets.setdefault(name, TopicMatch(name, "community", shown, WEIGHTS["community"]))
+
+    def _match_phrases(self, text: str, best: dict[str, TopicMatch], support: dict[str, str],
+                       weak: dict[str, str], vetoed: set[str]) -> None:
+        tokens: list[str] = []
+        for segment in fold(text).split(_SEP):
+            tokens += _WORD.findall(segment)
+            tokens.append(_SEP)
+        phrases, max_len = self._phrases, self._max_len
+        for i, tok in enumerate(tokens):
+            longest = max_len.get(tok)
+            if longest is None:
+                base = _singular(tok)
+                if base is None or base not in phrases:
+                    continue
+                hits = [(base, phrases[base])]
+            else:
+                hits = []
+                for n in range(1, min(longest, len(tokens) - i) + 1):
+                    key = " ".join(tokens[i:i + n]) if n > 1 else tok
+                    found = phrases.get(key)
+                    if found is None:
+                        base = _singular(key)
+                        found = phrases.get(base) if base else None
+                    if found is not None:
+                        hits.append((key, found))
+            for key, entries in hits:
+                for topic, kind in entries:
+                    if kind == KEYWORD:
+                        _offer(best, TopicMatch(topic, "keyword", key, WEIGHTS["keyword"]))
+                    elif kind == CONTEXT:
+                        support.setdefault(topic, key)
+                    elif kind == WEAK:
+                        weak.setdefault(topic, key)
+                    else:
+                        vetoed.add(topic)
+
+    def _match_guarded(self, text: str, lang: str, best: dict[str, TopicMatch],
+                       support: dict[str, str], weak: dict[str, str]) -> None:
+        found: dict[str, list[str]] = {}
+        if self._guarded:
+            for tok in _WORD.findall(text):
+                for topic in self._guarded.get(tok, ()):
+                    found.setdefault(topic, [])
+                    if tok not in found[topic]:
+                        found[topic].append(tok)
+        for topic, word in weak.items():
+            found.setdefault(topic, []).append(word)
+        for topic, words in found.items():
+            langs = self._langs.get(topic)
+            if topic in best or (lang and langs and lang not in langs):
+                continue
+            # a co-term: context phrase, source/voice prior, or a second abbreviation
+            abbreviations = len(words) - (topic in weak)
+            if topic in support or abbreviations > 1:
+                _offer(best, TopicMatch(topic, "guarded", words[0], WEIGHTS["guarded"]))
+
+    def _match_link(self, link: str, best: dict[str, TopicMatch],
+                    facets: dict[str, TopicMatch]) -> None:
+        try:
+            parts = urlsplit(link)
+            host = (parts.hostname or "").removeprefix("www.")
+        except ValueError:
+            return
+        labels = host.split(".")
+        for i in range(len(labels) - 1):
+            for path, type_id, topics in self._domains.get(".".join(labels[i:]), ()):
+                if path and not parts.path.lower().startswith(path):
+                    continue
+                name = "type:" + type_id
+                facets.setdefault(name, TopicMatch(name, "content_type", host, 1))
+                for topic in topics:
+                    _offer(best, TopicMatch(topic, "content_type", host, 1))
+
+
+def _singular(token: str) -> str | None:
+    if token.endswith("'s"):
+        return token[:-2]
+    if token.endswith("es") and len(token) > 4:
+        return token[:-2] if token[-3] in "sxz" or token.endswith("hes") else token[:-1]
+    if token.endswith("s") and len(token) > 3 and not token.endswith("ss"):
+        return token[:-1]
+    return None
+
+
+def _offer(best: dict[str, TopicMatch], match: TopicMatch) -> None:
+    old = best.get(match.topic)
+    if old is None or match.weight > old.weight:
+        best[match.topic] = match
