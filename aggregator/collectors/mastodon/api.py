@@ -115,6 +115,7 @@ class MastodonApi:
         self.policy = policy or RetryPolicy()
         self.budget = budget or RateBudget(clock)
         self.base_url = str(client.api_base_url)
+        self._host = urlsplit(self.base_url).netloc or self.base_url
         self.requests = 0  # HTTP responses seen, for the run summary
         self._token = token  # only to scrub it from messages, never logged
         self._responses: list[requests.Response] = []
@@ -228,7 +229,7 @@ class MastodonApi:
             except ValueError as exc:
                 raise TransientError(NETWORK, f"{what}: the server's answer is not JSON") from exc
 
-        body, response = call_with_retry(attempt, what=what, clock=self.clock,
+        body, response = call_with_retry(attempt, what=self._host, clock=self.clock,
                                          policy=self.policy)
         return body, response, self.requests - before
 
@@ -255,7 +256,8 @@ class MastodonApi:
         if isinstance(exc, MastodonAPIError) and len(exc.args) >= 4 and exc.args[3]:
             detail = f": {self._scrub(str(exc.args[3]))}"
         if isinstance(exc, MastodonRatelimitError) or status == 429:
-            reset = parse_reset(response.headers.get("X-RateLimit-Reset")) if response else None
+            reset = (parse_reset(response.headers.get("X-RateLimit-Reset"))
+                     if response is not None else None)
             return RateLimited(NETWORK, f"{what}: rate limited by {self.base_url}", reset)
         if isinstance(exc, MastodonUnauthorizedError) or status in (401, 403):
             hint = ("needs a valid access token" if self._token is None
