@@ -87,8 +87,11 @@ class CollectService:
             results.append(result)
         return results
 
-    def collect_source(self, source: SourceSettings,
-                       progress: Progress | None = None) -> SourceResult:
+    def collect_source(self, source: SourceSettings, progress: Progress | None = None,
+                       should_stop: Callable[[], bool] | None = None) -> SourceResult:
+        """One pass over a source. `should_stop` is asked between pages (the daemon's
+        shutdown flag, a lost claim): when it says yes the pass ends after the page in
+        flight, which is committed with its cursor; the next run resumes from there."""
         account = self.settings.accounts[source.account]
         result = SourceResult(source.name, account.network)
         source_id = self.source_ids()[source.name]
@@ -112,6 +115,10 @@ class CollectService:
                 if progress:
                     progress(result)
                 self._check_budget(account, result.items_read + result.users_read)
+                if should_stop is not None and should_stop():
+                    result.warnings.append("stopped before the end of the pass; "
+                                           "the next run resumes from here")
+                    break
             outcome = "ok"
         except StorageError:
             raise

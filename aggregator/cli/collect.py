@@ -12,6 +12,8 @@ from rich.text import Text
 
 from aggregator.cli.app import AppContext, pass_app, rounds
 from aggregator.collectors.registry import build_collector
+from aggregator.jobs import SourceRunner
+from aggregator.locking import ClaimManager
 from aggregator.service import CollectService, SourceResult
 from aggregator.textutil import terminal_safe
 
@@ -31,8 +33,11 @@ def build_service(app: AppContext) -> CollectService:
 @rounds.command()
 @click.option("--source", "names", multiple=True, metavar="NAME",
               help="Collect only this source (repeatable). Default: every source.")
+@click.option("--due", is_flag=True,
+              help="Only sources whose `every` has passed since their last run (for cron: "
+                   "safe every minute; a source another process is collecting is skipped).")
 @pass_app
-def collect(app: AppContext, names: tuple[str, ...]) -> None:
+def collect(app: AppContext, names: tuple[str, ...], due: bool) -> None:
     """Collect new posts from every configured source (or the named ones) now.
 
     The first run of a source takes up to its `backfill` posts; later runs take only
@@ -46,12 +51,15 @@ def collect(app: AppContext, names: tuple[str, ...]) -> None:
         raise click.UsageError("no sources configured; add [[sources]] to "
                                f"{settings.path or 'your configuration (rounds init)'}")
     service = build_service(app)
+    runner = SourceRunner(service, ClaimManager(app.db, app.clock), app.clock)
     err = Console(stderr=True)
     try:
+        if due:
+            chosen = [s.name for s in runner.due_sources(chosen)]
         if err.is_terminal:
-            results = _collect_with_progress(service, chosen, err)
+            results = _collect_with_progress(runner, chosen, err, due)
         else:
-            results = service.collect(chosen)
+            results = runner.run_many(chosen, due_only=due)
     finally:
         service.close()
     _print_summary(results, Console())
@@ -59,8 +67,8 @@ def collect(app: AppContext, names: tuple[str, ...]) -> None:
         sys.exit(1)
 
 
-def _collect_with_progress(service: CollectService, names: list[str],
-                           console: Console) -> list[SourceResult]:
+def _collect_with_progress(runner: SourceRunner, names: list[str],
+                           console: Console, due: bool) -> list[SourceResult]:
     results = []
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
@@ -71,7 +79,8 @@ def _collect_with_progress(service: CollectService, names: list[str],
                 bar.update(task, description=f"{terminal_safe(r.name, single_line=True)}: "
                            f"{r.new} new, {r.requests} requests")
 
-            results.append(service.collect_source(service.settings.source(name), show))
+            results.append(runner.run(runner.service.settings.source(name), due_only=due,
+                                      progress=show))
             bar.remove_task(task)
     return results
 

@@ -1,0 +1,168 @@
+"""Claims: at most one process collects a source at a time.
+
+* SQLite (one machine): a non-blocking ``fcntl.flock`` on ``<db dir>/.locks/<source>.lock``.
+  The operating system releases it when the process dies, so nothing goes stale.
+* PostgreSQL (any number of hosts): a row claim. ``SELECT ... FOR UPDATE SKIP LOCKED`` on the
+  source's row, then ``claimed_by``/``claim_expires_at`` are set: a lease renewed between
+  pages and cleared at the end. A dead worker's lease expires and another worker takes
+  the source over.
+
+Time comes from the injected Clock (leases are compared with the claimer's clock, so keep
+collector hosts' clocks in sync with NTP, as for anything else).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import re
+import socket
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Protocol
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.engine import make_url
+
+from aggregator.clock import Clock
+from aggregator.storage.db import Database
+from aggregator.storage.schema import sources
+
+logger = logging.getLogger(__name__)
+DEFAULT_LEASE = 300.0  # seconds; renewed after every page
+
+
+def worker_id() -> str:
+    """host:pid:random, unique per process (and per ClaimManager)."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Claim(Protocol):
+    source_id: int
+
+    def renew(self) -> bool:
+        """Extend the claim; False when it was lost (another worker took it over)."""
+        ...
+
+    def release(self) -> None: ...
+
+
+def _lock_name(source: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", source)[:60].strip(".") or "source"
+    digest = hashlib.sha256(source.encode("utf-8")).hexdigest()[:10]
+    return f"{slug}-{digest}.lock"
+
+
+class FileClaim:
+    def __init__(self, source_id: int, fh: IO[bytes]) -> None:
+        self.source_id = source_id
+        self._fh: IO[bytes] | None = fh
+
+    def renew(self) -> bool:
+        return self._fh is not None
+
+    def release(self) -> None:
+        if self._fh is not None:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+
+class RowClaim:
+    def __init__(self, manager: ClaimManager, source_id: int) -> None:
+        self.source_id = source_id
+        self._manager = manager
+        self._held = True
+
+    def renew(self) -> bool:
+        if not self._held:
+            return False
+        m = self._manager
+        with m.db.engine.begin() as conn:
+            done = conn.execute(update(sources).where(and_(
+                sources.c.id == self.source_id, sources.c.claimed_by == m.worker,
+            )).values(claim_expires_at=m.clock.now() + m.lease)).rowcount
+        if not done:
+            logger.warning("lost the claim on source %d (lease expired and taken over)",
+                           self.source_id)
+            self._held = False
+        return bool(done)
+
+    def release(self) -> None:
+        if not self._held:
+            return
+        self._held = False
+        m = self._manager
+        with m.db.engine.begin() as conn:
+            conn.execute(update(sources).where(and_(
+                sources.c.id == self.source_id, sources.c.claimed_by == m.worker,
+            )).values(claimed_by=None, claim_expires_at=None))
+
+
+class ClaimManager:
+    """Hands out claims on sources for one worker process."""
+
+    def __init__(self, db: Database, clock: Clock, *, worker: str | None = None,
+                 lease_seconds: float = DEFAULT_LEASE, lock_dir: Path | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.worker = worker or worker_id()
+        self.lease = timedelta(seconds=lease_seconds)
+        self.lock_dir = lock_dir
+        if db.dialect == "sqlite" and lock_dir is None:
+            self.lock_dir = sqlite_lock_dir(str(db.engine.url))
+
+    def try_claim(self, source_id: int, name: str) -> Claim | None:
+        """The claim on a source, or None when another worker holds it."""
+        if self.db.dialect == "postgresql":
+            return self._claim_row(source_id)
+        return self._claim_file(source_id, name)
+
+    def _claim_file(self, source_id: int, name: str) -> Claim | None:
+        assert self.lock_dir is not None
+        self.lock_dir.mkdir(parents=True, exist_ok=True)
+        fh = (self.lock_dir / _lock_name(name)).open("ab")
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            return None
+        except BaseException:
+            fh.close()
+            raise
+        return FileClaim(source_id, fh)
+
+    def _claim_row(self, source_id: int) -> Claim | None:
+        now = self.clock.now()
+        with self.db.engine.begin() as conn:
+            row = conn.execute(
+                select(sources.c.id).where(and_(
+                    sources.c.id == source_id,
+                    or_(sources.c.claimed_by.is_(None), sources.c.claim_expires_at < now,
+                        sources.c.claimed_by == self.worker),
+                )).with_for_update(skip_locked=True)
+            ).first()
+            if row is None:
+                return None
+            previous = conn.execute(select(sources.c.claimed_by)
+                                    .where(sources.c.id == source_id)).scalar()
+            conn.execute(update(sources).where(sources.c.id == source_id).values(
+                claimed_by=self.worker, claim_expires_at=now + self.lease))
+        if previous and previous != self.worker:
+            logger.info("took over source %d from %s (its lease expired)", source_id, previous)
+        return RowClaim(self, source_id)
+
+
+def sqlite_lock_dir(url: str) -> Path:
+    """<database directory>/.locks/<database file name>/ (a per-user temp dir for in-memory
+    SQLite): one lock file per source."""
+    path = make_url(url).database
+    if not path or path == ":memory:":
+        import tempfile
+
+        return Path(tempfile.gettempdir()) / f"grandrounds-locks-{os.getuid()}"
+    db_path = Path(path).expanduser().resolve()
+    return db_path.parent / ".locks" / db_path.name
