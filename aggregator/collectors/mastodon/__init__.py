@@ -7,5 +7,4 @@ from aggregator.collectors.mastodon.api import MastodonApi, TimelinePage
 from aggregator.collectors.mastodon.collector import MastodonCollector
 from aggregator.collectors.mastodon.normalize import html_to_text, normalize_status
 
-__all__ = ["MastodonApi", "MastodonCollector", "TimelinePage", "html_to_text",
-           "normalize_status"]
+__all__ = ["MastodonApi", "MastodonCollector", "TimelinePage", "html_to_text", "normalize_status"]

@@ -150,33 +150,49 @@ class MastodonApi:
 
     # ------------------------------------------------------------------ calls
 
-    def fetch_list_timeline(self, list_id: str, *, max_id: str | None = None,
-                            min_id: str | None = None, limit: int = MAX_LIMIT) -> TimelinePage:
+    def fetch_list_timeline(
+        self,
+        list_id: str,
+        *,
+        max_id: str | None = None,
+        min_id: str | None = None,
+        limit: int = MAX_LIMIT,
+    ) -> TimelinePage:
         """GET /api/v1/timelines/list/:id (needs a token)."""
         return self._timeline(
             f"list {list_id}",
-            lambda: self.client.timeline_list(list_id, max_id=max_id, min_id=min_id,
-                                              limit=limit),
+            lambda: self.client.timeline_list(list_id, max_id=max_id, min_id=min_id, limit=limit),
         )
 
-    def fetch_hashtag_timeline(self, tag: str, *, max_id: str | None = None,
-                               min_id: str | None = None, limit: int = MAX_LIMIT) -> TimelinePage:
+    def fetch_hashtag_timeline(
+        self,
+        tag: str,
+        *,
+        max_id: str | None = None,
+        min_id: str | None = None,
+        limit: int = MAX_LIMIT,
+    ) -> TimelinePage:
         """GET /api/v1/timelines/tag/:hashtag (public)."""
         tag = tag.lstrip("#")
         return self._timeline(
             f"hashtag #{tag}",
-            lambda: self.client.timeline_hashtag(tag, max_id=max_id, min_id=min_id,
-                                                 limit=limit),
+            lambda: self.client.timeline_hashtag(tag, max_id=max_id, min_id=min_id, limit=limit),
         )
 
-    def fetch_account_statuses(self, account_id: str, *, max_id: str | None = None,
-                               min_id: str | None = None,
-                               limit: int = MAX_LIMIT) -> TimelinePage:
+    def fetch_account_statuses(
+        self,
+        account_id: str,
+        *,
+        max_id: str | None = None,
+        min_id: str | None = None,
+        limit: int = MAX_LIMIT,
+    ) -> TimelinePage:
         """GET /api/v1/accounts/:id/statuses (public for public accounts)."""
         return self._timeline(
             f"account {account_id}",
-            lambda: self.client.account_statuses(account_id, max_id=max_id, min_id=min_id,
-                                                 limit=limit),
+            lambda: self.client.account_statuses(
+                account_id, max_id=max_id, min_id=min_id, limit=limit
+            ),
         )
 
     def fetch_account_id(self, acct: str) -> str:
@@ -197,8 +213,9 @@ class MastodonApi:
     def _timeline(self, what: str, fn: Callable[[], object]) -> TimelinePage:
         body, response, count = self._call(what, fn)
         if not isinstance(body, list):
-            raise TransientError(NETWORK, f"{what}: expected a list of statuses, got "
-                                          f"{type(body).__name__}")
+            raise TransientError(
+                NETWORK, f"{what}: expected a list of statuses, got {type(body).__name__}"
+            )
         links = response.links if response is not None else {}
         return TimelinePage(
             statuses=[s for s in body if isinstance(s, dict)],
@@ -207,8 +224,9 @@ class MastodonApi:
             requests=count,
         )
 
-    def _call(self, what: str, fn: Callable[[], object]
-              ) -> tuple[Any, requests.Response | None, int]:
+    def _call(
+        self, what: str, fn: Callable[[], object]
+    ) -> tuple[Any, requests.Response | None, int]:
         """Run one Mastodon.py call with retries; return (plain JSON body, response, requests)."""
         before = self.requests
 
@@ -229,8 +247,9 @@ class MastodonApi:
             except ValueError as exc:
                 raise TransientError(NETWORK, f"{what}: the server's answer is not JSON") from exc
 
-        body, response = call_with_retry(attempt, what=self._host, clock=self.clock,
-                                         policy=self.policy)
+        body, response = call_with_retry(
+            attempt, what=self._host, clock=self.clock, policy=self.policy
+        )
         return body, response, self.requests - before
 
     def _note_rate_limit(self) -> None:
@@ -256,21 +275,30 @@ class MastodonApi:
         if isinstance(exc, MastodonAPIError) and len(exc.args) >= 4 and exc.args[3]:
             detail = f": {self._scrub(str(exc.args[3]))}"
         if isinstance(exc, MastodonRatelimitError) or status == 429:
-            reset = (parse_reset(response.headers.get("X-RateLimit-Reset"))
-                     if response is not None else None)
+            reset = (
+                parse_reset(response.headers.get("X-RateLimit-Reset"))
+                if response is not None
+                else None
+            )
             return RateLimited(NETWORK, f"{what}: rate limited by {self.base_url}", reset)
         if isinstance(exc, MastodonUnauthorizedError) or status in (401, 403):
-            hint = ("needs a valid access token" if self._token is None
-                    else "was refused with this access token")
+            hint = (
+                "needs a valid access token"
+                if self._token is None
+                else "was refused with this access token"
+            )
             return AuthError(NETWORK, f"{what} {hint} (HTTP {status}{detail})")
         if isinstance(exc, MastodonNotFoundError) or status in (404, 410):
-            return NotFound(NETWORK,
-                            f"{what}: not found on {self.base_url} (HTTP {status}{detail})")
+            return NotFound(
+                NETWORK, f"{what}: not found on {self.base_url} (HTTP {status}{detail})"
+            )
         if isinstance(exc, MastodonNetworkError):
-            return TransientError(NETWORK, f"{what}: cannot reach {self.base_url} "
-                                           f"({self._scrub(str(exc))})")
-        if isinstance(exc, MastodonServerError) or (status is not None and
-                                                   (status >= 500 or status == 408)):
+            return TransientError(
+                NETWORK, f"{what}: cannot reach {self.base_url} ({self._scrub(str(exc))})"
+            )
+        if isinstance(exc, MastodonServerError) or (
+            status is not None and (status >= 500 or status == 408)
+        ):
             return TransientError(NETWORK, f"{what}: server error (HTTP {status}{detail})")
         if status is not None and status < 400:
             # A 2xx whose body Mastodon.py could not parse (HTML, truncated JSON).

@@ -45,8 +45,7 @@ def _normalize(entries: list[dict[str, Any]], warnings: list[str]) -> tuple[Post
         try:
             posts.append(normalize_status(status))
         except Exception as exc:  # one odd status must not lose the page
-            logger.warning("skipping status %s that cannot be read: %r",
-                           _entry_id(status), exc)
+            logger.warning("skipping status %s that cannot be read: %r", _entry_id(status), exc)
             warnings.append(f"skipped status {_entry_id(status)}: {type(exc).__name__}")
     return tuple(posts)
 
@@ -54,8 +53,9 @@ def _normalize(entries: list[dict[str, Any]], warnings: list[str]) -> tuple[Post
 class MastodonCollector:
     network: ClassVar[Network] = "mastodon"
 
-    def __init__(self, api: MastodonApi, *, max_pages: int = 1000,
-                 page_size: int = MAX_LIMIT) -> None:
+    def __init__(
+        self, api: MastodonApi, *, max_pages: int = 1000, page_size: int = MAX_LIMIT
+    ) -> None:
         self.api = api
         self.max_pages = max_pages  # per pass, so a misbehaving server cannot loop us
         self.page_size = min(max(page_size, 1), MAX_LIMIT)
@@ -71,8 +71,11 @@ class MastodonCollector:
         budget: RateBudget | None = None,
         timeout: float = 30.0,
     ) -> MastodonCollector:
-        return cls(MastodonApi.from_account(account, environ, clock, policy=policy,
-                                            budget=budget, timeout=timeout))
+        return cls(
+            MastodonApi.from_account(
+                account, environ, clock, policy=policy, budget=budget, timeout=timeout
+            )
+        )
 
     def close(self) -> None:
         self.api.close()
@@ -100,8 +103,9 @@ class MastodonCollector:
             return (lambda **kw: api.fetch_account_statuses(account_id, **kw)), account_id
         raise CollectorError("mastodon", f"{target.kind} sources are not supported on Mastodon")
 
-    def _backfill(self, fetch: Fetch, resolved: str | None, backfill: int,
-                  extra: int) -> Iterator[Page]:
+    def _backfill(
+        self, fetch: Fetch, resolved: str | None, backfill: int, extra: int
+    ) -> Iterator[Page]:
         if backfill == 0:
             # Start from now: remember the newest id, store nothing.
             page = fetch(limit=1)
@@ -121,8 +125,9 @@ class MastodonCollector:
                 extra += page.requests
                 entries = [s for s in page.statuses if _entry_id(s)]
                 if max_id is not None:  # a server that repeats or goes forward: drop those
-                    entries = [s for s in entries
-                               if id_order(_entry_id(s) or "") < id_order(max_id)]
+                    entries = [
+                        s for s in entries if id_order(_entry_id(s) or "") < id_order(max_id)
+                    ]
                 entries.sort(key=lambda s: id_order(_entry_id(s) or ""), reverse=True)
                 entries = entries[:remaining]
                 if not entries:
@@ -133,8 +138,9 @@ class MastodonCollector:
                     newest = _entry_id(entries[0])
                 max_id = _entry_id(entries[-1])
                 remaining -= len(entries)
-                pending = Page(_normalize(entries, warnings), None, requests=extra,
-                               warnings=tuple(warnings))
+                pending = Page(
+                    _normalize(entries, warnings), None, requests=extra, warnings=tuple(warnings)
+                )
                 extra, warnings = 0, []
                 if remaining <= 0 or (page.next_max_id is None and len(page.statuses) < limit):
                     break
@@ -148,27 +154,30 @@ class MastodonCollector:
         if pending is None:
             yield Page((), final, requests=extra)
         else:
-            yield Page(pending.posts, final, requests=pending.requests + extra,
-                       warnings=pending.warnings)
+            yield Page(
+                pending.posts, final, requests=pending.requests + extra, warnings=pending.warnings
+            )
 
-    def _forward(self, fetch: Fetch, resolved: str | None, cursor: str,
-                 extra: int) -> Iterator[Page]:
+    def _forward(
+        self, fetch: Fetch, resolved: str | None, cursor: str, extra: int
+    ) -> Iterator[Page]:
         for _ in range(self.max_pages):
             page = fetch(min_id=cursor, limit=self.page_size)
             extra += page.requests
-            entries = [s for s in page.statuses
-                       if (i := _entry_id(s)) and id_order(i) > id_order(cursor)]
+            entries = [
+                s for s in page.statuses if (i := _entry_id(s)) and id_order(i) > id_order(cursor)
+            ]
             if not entries:
                 if page.statuses:
-                    logger.warning("server answered min_id=%s with nothing newer; stopping",
-                                   cursor)
+                    logger.warning("server answered min_id=%s with nothing newer; stopping", cursor)
                 break
             entries.sort(key=lambda s: id_order(_entry_id(s) or ""), reverse=True)
             cursor = _entry_id(entries[0]) or cursor
             warnings: list[str] = []
             posts = _normalize(entries, warnings)
-            yield Page(posts, SourceState(cursor, resolved), requests=extra,
-                       warnings=tuple(warnings))
+            yield Page(
+                posts, SourceState(cursor, resolved), requests=extra, warnings=tuple(warnings)
+            )
             extra = 0
             if len(page.statuses) < self.page_size:
                 return  # the newest page: nothing more right now

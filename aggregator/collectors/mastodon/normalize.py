@@ -34,13 +34,12 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # One token per match: a comment, a tag (group 1: "/" for a closing tag, 2: name,
 # 3: attributes), or a run of text (group 4). A stray "<" is text.
-_TOKEN = re.compile(
-    r"<!--.*?-->|<(/?)([a-zA-Z][a-zA-Z0-9]*)([^>]*)>|([^<]+|<)", re.DOTALL
-)
+_TOKEN = re.compile(r"<!--.*?-->|<(/?)([a-zA-Z][a-zA-Z0-9]*)([^>]*)>|([^<]+|<)", re.DOTALL)
 _CLASS = re.compile(r"""\bclass\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 _HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
-_BLOCKS = frozenset({"p", "blockquote", "pre", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
-                     "div"})
+_BLOCKS = frozenset(
+    {"p", "blockquote", "pre", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "div"}
+)
 _DROP = frozenset({"script", "style", "template", "iframe", "object"})
 _BLANKS = re.compile(r"\n{3,}")
 
@@ -251,8 +250,13 @@ def _media(status: dict[str, Any]) -> tuple[Media, ...]:
             continue
         url = _str(item.get("url")) or _str(item.get("remote_url"))
         if url:
-            media.append(Media(kind=_str(item.get("type")) or "unknown", url=url,
-                               alt_text=_str(item.get("description"))))
+            media.append(
+                Media(
+                    kind=_str(item.get("type")) or "unknown",
+                    url=url,
+                    alt_text=_str(item.get("description")),
+                )
+            )
     return tuple(media)
 
 
@@ -273,8 +277,9 @@ def _post(status: dict[str, Any], raw: str, boosts: tuple[Boost, ...]) -> Post:
     reply_to_account = _opt_id(status.get("in_reply_to_account_id"))
     reply_to_author = None
     if reply_to_account is not None:
-        reply_to_author = (author.key if reply_to_account == author.remote_id
-                           else by_id.get(reply_to_account))
+        reply_to_author = (
+            author.key if reply_to_account == author.remote_id else by_id.get(reply_to_account)
+        )
 
     created = parse_time(status.get("created_at")) or _time_from_id(remote_id)
     return Post(
@@ -320,8 +325,8 @@ def normalize_status(status: dict[str, Any]) -> Post:
         boost = Boost(
             booster=normalize_account(status.get("account")),
             remote_id=_str(status.get("id")),
-            created_at=parse_time(status.get("created_at")) or _time_from_id(
-                _str(status.get("id"))),
+            created_at=parse_time(status.get("created_at"))
+            or _time_from_id(_str(status.get("id"))),
         )
         return _post(original, raw, (boost,))
     return _post(status, raw, ())
