@@ -303,3 +303,14 @@ def test_an_error_mid_backfill_keeps_pages_but_not_the_cursor(
         pages.extend(gen)
     assert all(p.state is None for p in pages)
     assert len(ids(pages)) == 80
+
+
+def test_unparsable_rate_limit_header_is_retried_not_waited_on(
+        make_collector: MakeCollector, mastodon_fake: MastodonFake, clock: ManualClock) -> None:
+    odd = Reply.json(load_body("timelines_list.json"), **{"X-RateLimit-Reset": "whenever"})
+    mastodon_fake.server.faults.arm(odd, "/timelines/")
+
+    pages = run(make_collector(), Target("list", LIST_ID))
+
+    assert len(ids(pages)) == 7
+    assert all(s < 5 for s in clock.sleeps)  # a back-off, not a rate-limit wait

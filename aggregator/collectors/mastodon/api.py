@@ -274,6 +274,9 @@ class MastodonApi:
         detail = ""
         if isinstance(exc, MastodonAPIError) and len(exc.args) >= 4 and exc.args[3]:
             detail = f": {self._scrub(str(exc.args[3]))}"
+        if isinstance(exc, MastodonRatelimitError) and status is not None and status != 429:
+            # Mastodon.py raises this when it cannot parse X-RateLimit-Reset, even on a 200.
+            return TransientError(NETWORK, f"{what}: unusable rate-limit headers (HTTP {status})")
         if isinstance(exc, MastodonRatelimitError) or status == 429:
             reset = (
                 parse_reset(response.headers.get("X-RateLimit-Reset"))
