@@ -116,11 +116,14 @@ def _media(tweet: JsonDict, includes: Includes) -> tuple[Media, ...]:
     return tuple(media)
 
 
-def _text_and_links(tweet: JsonDict, quote_of: str | None) -> tuple[str, tuple[str, ...]]:
+def _text_and_links(tweet: JsonDict, quote_of: str | None,
+                    has_media: bool) -> tuple[str, tuple[str, ...]]:
+    """Text with t.co links expanded, and the external links. Media links vanish from the
+    text only when the media itself was received (`has_media`); otherwise the expanded
+    link is the reader's only way to it."""
     text, ents = _entities(tweet)
     text = unescape(text)  # before expanding: expanded urls are not escaped
     tweet_id = _str(tweet.get("id"))
-    has_media = bool((tweet.get("attachments") or {}).get("media_keys"))
     links: list[str] = []
     for item in ents.get("urls") or ():
         if not isinstance(item, dict):
@@ -187,7 +190,8 @@ def _post(tweet: JsonDict, includes: Includes, raw: str, boosts: tuple[Boost, ..
     author = normalize_user(includes.users.get(_str(tweet.get("author_id"))),
                             _str(tweet.get("author_id")))
     quote_of = _referenced(tweet, "quoted")
-    text, links = _text_and_links(tweet, quote_of)
+    media = _media(tweet, includes)
+    text, links = _text_and_links(tweet, quote_of, bool(media))
     handle = author.handle if author.url else "i/web"  # x.com/i/web/status/<id> works for all
     lang = _opt(tweet.get("lang"))
     return Post(
@@ -206,7 +210,7 @@ def _post(tweet: JsonDict, includes: Includes, raw: str, boosts: tuple[Boost, ..
         hashtags=_hashtags(tweet),
         mentions=_mentions(tweet),
         links=links,
-        media=_media(tweet, includes),
+        media=media,
         boosts=boosts,
         sensitive=tweet.get("possibly_sensitive") is True,
     )
