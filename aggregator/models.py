@@ -127,3 +127,5 @@ class Page:
     requests: int = 1
     users_read: int = 0  # X bills user objects separately
     warnings: tuple[str, ...] = field(default=())
+    # posts billed: X bills every entry read (known or not) and referenced tweets; None: len(posts)
+    items_read: int | None = None

@@ -103,6 +103,7 @@ def test_unchanged_list_second_pass_is_one_small_request_and_nothing_new(
     assert sizes(x_server, "") == ["10"]  # the probe page: X bills every post read
     assert [p.posts for p in pages] == [()]
     assert pages[0].state == SourceState(cursor=cursor)
+    assert pages[0].items_read == 10  # what X bills: the entries it sent, known or not
 
 
 def test_list_pass_stops_at_the_known_id_and_commits_cursor_only_at_the_end(
@@ -394,7 +395,10 @@ def test_retweet_becomes_the_original_with_a_boost(x_fake: FakeX,
     retweet = x_fake.make_retweet(original, "happycamper")
     assert retweet["text"].endswith("…")
 
-    [post] = collect_one(x_fake, x_collector, [retweet])
+    x_fake.add_tweets(LIST_KEY, [retweet])
+    [page] = Store().run(x_collector, LIST)
+    [post] = page.posts
+    assert page.items_read == 2 and page.users_read == 2  # retweet + original, two authors
 
     assert post.key == post.remote_id == original["id"]
     assert post.text == long_text.strip()

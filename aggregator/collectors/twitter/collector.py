@@ -28,10 +28,15 @@ from typing import ClassVar
 from aggregator.clock import Clock
 from aggregator.collectors.retry import RateBudget, RetryPolicy
 from aggregator.collectors.twitter.api import NETWORK, XApi
-from aggregator.collectors.twitter.entities import TweetPage, describe_error
-from aggregator.collectors.twitter.normalize import normalize_page
+from aggregator.collectors.twitter.entities import (
+    Includes,
+    JsonDict,
+    TweetPage,
+    describe_error,
+)
+from aggregator.collectors.twitter.normalize import normalize_tweet
 from aggregator.errors import AuthError, CollectorError
-from aggregator.models import Network, Page, SourceState, Target, id_order, newer_id
+from aggregator.models import Network, Page, Post, SourceState, Target, id_order, newer_id
 from aggregator.settings import AccountSettings
 
 logger = logging.getLogger(__name__)
@@ -41,6 +46,18 @@ LIST_PROBE = 10  # first page of an incremental list pass (see the module docstr
 LIST_HORIZON = 800  # X serves only the newest 800 posts of a list
 MAX_PAGES = 40  # per pass: a safety stop for servers whose next_token never ends
 _MIN_RESULTS = {"list": 1, "user": 5, "search": 10}  # max_results lower bounds per endpoint
+
+
+def _normalize(entries: list[JsonDict], includes: Includes,
+               warnings: list[str]) -> tuple[Post, ...]:
+    posts = []
+    for tweet in entries:
+        try:
+            posts.append(normalize_tweet(tweet, includes))
+        except Exception as exc:  # one odd tweet must not lose the page
+            logger.warning("skipping tweet %s that cannot be read: %r", tweet.get("id"), exc)
+            warnings.append(f"skipped tweet {tweet.get('id')}: {type(exc).__name__}")
+    return tuple(posts)
 
 
 class TwitterCollector:
@@ -105,13 +122,14 @@ class TwitterCollector:
             pages += 1
             read += len(page.data)
             warnings = [describe_error(e) for e in page.errors]
-            fresh = page.data
+            fresh = [t for t in page.data if t.get("id") not in (None, "")]
             reached_known = False
             if cursor is not None:  # since_id already filtered user/search; lists need it
-                fresh = [t for t in page.data if id_order(str(t.get("id", ""))) > id_order(cursor)]
-                reached_known = len(fresh) < len(page.data)
+                entries = len(fresh)
+                fresh = [t for t in fresh if id_order(str(t["id"])) > id_order(cursor)]
+                reached_known = len(fresh) < entries
             for entry in fresh:
-                newest = newer_id(newest, str(entry.get("id", "")) or None)
+                newest = newer_id(newest, str(entry["id"]))
             if limit is not None:
                 fresh = fresh[: max(limit - taken, 0)]
             taken += len(fresh)
@@ -134,13 +152,14 @@ class TwitterCollector:
             for w in warnings:
                 logger.warning("X %s %s: %s", kind, value, w)
 
-            posts = normalize_page(TweetPage(fresh, page.includes, page.errors, page.meta))
             yield Page(
-                posts=tuple(posts),
+                posts=_normalize(fresh, page.includes, warnings),
                 state=SourceState(cursor=newest, resolved_id=resolved_id) if done else None,
                 requests=self.api.requests - before,
                 users_read=users_read + len(page.includes.users),
                 warnings=tuple(warnings),
+                # X bills every entry and referenced tweet it sent, known to us or not
+                items_read=len(page.data) + len(page.includes.tweets),
             )
             if done:
                 return
