@@ -1,0 +1,47 @@
+"""`rounds read`: open the terminal reader on the archive."""
+
+from __future__ import annotations
+
+import logging
+
+from aggregator.cli.app import AppContext, pass_app, rounds
+
+logger = logging.getLogger(__name__)
+
+
+def topic_names(app: AppContext) -> dict[str, str]:
+    """Topic id -> display name from the taxonomy (empty if it cannot be loaded)."""
+    try:
+        from aggregator.topics.taxonomy import load_taxonomy
+
+        taxonomy = load_taxonomy(app.settings.topics_file)
+        return {t.id: t.name for t in taxonomy.topics}
+    except Exception as exc:  # the reader works without names: it shows topic ids
+        logger.info("no topic names: %s", exc)
+        return {}
+
+
+def build_reader_app(app: AppContext):  # type: ignore[no-untyped-def]
+    """The reader wired to the configured database and collect service."""
+    from tui.app import ReaderApp
+    from tui.data import Refresher, ServiceRefresher, StorageFeedReader
+
+    settings = app.settings
+    reader = StorageFeedReader(app.db, app.repo, settings, app.clock, topic_names(app))
+    refresher: Refresher | None = None
+    if settings.sources:
+        try:
+            from aggregator.cli.collect import build_service
+
+            refresher = ServiceRefresher(build_service(app))
+        except Exception as exc:
+            logger.warning("collect not available in the reader: %s", exc)
+    return ReaderApp(reader, refresher, mark_read_on_move=settings.reader.mark_read_on_move,
+                     poll_seconds=settings.reader.poll_seconds)
+
+
+@rounds.command()
+@pass_app
+def read(app: AppContext) -> None:
+    """Open the reader: views, topics, unread counts, read/star, filter, collect (R)."""
+    build_reader_app(app).run()

@@ -1,0 +1,44 @@
+"""Reader test fixtures: a seeded SQLite archive and an app wired to it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from aggregator.settings import ViewSettings
+from tests.tui.seed import Seeder, standard
+from tui.app import ReaderApp
+from tui.data import Refresher, StorageFeedReader
+
+SIZE = (100, 30)
+TOPIC_NAMES = {"cardiology": "Cardiology", "oncology": "Oncology",
+               "public-health": "Public health", "vaccines": "Vaccines"}
+
+
+class Opened(list[str]):
+    def __call__(self, url: str) -> bool:
+        self.append(url)
+        return True
+
+
+@pytest.fixture
+def seeded(tmp_path: Path) -> Seeder:
+    return standard(tmp_path / "reader.db",
+                    views=(ViewSettings("Twitter only", "network:twitter"),))
+
+
+MakeApp = Callable[..., ReaderApp]
+
+
+@pytest.fixture
+def make_app(seeded: Seeder) -> MakeApp:
+    def make(seeder: Seeder | None = None, *, refresher: Refresher | None = None,
+             opener: Callable[[str], object] | None = None, mark_read_on_move: bool = False,
+             poll_seconds: float = 0) -> ReaderApp:
+        s = seeder or seeded
+        reader = StorageFeedReader(s.db, s.repo, s.settings, s.clock, TOPIC_NAMES)
+        return ReaderApp(reader, refresher, mark_read_on_move=mark_read_on_move,
+                         poll_seconds=poll_seconds, opener=opener or Opened())
+    return make

@@ -1,0 +1,65 @@
+"""The reader app: composition root and navigation only.
+
+It is handed a FeedReader (reads and read/star state) and a Refresher (a collect pass, or
+None) and never builds a database or an API client itself, so tests run it on a
+temporary database and the CLI on the real one, through the same constructor.
+"""
+
+from __future__ import annotations
+
+import webbrowser
+from collections.abc import Callable, Iterable
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from tui.data import FeedReader, Refresher
+from tui.screens.help import HelpScreen
+from tui.screens.main import MainScreen
+
+
+class ReaderApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "grandrounds"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+    ]
+
+    def __init__(self, reader: FeedReader, refresher: Refresher | None = None, *,
+                 mark_read_on_move: bool = False, poll_seconds: float = 5.0,
+                 opener: Callable[[str], object] = webbrowser.open) -> None:
+        super().__init__()
+        self.reader = reader
+        self.refresher = refresher
+        self.opener = opener
+        self.main_screen = MainScreen(reader, refresher, opener=opener,
+                                      mark_read_on_move=mark_read_on_move,
+                                      poll_seconds=poll_seconds)
+
+    def on_mount(self) -> None:
+        self.push_screen(self.main_screen)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        main = self.main_screen
+        yield SystemCommand("Help: keys", "Show the key map (?)", self.action_help)
+        yield SystemCommand("Filter posts", "Filter with the query language (/)",
+                            main.action_filter)
+        yield SystemCommand("Pick a topic", "Show one topic's posts (t)", main.action_pick_topic)
+        yield SystemCommand("Next unread", "Jump to the next unread post (n)",
+                            main.action_next_unread)
+        yield SystemCommand("Toggle read", "Mark the selected post read/unread (r)",
+                            main.action_toggle_read)
+        yield SystemCommand("Toggle star", "Star or unstar the selected post (s)",
+                            main.action_toggle_star)
+        yield SystemCommand("Open in browser", "Open the selected post's page (o)",
+                            main.action_open_browser)
+        yield SystemCommand("Collect now", "Run a collection pass in the background (R)",
+                            main.action_collect)

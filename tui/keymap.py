@@ -1,0 +1,19 @@
+"""The key map, in one place: the help screen and the README show this table."""
+
+from __future__ import annotations
+
+KEYMAP: tuple[tuple[str, str], ...] = (
+    ("j / k, ↓ / ↑", "move down / up the post list (PgUp/PgDn, Home too)"),
+    ("Enter", "open the selected post in the reading pane (marks it read); Esc returns"),
+    ("o", "open the post in the web browser"),
+    ("r", "toggle read / unread"),
+    ("s", "star / unstar"),
+    ("/", "filter with the query language (Enter applies, empty clears, Esc cancels)"),
+    ("t", "pick a topic"),
+    ("n", "jump to the next unread post"),
+    ("R", "collect now (runs in the background; progress in the status bar)"),
+    ("Tab", "move focus between the sidebar, the list and the reading pane"),
+    ("?", "this help"),
+    ("Ctrl+P", "command palette"),
+    ("q", "quit"),
+)

@@ -1,0 +1,79 @@
+"""Messages the reader's workers and widgets send (dataclasses, as Textual allows)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from aggregator.storage.queries import PostDetail, PostRow
+from tui.data import View
+
+
+@dataclass
+class ViewsLoaded(Message):
+    views: list[View]
+    saved_view: str | None = None
+    saved_post: int | None = None
+    marker: int = 0
+
+
+@dataclass
+class CountsLoaded(Message):
+    counts: dict[str, int]
+
+
+@dataclass
+class PageLoaded(Message):
+    generation: int
+    page: int
+    rows: list[PostRow]
+
+
+@dataclass
+class NewerLoaded(Message):
+    generation: int
+    rows: list[PostRow]
+    complete: bool  # False: more arrived than we fetched; reload from the top
+    marker: int = 0
+
+
+@dataclass
+class LoadFailed(Message):
+    generation: int
+    error: str
+
+
+@dataclass
+class DetailLoaded(Message):
+    detail: PostDetail
+
+
+@dataclass
+class SelectionChanged(Message):
+    """The post list's cursor moved (row may be None while its page loads)."""
+
+    index: int
+    row: PostRow | None
+    previous: PostRow | None
+
+
+@dataclass
+class PostActivated(Message):
+    row: PostRow
+
+
+@dataclass
+class PageNeeded(Message):
+    page: int
+
+
+@dataclass
+class CollectProgress(Message):
+    text: str
+
+
+@dataclass
+class CollectFinished(Message):
+    summary: str
+    error: bool = False

@@ -1,0 +1,355 @@
+"""The main screen: sidebar of views, the post list, the reading pane, a status bar.
+
+It turns key presses and widget messages into data requests (run by WorkerMixin in
+threads) and puts the answers back into the widgets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Input, OptionList
+
+from aggregator.errors import QueryError
+from tui import messages as m
+from tui.data import FeedReader, Refresher, View
+from tui.screens.topic_picker import TopicPicker
+from tui.screens.workers import STATE_POST, STATE_VIEW, WorkerMixin
+from tui.widgets.filter_bar import FilterBar
+from tui.widgets.post_list import PostList
+from tui.widgets.reading_pane import ReadingPane
+from tui.widgets.sidebar import Sidebar
+from tui.widgets.status_bar import StatusBar
+
+MAX_SEEK_PAGES = 50  # `n` and restore look this many pages ahead, no further
+
+
+class MainScreen(WorkerMixin):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("o", "open_browser", "Browser", id="browser"),
+        Binding("r", "toggle_read", "Read", id="read"),
+        Binding("s", "toggle_star", "Star", id="star"),
+        Binding("slash", "filter", "Filter", key_display="/", id="filter"),
+        Binding("t", "pick_topic", "Topic", id="topic"),
+        Binding("n", "next_unread", "Next unread", id="next-unread"),
+        Binding("R", "collect", "Collect", key_display="R", id="collect"),
+        Binding("escape", "back", "Back", show=False),
+    ]
+
+    def __init__(self, reader: FeedReader, refresher: Refresher | None, *,
+                 opener: Callable[[str], object], mark_read_on_move: bool = False,
+                 poll_seconds: float = 5.0) -> None:
+        super().__init__()
+        self.reader = reader
+        self.refresher = refresher
+        self.opener = opener
+        self.mark_read_on_move = mark_read_on_move
+        self.poll_seconds = poll_seconds
+        self.views: list[View] = []
+        self.view_id = "all"
+        self.query_text = ""
+        self.counts: dict[str, int] = {}
+        self.marker = 0
+        self._seek: int | str | None = None  # a post id, or "unread"
+        self._seek_pages = 0
+        self._ready = False
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield Sidebar(id="sidebar")
+            with Vertical(id="right"):
+                yield FilterBar(id="filter-bar")
+                yield PostList(self.reader.now, self.reader.topic_name, id="posts")
+                yield ReadingPane(id="pane")
+        yield StatusBar(id="status")
+        yield Footer(compact=True)
+
+    @property
+    def posts(self) -> PostList:
+        return self.query_one(PostList)
+
+    @property
+    def pane(self) -> ReadingPane:
+        return self.query_one(ReadingPane)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    def on_mount(self) -> None:
+        self.posts.focus()
+        self.status.show_place("loading…")
+        self.load_views()
+        if self.poll_seconds > 0:
+            self.set_interval(self.poll_seconds, self.poll)
+
+    def on_unmount(self) -> None:
+        self.save_state()
+
+    def save_state(self) -> None:
+        if not self._ready:
+            return
+        try:
+            self.reader.set_state(STATE_VIEW, self.view_id)
+            row = self.posts.selected
+            if row is not None:
+                self.reader.set_state(STATE_POST, str(row.id))
+        except Exception as exc:  # never lose the quit over a locked database
+            self.log.warning(f"could not save reader state: {exc}")
+
+    # ------------------------------------------------------------ views
+
+    def on_views_loaded(self, msg: m.ViewsLoaded) -> None:
+        self.views = msg.views
+        self.marker = msg.marker
+        ids = {v.id for v in msg.views}
+        view_id = msg.saved_view if msg.saved_view in ids else "all"
+        self.query_one(Sidebar).set_views(msg.views, view_id)
+        self._ready = True
+        self.open_view(view_id, seek=msg.saved_post)
+        self.fetch_counts(self.views)
+
+    def open_view(self, view_id: str, *, seek: int | str | None = None) -> None:
+        self.view_id = view_id
+        self.query_one(Sidebar).select(view_id)
+        self._seek, self._seek_pages = seek, 0
+        self.posts.reset()
+        self.pane.show(None, self.reader.now(), self.reader.topic_name)
+        self.posts.need(0)
+        self.update_place()
+
+    @on(OptionList.OptionSelected, "#sidebar")
+    def sidebar_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id and event.option.id != self.view_id:
+            self.open_view(event.option.id)
+            self.write_state(STATE_VIEW, event.option.id)
+        self.posts.focus()
+
+    def view_label(self) -> str:
+        for v in self.views:
+            if v.id == self.view_id:
+                return f"{v.group}: {v.label}" if v.group else v.label
+        return self.view_id
+
+    def update_place(self) -> None:
+        w = self.posts.window
+        where = self.view_label()
+        if self.query_text:
+            where += f" · filter: {self.query_text}"
+        if w.total:
+            more = "" if w.exhausted else "+"
+            where += f" · {self.posts.cursor + 1}/{w.total}{more}"
+        elif w.exhausted:
+            where += " · no posts"
+        self.status.show_place(where)
+
+    def on_counts_loaded(self, msg: m.CountsLoaded) -> None:
+        self.counts = msg.counts
+        self.query_one(Sidebar).set_counts(msg.counts)
+
+    def refresh_counts_soon(self) -> None:
+        self.set_timer(0.5, lambda: self.fetch_counts(self.views), name="counts")
+
+    # ------------------------------------------------------------ pages
+
+    def on_page_needed(self, msg: m.PageNeeded) -> None:
+        w = self.posts.window
+        self.fetch_page(self.posts.generation, msg.page, self.view_id, self.query_text,
+                        w.before_key(msg.page) if msg.page <= len(w.pages) else None,
+                        w.limit_for(msg.page))
+
+    def on_page_loaded(self, msg: m.PageLoaded) -> None:
+        if msg.generation != self.posts.generation:
+            return
+        self.posts.install(msg.page, msg.rows)
+        self.continue_seek()
+        self.update_place()
+
+    def on_load_failed(self, msg: m.LoadFailed) -> None:
+        if msg.generation in (-1, self.posts.generation):
+            self.status.show_activity(msg.error, error=True)
+            self.notify(msg.error, severity="error", markup=False)
+
+    def continue_seek(self) -> None:
+        seek = self._seek
+        if seek is None:
+            return
+        posts, w = self.posts, self.posts.window
+        if seek == "unread":
+            index = None
+            for i in range(posts.cursor + 1, w.total):
+                row = w.row(i)
+                if row is None:
+                    posts.need(w.page_of(i))
+                    return
+                if not row.is_read:
+                    index = i
+                    break
+        else:
+            index = w.find(int(seek))
+        if index is not None:
+            self._seek = None
+            posts.move_to(index)
+            return
+        if w.exhausted or self._seek_pages >= MAX_SEEK_PAGES:
+            self._seek = None
+            if seek == "unread":
+                self.status.show_activity("no more unread posts in this view")
+            return
+        self._seek_pages += 1
+        posts.need(len(w.pages))
+
+    # ------------------------------------------------------------ selection
+
+    def on_selection_changed(self, msg: m.SelectionChanged) -> None:
+        prev = msg.previous
+        if (self.mark_read_on_move and prev is not None and not prev.is_read
+                and (msg.row is None or msg.row.id != prev.id)):
+            self.set_read(prev.id, True)
+        if msg.row is not None:
+            self.fetch_detail(msg.row.id)
+        self.update_place()
+
+    def on_detail_loaded(self, msg: m.DetailLoaded) -> None:
+        row = self.posts.selected
+        if row is not None and row.id == msg.detail.id:
+            self.pane.show(msg.detail, self.reader.now(), self.reader.topic_name)
+
+    def on_post_activated(self, msg: m.PostActivated) -> None:
+        if not msg.row.is_read:
+            self.set_read(msg.row.id, True)
+        self.pane.focus()
+        self.maximize(self.pane)
+
+    def set_read(self, post_id: int, value: bool) -> None:
+        self.posts.update_row(post_id, is_read=value)
+        self.write_flags(post_id, is_read=value)
+        self._refresh_pane_flags(post_id, is_read=value)
+        self.refresh_counts_soon()
+
+    def _refresh_pane_flags(self, post_id: int, **changes: bool) -> None:
+        from dataclasses import replace
+
+        d = self.pane.detail
+        if d is not None and d.id == post_id:
+            self.pane.show(replace(d, **changes),  # type: ignore[arg-type]
+                           self.reader.now(), self.reader.topic_name)
+
+    # ------------------------------------------------------------ actions
+
+    def action_toggle_read(self) -> None:
+        row = self.posts.selected
+        if row is not None:
+            self.set_read(row.id, not row.is_read)
+
+    def action_toggle_star(self) -> None:
+        row = self.posts.selected
+        if row is None:
+            return
+        self.posts.update_row(row.id, starred=not row.starred)
+        self.write_flags(row.id, starred=not row.starred)
+        self._refresh_pane_flags(row.id, starred=not row.starred)
+        self.refresh_counts_soon()
+
+    def action_open_browser(self) -> None:
+        row = self.posts.selected
+        if row is None:
+            return
+        d = self.pane.detail
+        if d is not None and d.id == row.id:
+            if d.url:
+                self.opener(d.url)
+        else:
+            self.fetch_detail(row.id, then=self.opener)
+
+    def action_next_unread(self) -> None:
+        self._seek, self._seek_pages = "unread", 0
+        self.continue_seek()
+
+    def action_filter(self) -> None:
+        self.minimize()
+        self.query_one(FilterBar).open(self.query_text)
+
+    @on(Input.Submitted, "#filter-input")
+    def filter_submitted(self, event: Input.Submitted) -> None:
+        bar = self.query_one(FilterBar)
+        text = event.value.strip()
+        try:
+            self.reader.check_query(text)
+        except QueryError as exc:
+            bar.show_error(exc, text)
+            return
+        bar.clear_error()
+        if not text:
+            bar.close()
+        self.query_text = text
+        self.posts.focus()
+        self.open_view(self.view_id)
+
+    def action_pick_topic(self) -> None:
+        topics = [v for v in self.views if v.id.startswith("topic:")]
+        if not topics:
+            self.notify("no topics yet", markup=False)
+            return
+
+        def chosen(view_id: str | None) -> None:
+            if view_id:
+                self.open_view(view_id)
+                self.write_state(STATE_VIEW, view_id)
+            self.posts.focus()
+
+        self.app.push_screen(TopicPicker(topics, self.counts, self.view_id), chosen)
+
+    def action_collect(self) -> None:
+        if self.refresher is None:
+            self.status.show_activity("collect not available (no collect service)",
+                                      error=True)
+            return
+        self.status.show_activity("collecting…")
+        self.run_collect()
+
+    def on_collect_progress(self, msg: m.CollectProgress) -> None:
+        self.status.show_activity(f"collecting… {msg.text}")
+
+    def on_collect_finished(self, msg: m.CollectFinished) -> None:
+        self.status.show_activity(msg.summary, error=msg.error)
+        if msg.error:
+            self.notify(msg.summary, severity="error", markup=False)
+        self.poll()
+
+    def action_back(self) -> None:
+        bar = self.query_one(FilterBar)
+        if bar.input.has_focus:
+            bar.input.value = self.query_text
+            bar.clear_error()
+            if not self.query_text:
+                bar.close()
+        self.minimize()
+        self.posts.focus()
+
+    # ------------------------------------------------------------ live updates
+
+    def poll(self) -> None:
+        w = self.posts.window
+        if not self._ready or (not w.pages and not w.exhausted):
+            return
+        self.check_new(self.posts.generation, self.view_id, self.query_text, w.top_key(),
+                       self.marker)
+
+    def on_newer_loaded(self, msg: m.NewerLoaded) -> None:
+        self.marker = msg.marker
+        self.refresh_counts_soon()
+        if msg.generation != self.posts.generation:
+            return
+        w = self.posts.window
+        if msg.complete and w.top_key() is not None:
+            self.posts.prepend(msg.rows)
+        elif not msg.complete or w.total == 0:
+            selected = self.posts.selected
+            self.open_view(self.view_id, seek=selected.id if selected else None)
+        self.update_place()
