@@ -167,3 +167,5 @@ app_state = Table(
     Column("key", String(128), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+from aggregator.storage import curation_schema  # noqa: E402,F401  (registers its tables)
