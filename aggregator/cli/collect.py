@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
@@ -64,7 +62,7 @@ def collect(app: AppContext, names: tuple[str, ...], due: bool) -> None:
         service.close()
     _print_summary(results, Console())
     if any(not r.ok for r in results):
-        sys.exit(1)
+        click.get_current_context().exit(1)
 
 
 def _collect_with_progress(runner: SourceRunner, names: list[str],
