@@ -191,6 +191,20 @@ def test_search_pages_with_next_token_and_since_id(
     assert x_server.requests("/2/tweets/search/recent")[-1].arg("since_id") == tweets[-1]["id"]
 
 
+def test_search_cursor_older_than_the_window_reads_back_to_it(
+        x_fake: FakeX, x_server: LoopbackServer, x_collector: TwitterCollector) -> None:
+    query = "#MedEd"
+    old = fill(x_fake, f"search:{query}", 5)
+    new = fill(x_fake, f"search:{query}", 30)
+    x_fake.search_oldest_since = new[0]["id"]  # the old cursor fell out of the window
+    store = Store(SourceState(cursor=old[-1]["id"]))
+    pages = store.run(x_collector, Target("search", query))
+
+    assert set(store.posts) == {t["id"] for t in new}
+    assert store.state.cursor == new[-1]["id"] and only_last_has_state(pages)
+    assert [r.arg("since_id") for r in x_server.requests()] == [old[-1]["id"], None]
+
+
 def test_hashtag_source_is_a_recent_search(x_fake: FakeX, x_server: LoopbackServer,
                                            x_collector: TwitterCollector) -> None:
     fill(x_fake, "search:#FOAMed", 3)

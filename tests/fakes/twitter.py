@@ -144,6 +144,8 @@ class FakeX:
         self._tokens: dict[str, tuple[str, str]] = {}  # next_token -> (key, last id served)
         self._token_seq = itertools.count(1)
         self._partial: list[Json] = []
+        # recent search's 7-day window: a since_id older than this id is a 400 (None: no limit)
+        self.search_oldest_since: str | None = None
         self._time = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # created_at of synthetic posts
         self.limit, self.window = 900, 900
         self._window_start: float | None = None
@@ -402,6 +404,16 @@ class FakeX:
         if name == "list":
             ids = ids[:LIST_HORIZON]
         since = req.arg("since_id")
+        if since is not None and name == "search" and self.search_oldest_since is not None \
+                and _order(since) < _order(self.search_oldest_since):
+            return Reply.json({"errors": [{"parameters": {"since_id": [since]},
+                                           "message": f"Invalid 'since_id':'{since}'. 'since_id' "
+                                           "must be a tweet id created after the start of the "
+                                           "7-day search window. Please use a 'since_id' that is "
+                                           f"larger than {self.search_oldest_since}"}],
+                               "title": "Invalid Request",
+                               "detail": "One or more parameters to your request was invalid.",
+                               "type": f"{PROBLEMS}/invalid-request"}, status=400)
         if since is not None:
             ids = [i for i in ids if _order(i) > _order(since)]
         token = req.arg("pagination_token") or req.arg("next_token")

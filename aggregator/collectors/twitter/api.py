@@ -154,11 +154,12 @@ def _problem(exc: tweepy.HTTPException) -> str:
         body = exc.response.json()
     except ValueError:
         body = None
+    parts = []
     if isinstance(body, dict) and (body.get("title") or body.get("detail")):
-        return f"HTTP {status} ({describe_error(body)})"
-    if exc.api_messages:
-        return f"HTTP {status} ({'; '.join(str(m) for m in exc.api_messages)[:300]})"
-    return f"HTTP {status}"
+        parts.append(describe_error(body))
+    # the per-parameter messages say what exactly was wrong (e.g. which since_id)
+    parts += [str(m) for m in exc.api_messages if not parts or str(m) not in parts[0]]
+    return f"HTTP {status} ({'; '.join(parts)[:400]})" if parts else f"HTTP {status}"
 
 
 class XApi:

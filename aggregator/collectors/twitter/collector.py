@@ -114,11 +114,22 @@ class TwitterCollector:
         taken = read = pages = 0
         newest = cursor
         token: str | None = None
+        since = cursor  # sent as since_id by user tweets and search (lists have none)
         seen_tokens: set[str] = set()
         while True:
             size = self._page_size(kind, cursor, limit, taken, pages)
-            page = self._fetch(kind, value if kind != "user" else str(resolved_id),
-                               size=size, cursor=cursor, token=token)
+            try:
+                page = self._fetch(kind, value if kind != "user" else str(resolved_id),
+                                   size=size, cursor=since, token=token)
+            except CollectorError as exc:
+                # Recent search only accepts a since_id from its 7-day window: after a long
+                # pause, page back from the newest post and stop at the cursor instead.
+                if type(exc) is not CollectorError or since is None or "since_id" not in str(exc):
+                    raise
+                logger.warning("X %s: cursor %s is too old for since_id; reading back to it",
+                               value, since)
+                since = None
+                continue
             pages += 1
             read += len(page.data)
             warnings = [describe_error(e) for e in page.errors]
