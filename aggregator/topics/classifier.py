@@ -7,6 +7,7 @@ Rules, per topic (strongest match wins, one match per topic):
 * ``keyword`` (2): a ``keywords`` phrase occurs as whole words (case-insensitive, accents
   folded, a trailing s/es/'s also matches) in the text, the content warning, media alt
   text, or a CamelCase hashtag split into words (#HeartFailure -> "heart failure").
+* ``keyword`` also: an ``exact`` phrase, matched case-sensitively (eGFR, "the ED").
 * ``guarded`` (2): a case-sensitive ``guarded`` abbreviation (MI, MS, ER...) or a ``weak``
   word, but only together with a co-term of the same topic (a ``context`` phrase, a
   keyword, a hashtag, or a different guarded abbreviation) and only when the post's
@@ -99,12 +100,20 @@ class Classifier:
         self._hashtags: dict[str, list[str]] = {}
         self._stems: dict[str, list[str]] = {}
         self._guarded: dict[str, list[str]] = {}
+        self._exact: dict[str, list[str]] = {}
+        self._exact_len: dict[str, int] = {}
         self._langs = {t.id: frozenset(t.languages) for t in taxonomy.topics}
         for t in taxonomy.topics:
-            for kind, phrases in ((KEYWORD, t.keywords), (CONTEXT, t.context),
-                                  (WEAK, t.weak), (VETO, t.veto)):
-                for phrase in phrases:
+            weak = {_phrase_key(w) for w in t.weak}
+            for kind, phrases in ((KEYWORD, t.keywords), (WEAK, t.weak), (VETO, t.veto),
+                                  (CONTEXT, [c for c in t.context if _phrase_key(c) not in weak])):
+                for phrase in phrases:  # a weak word never supports itself as context
                     self._add_phrase(phrase, t.id, kind)
+            for phrase in t.exact:
+                key = " ".join(_WORD.findall(phrase.translate(_APOSTROPHES)))
+                self._exact.setdefault(key, []).append(t.id)
+                first, n = key.split(" ", 1)[0], key.count(" ") + 1
+                self._exact_len[first] = max(self._exact_len.get(first, 0), n)
             for tag in t.hashtags:
                 self._hashtags.setdefault(tag, []).append(t.id)
             for stem in t.conferences:
@@ -220,12 +229,18 @@ class Classifier:
     def _match_guarded(self, text: str, lang: str, best: dict[str, TopicMatch],
                        support: dict[str, str], weak: dict[str, str]) -> None:
         found: dict[str, list[str]] = {}
-        if self._guarded:
-            for tok in _WORD.findall(text):
-                for topic in self._guarded.get(tok, ()):
-                    found.setdefault(topic, [])
-                    if tok not in found[topic]:
-                        found[topic].append(tok)
+        tokens = _WORD.findall(text.translate(_APOSTROPHES))
+        guarded, exact, exact_len = self._guarded, self._exact, self._exact_len
+        for i, tok in enumerate(tokens):
+            for topic in guarded.get(tok, ()):
+                words = found.setdefault(topic, [])
+                if tok not in words:
+                    words.append(tok)
+            longest = exact_len.get(tok)
+            for n in range(1, min(longest or 0, len(tokens) - i) + 1):
+                key = " ".join(tokens[i:i + n])
+                for topic in exact.get(key, ()):
+                    _offer(best, TopicMatch(topic, "keyword", key, WEIGHTS["keyword"]))
         for topic, word in weak.items():
             found.setdefault(topic, []).append(word)
         for topic, words in found.items():

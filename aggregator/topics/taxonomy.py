@@ -8,7 +8,7 @@ shape and is merged over the default by :func:`load_taxonomy`:
 * ``[[topics]]`` with an EXISTING id: each key it lists REPLACES the default's value for
   that key (``keywords = [...]`` replaces the keyword list); keys it does not list are
   kept. ``extend_<key> = [...]`` APPENDS to the default's list instead (for hashtags,
-  conferences, keywords, guarded, weak, context, veto, languages, mesh).
+  conferences, keywords, exact, guarded, weak, context, veto, languages, mesh).
   ``disabled = true`` removes the topic (and its id from content types' ``topics``).
 * ``[communities]``: each key replaces (or adds) that community's hashtag list; an empty
   list removes the community.
@@ -35,8 +35,8 @@ from aggregator.errors import ConfigError
 DEFAULT_NAME = "aggregator/data/topics.toml"
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 LIST_KEYS = (
-    "hashtags", "conferences", "keywords", "guarded", "weak", "context", "veto", "languages",
-    "mesh",
+    "hashtags", "conferences", "keywords", "exact", "guarded", "weak", "context", "veto",
+    "languages", "mesh",
 )
 _TOPIC_KEYS = {"id", "name", "disabled", *LIST_KEYS, *(f"extend_{k}" for k in LIST_KEYS)}
 _CT_LISTS = ("domains", "topics")
@@ -57,6 +57,7 @@ class Topic:
     hashtags: tuple[str, ...] = ()
     conferences: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    exact: tuple[str, ...] = ()
     guarded: tuple[str, ...] = ()
     weak: tuple[str, ...] = ()
     context: tuple[str, ...] = ()
