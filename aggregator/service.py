@@ -107,7 +107,8 @@ class CollectService:
                 result.new += saved.new
                 result.existing += saved.existing
                 result.requests += page.requests
-                result.items_read += len(page.posts)
+                result.items_read += (len(page.posts) if page.items_read is None
+                                      else page.items_read)
                 result.users_read += page.users_read
                 for warning in page.warnings:
                     logger.warning("%s: %s", source.name, warning)

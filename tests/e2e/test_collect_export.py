@@ -37,7 +37,7 @@ def test_collect_then_export_every_post_once(write_config: WriteConfig,
     assert {r["key"] for r in records} == expected
     assert len(records) == len(expected)  # once each, however many sources brought it
     for r in records:
-        assert RECORD_FIELDS <= set(r)
+        assert set(r) >= RECORD_FIELDS
         assert str(r["created_at"]).endswith("Z")
         assert "@" in str(r["author"])  # acct with its domain
     assert [r["created_at"] for r in records] == sorted(str(r["created_at"]) for r in records)
