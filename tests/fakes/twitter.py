@@ -187,7 +187,7 @@ class FakeX:
 
     def add_recorded(self, timeline_key: str, fixture: str) -> Json:
         """Serve a recorded page's data (and its includes) on a timeline; returns the body."""
-        body = load_body(fixture)
+        body: Json = load_body(fixture)
         inc = body.get("includes", {})
         with self._lock:
             for user in inc.get("users", []):
@@ -233,13 +233,13 @@ class FakeX:
         """
         with self._lock:
             template = self._templates[next(self._token_seq) % len(self._templates)]
-            tweet = copy.deepcopy(template)
+            tweet: Json = copy.deepcopy(template)
             tweet_id = self.new_id()
             self._time += timedelta(minutes=1)
             user = self.users.get(author) or self.user_by_name(author)
             text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             entities: Json = {}
-            links = []
+            links: list[Json] = []
             for url in urls:
                 short = f"https://t.co/{tweet_id[-10:]}{len(links)}"
                 links.append({"url": short, "expanded_url": url,
