@@ -1,0 +1,280 @@
+"""`make bench` / `python -m bench [--quick]`: every figure of issue #9, medians of runs.
+
+Full run: ingest and collect at 100,000 statuses, reads at 10k/100k/1M posts (databases
+cached under bench/out/), PostgreSQL when the local server answers. `--quick`: 10k only.
+Results: a table on stdout and bench/out/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench.generate import OUT, build_db, expected_keys, generate_statuses
+from bench.report import Figure, Report, median
+
+PG_URL = os.environ.get("ROUNDS_BENCH_PG_URL",
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _rate(n: int, seconds: list[float]) -> tuple[float, list[float]]:
+    rates = [n / s for s in seconds]
+    return median(rates), rates
+
+
+# --------------------------------------------------------------------------- ingest
+
+
+def bench_ingest(report: Report, n: int, runs: int) -> None:
+    from bench.ingest import fresh_sqlite, ingest_ours, ingest_sqlite_utils, tempdir
+
+    print(f"\n== ingest: {n:,} Mastodon statuses into SQLite ({runs} runs each)", flush=True)
+    statuses = generate_statuses(n)
+    expected = len(expected_keys(statuses))
+    ours, theirs = [], []
+    with tempdir() as tmp:
+        for i in range(runs):  # interleaved, so drift on a shared machine hits both
+            url, _ = fresh_sqlite(Path(tmp), f"ours{i}")
+            seconds, stored = ingest_ours(url, statuses)
+            if stored != expected:
+                raise SystemExit(f"ingest stored {stored} posts, expected {expected}")
+            ours.append(seconds)
+            _, path = fresh_sqlite(Path(tmp), f"su{i}")
+            seconds, _count = ingest_sqlite_utils(path, statuses)
+            theirs.append(seconds)
+    rate, rates = _rate(n, ours)
+    su_rate, su_rates = _rate(n, theirs)
+    report.add(Figure("ingest SQLite (normalize+classify+store+FTS)", rate, "posts/s",
+                      ">= 20,000/s", rate >= 20_000, rates))
+    report.add(Figure("sqlite-utils upsert_all (statuses+accounts)", su_rate, "posts/s",
+                      runs=su_rates))
+    ratio = median([t / o for o, t in zip(ours, theirs, strict=True)])
+    report.add(Figure("ingest ratio ours / sqlite-utils", ratio, "x", ">= 2.0x", ratio >= 2.0))
+
+
+# --------------------------------------------------------------------------- collect
+
+
+def bench_collect(report: Report, n_sources: int, per_source: int, runs: int) -> None:
+    from bench.collect import (
+        add_new_posts,
+        collect_mastodon_to_sqlite,
+        collect_ours,
+        start_fake,
+        tight_budget,
+    )
+    from bench.ingest import fresh_sqlite, tempdir
+
+    n = n_sources * per_source
+    print(f"\n== collect: {n:,} statuses across {n_sources} hashtag sources from the "
+          f"loopback fake ({runs} runs each)", flush=True)
+    fake = start_fake(n_sources, per_source, seed=5)
+    ours, theirs, second_requests, steady = [], [], [], []
+    try:
+        with tempdir() as tmp:
+            for i in range(runs):
+                url, _ = fresh_sqlite(Path(tmp), f"collect{i}")
+                seconds, new, _requests, service = collect_ours(url, fake, n_sources, n)
+                ours.append((seconds, new))
+                try:
+                    if i == 0:
+                        # An unchanged second pass, then steady state: 5 new per source.
+                        before = fake.timeline_requests()
+                        again = service.collect()
+                        second_requests.append(fake.timeline_requests() - before)
+                        if any(r.new for r in again):
+                            raise SystemExit("an unchanged second pass stored new posts")
+                        for p in range(3):
+                            added = add_new_posts(fake, n_sources, 5, seed=p + 1)
+                            before = fake.timeline_requests()
+                            got = sum(r.new for r in service.collect())
+                            steady.append((fake.timeline_requests() - before, added, got))
+                finally:
+                    service.close()
+                    service.repo.db.dispose()
+                _, path = fresh_sqlite(Path(tmp), f"m2s{i}")
+                seconds, count = collect_mastodon_to_sqlite(path, fake, n_sources)
+                theirs.append((seconds, count))
+    finally:
+        fake.stop()
+    rates = [new / s for s, new in ours]
+    m2s = [count / s for s, count in theirs]
+    report.add(Figure("collect ours (HTTP+JSON+normalize+classify+store)", median(rates),
+                      "posts/s", runs=rates))
+    report.add(Figure("collect mastodon-to-sqlite pipeline", median(m2s), "posts/s", runs=m2s))
+    ratio = median([a / b for a, b in zip(rates, m2s, strict=True)])
+    report.add(Figure("collect ratio ours / mastodon-to-sqlite", ratio, "x", ">= 1.0x",
+                      ratio >= 1.0))
+    report.add(Figure("requests on an unchanged second pass", float(second_requests[0]),
+                      f"(sources: {n_sources})", f"= {n_sources}",
+                      second_requests[0] == n_sources))
+    reqs = sum(r for r, _, _ in steady)
+    new = sum(g for _, _, g in steady)
+    if new != sum(a for _, a, _ in steady):
+        report.note(f"steady state stored {new} of {sum(a for _, a, _ in steady)} new posts")
+    report.add(Figure("steady state: requests per new post (5 new/source/pass)",
+                      reqs / max(new, 1), "req/post", "<= 0.2 (1 req per source)",
+                      reqs <= len(steady) * n_sources))
+
+    print("\n== politeness: tight budget (30 requests per 3 s window)", flush=True)
+    with tempdir() as tmp:
+        url, _ = fresh_sqlite(Path(tmp), "tight")
+        requests_made, rejected, seconds, got = tight_budget(url, 30, 3.0, 12, 200)
+    report.add(Figure("429s from our own pacing (30 req / 3 s budget)", float(rejected),
+                      f"(of {requests_made} requests, {got} posts, {seconds:.1f} s)", "= 0",
+                      rejected == 0))
+
+
+# --------------------------------------------------------------------------- reads
+
+
+def probe(url: str) -> dict[str, float]:
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    proc = subprocess.run([sys.executable, "-m", "bench.probe", url], capture_output=True,
+                          text=True, check=False, cwd=Path(__file__).resolve().parent.parent)
+    if proc.returncode != 0:
+        raise SystemExit(f"read probe failed:\n{proc.stderr[-3000:]}")
+    result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if after > before:  # the largest child so far: this probe
+        result["maxrss_mb"] = max(result["maxrss_mb"], after / 1024)
+    return result
+
+
+def bench_reads(report: Report, url: str | None, sizes: list[int], runs: int,
+                label: str) -> None:
+    for n in sizes:
+        print(f"\n== reads on {label}, {n:,} posts", flush=True)
+        built = build_db(url, n)
+        how = "cached" if built.cached else "built"
+        report.add(Figure(f"[{label} {n // 1000}k] database build (real write path)",
+                          built.posts / built.seconds if built.seconds else None, "posts/s",
+                          note=f"{how}: {built.posts:,} posts in {built.seconds:.0f} s"))
+        results = [probe(built.url) for _ in range(runs)]
+
+        def med(key: str, results: list[dict[str, float]] = results) -> float | None:
+            values = [r[key] for r in results if key in r]
+            return median(values) if values else None
+
+        big = n >= 1_000_000
+        scale = f"{label} {n // 1000}k"
+        first = med("first_screen_s")
+        report.add(Figure(f"[{scale}] reader first screen (Textual, headless)", first, "s",
+                          "< 1.5 s" if big else "", (first or 99) < 1.5 if big else None,
+                          [r["first_screen_s"] for r in results]))
+        page = med("topic_unread_ms")
+        report.add(Figure(f"[{scale}] page of 50 by topic+unread", page, "ms",
+                          "< 50 ms" if big else "", (page or 999) < 50 if big else None))
+        report.add(Figure(f"[{scale}] page of 50 by topic+unread, deep keyset page",
+                          med("topic_unread_deep_ms"), "ms"))
+        hits = med("fulltext_ms")
+        via = results[0].get("fulltext_via")
+        if via != "query language":
+            report.note(f"{scale}: full text measured through the {via}")
+        report.add(Figure(f"[{scale}] first 50 full-text hits", hits, "ms",
+                          "< 100 ms" if big else "", (hits or 999) < 100 if big else None))
+        rss = med("maxrss_mb")
+        report.add(Figure(f"[{scale}] reader peak RSS", rss, "MB",
+                          "< 300 MB" if big else "", (rss or 999) < 300 if big else None))
+        if built.url.startswith("sqlite"):
+            size = Path(built.url.removeprefix("sqlite:///")).stat().st_size
+            report.add(Figure(f"[{scale}] database bytes per post", size / built.posts,
+                              "B/post"))
+
+
+# --------------------------------------------------------------------------- postgres
+
+
+@contextmanager
+def pg_schema() -> Iterator[str | None]:
+    """A schema of its own on the local server (dropped afterwards), or None."""
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:
+        print(f"  PostgreSQL skipped: {PG_URL} unreachable ({str(exc).splitlines()[0]})")
+        yield None
+        return
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def bench_postgres(report: Report, n_ingest: int, n_read: int, runs: int) -> None:
+    from bench.ingest import ingest_ours
+
+    print(f"\n== PostgreSQL: ingest {n_ingest:,}, reads on {n_read:,}", flush=True)
+    statuses = generate_statuses(n_ingest)
+    seconds = []
+    for _ in range(runs):
+        with pg_schema() as url:
+            if url is None:
+                report.add(Figure("PostgreSQL", None, "", note="server unreachable"))
+                return
+            took, _stored = ingest_ours(url, statuses)
+            seconds.append(took)
+    rate, rates = _rate(n_ingest, seconds)
+    report.add(Figure("ingest PostgreSQL (normalize+classify+store+tsvector)", rate,
+                      "posts/s", runs=rates))
+    with pg_schema() as url:
+        assert url is not None
+        bench_reads(report, url, [n_read], runs, "pg")
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="10k posts only (smoke run)")
+    parser.add_argument("--runs", type=int, default=None, help="runs per figure")
+    parser.add_argument("--only", choices=["ingest", "collect", "read", "pg"], action="append",
+                        help="run only these parts (repeatable)")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    runs = args.runs or (2 if quick else 3)
+    parts = set(args.only or ["ingest", "collect", "read", "pg"])
+    report = Report()
+    print(f"machine: {report.machine()}")
+    if "ingest" in parts:
+        bench_ingest(report, 10_000 if quick else 100_000, runs)
+    if "collect" in parts:
+        bench_collect(report, 50, 200 if quick else 2000, runs if quick else 1)
+    if "read" in parts:
+        bench_reads(report, None, [10_000] if quick else [10_000, 100_000, 1_000_000],
+                    runs, "sqlite")
+    if "pg" in parts:
+        bench_postgres(report, 10_000 if quick else 100_000, 10_000 if quick else 100_000,
+                       2 if quick else runs)
+        if not quick:
+            report.note("PostgreSQL read figures use 100k posts (not 1M) to stay within "
+                        "the 10-minute budget")
+    print("\n" + report.table())
+    for note in report.notes:
+        print(f"note: {note}")
+    out = OUT / "results.json"
+    report.write(out, "quick" if quick else "full")
+    print(f"\n{len(report.figures)} figures in {report.machine()['nproc']}-core run; "
+          f"written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

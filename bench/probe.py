@@ -1,0 +1,133 @@
+"""Read figures on one database, run in a subprocess of its own (`python -m bench.probe URL`)
+so that its peak RSS is the reader's alone. Prints one JSON object.
+
+* first_screen: the real Textual reader (tui.app.ReaderApp wired like `rounds read`) run
+  headless with `run_test()`, from opening the database until the first page of posts is
+  in the list and rendered.
+* topic_unread: `queries.list_posts` of 50 posts of one topic that are unread, over several
+  topics, first page and a page deep into the archive (keyset).
+* fulltext: the first 50 hits of a word query through the query language
+  (aggregator.query + aggregator.storage.search), as the reader's filter box runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import statistics
+import sys
+import time
+from typing import Any
+
+TOPICS = ["cardiology", "oncology", "infectious_disease", "neurology", "vaccines",
+          "mental_health", "dermatology", "rheum_allergy"]
+WORDS = ["sepsis", "thrombectomy", "\"heart failure\"", "wastewater", "biosimilar",
+         "antibiotics", "forest", "dialysis"]
+
+
+def _median_ms(fn: Any, args: list[Any], repeat: int = 3) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(repeat):
+        for a in args:
+            started = time.perf_counter()
+            fn(a)
+            times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), times
+
+
+async def _first_screen(url: str) -> tuple[float, int]:
+    from aggregator.clock import SystemClock
+    from aggregator.storage.db import open_database
+    from aggregator.storage.repository import Repository
+    from bench.generate import bench_settings
+    from tui.app import ReaderApp
+    from tui.data import StorageFeedReader
+
+    started = time.perf_counter()
+    db = open_database(url)
+    settings = bench_settings(url)
+    clock = SystemClock()
+    from aggregator.topics.taxonomy import load_taxonomy
+
+    names = {t.id: t.name for t in load_taxonomy(None).topics}  # as `rounds read` does
+    reader = StorageFeedReader(db, Repository(db, clock), settings, clock, names)
+    app = ReaderApp(reader, None, poll_seconds=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        posts = app.main_screen.posts
+        while posts.window.total == 0:
+            if time.perf_counter() - started > 60:
+                raise RuntimeError("the reader showed no posts within 60 s")
+            await pilot.pause(0.005)
+        await pilot.pause()  # one refresh: the rows are on screen
+        seconds = time.perf_counter() - started
+        shown = posts.window.total
+    db.dispose()
+    return seconds, shown
+
+
+def _search_where(db: Any, text: str) -> tuple[Any, str]:
+    from aggregator.clock import SystemClock
+
+    try:
+        from aggregator.query import parse_query
+        from aggregator.storage.search import post_filter
+    except ImportError:  # search not built yet: the index itself, queried directly
+        return _raw_fts(db, text), "raw full-text index (aggregator.storage.search missing)"
+    return post_filter(parse_query(text, now=SystemClock().now()), db.dialect), "query language"
+
+
+def _raw_fts(db: Any, words: str) -> Any:
+    from sqlalchemy import bindparam, select
+    from sqlalchemy import text as sql
+
+    from aggregator.storage.schema import posts
+
+    if db.dialect == "sqlite":
+        hits = select(sql("rowid")).select_from(sql("posts_fts")).where(
+            sql("posts_fts MATCH :q").bindparams(bindparam("q", words)))
+        return posts.c.id.in_(hits)
+    return sql("posts.search @@ plainto_tsquery('simple', :q)").bindparams(
+        bindparam("q", words.strip('"')))
+
+
+def main(url: str) -> dict[str, Any]:
+    from sqlalchemy import false
+
+    from aggregator.storage import queries
+    from aggregator.storage.db import open_database
+    from aggregator.storage.schema import posts
+
+    out: dict[str, Any] = {}
+    out["first_screen_s"], out["first_screen_rows"] = asyncio.run(_first_screen(url))
+    db = open_database(url)
+    try:
+        unread = posts.c.is_read == false()
+        # Deep page: the keyset of a post far down each topic.
+        deep = {}
+        for t in TOPICS:
+            page = queries.list_posts(db, unread, topic=t, limit=50)
+            for _ in range(5):
+                if len(page) < 50:
+                    break
+                page = queries.list_posts(db, unread, topic=t, limit=50, before=page[-1].key)
+            deep[t] = page[-1].key if page else None
+        out["topic_unread_ms"], out["topic_unread_runs"] = _median_ms(
+            lambda t: queries.list_posts(db, unread, topic=t, limit=50), TOPICS)
+        out["topic_unread_deep_ms"], _ = _median_ms(
+            lambda t: queries.list_posts(db, unread, topic=t, limit=50, before=deep[t]),
+            TOPICS)
+        out["topic_unread_rows"] = len(queries.list_posts(db, unread, topic=TOPICS[0], limit=50))
+        wheres = {w: _search_where(db, w) for w in WORDS}
+        out["fulltext_via"] = wheres[WORDS[0]][1]
+        out["fulltext_ms"], out["fulltext_runs"] = _median_ms(
+            lambda w: queries.list_posts(db, wheres[w][0], limit=50), WORDS)
+        out["fulltext_rows"] = len(queries.list_posts(db, wheres[WORDS[0]][0], limit=50))
+    finally:
+        db.dispose()
+    out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1])))
