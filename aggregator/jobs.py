@@ -91,11 +91,17 @@ class SourceRunner:
             started = time.monotonic()
             result = self.service.collect_source(
                 source, renew_then_report, should_stop=lambda: lost or self.should_stop())
+            seconds = round(time.monotonic() - started, 2)
+            outcome = "error" if result.error else "ok"
             log = logger.warning if result.error else logger.info
             log("run source=%s outcome=%s new=%d existing=%d requests=%d reads=%d "
-                "seconds=%.1f%s", source.name, "error" if result.error else "ok", result.new,
-                result.existing, result.requests, result.items_read + result.users_read,
-                time.monotonic() - started, f" error={result.error!r}" if result.error else "")
+                "seconds=%.1f%s", source.name, outcome, result.new, result.existing,
+                result.requests, result.items_read + result.users_read, seconds,
+                f" error={result.error!r}" if result.error else "",
+                extra={"event": "run", "source": source.name, "outcome": outcome,
+                       "new": result.new, "existing": result.existing,
+                       "requests": result.requests, "seconds": seconds,
+                       "error": result.error})
             return result
         finally:
             claim.release()

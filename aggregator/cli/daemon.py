@@ -1,0 +1,61 @@
+"""`rounds daemon`: collect every source on its schedule until stopped."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from aggregator.cli.app import AppContext, rounds
+from aggregator.jobs import SourceRunner
+from aggregator.locking import ClaimManager
+from aggregator.logformat import configure_daemon_logging
+
+
+@rounds.command()
+@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Append the log here (reopened when logrotate moves it). Default: stderr.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: one object per line, for log collectors.")
+@click.option("--lease", type=click.FloatRange(min=10.0), default=300.0, show_default=True,
+              help="Seconds a PostgreSQL claim lasts without renewal (renewed every page).")
+@click.pass_context
+def daemon(ctx: click.Context, log_file: Path | None, log_format: str, lease: float) -> None:
+    """Collect every source at its `every`, until SIGTERM or Ctrl-C.
+
+    Any number of daemons (and `rounds collect --due` from cron) can share one database:
+    each source is collected by one process at a time. SIGTERM/SIGINT finish the page in
+    flight and exit; SIGHUP re-reads the configuration. One log line per run.
+    """
+    from aggregator.scheduler import Daemon
+
+    app: AppContext = ctx.find_object(AppContext)  # type: ignore[assignment]
+    parent = ctx.parent.params if ctx.parent else {}
+    level = logging.WARNING if parent.get("quiet") else (
+        logging.DEBUG if parent.get("verbose", 0) >= 2 else logging.INFO)
+    configure_daemon_logging(str(log_file) if log_file else None, log_format, level)
+    if not app.settings.sources:
+        raise click.UsageError("no sources configured; add [[sources]] to "
+                               f"{app.settings.path or 'your configuration (rounds init)'}")
+    claims = ClaimManager(app.db, app.clock, lease_seconds=lease)
+    Daemon(runner_factory(app, claims), app.clock).run_forever()
+
+
+def runner_factory(app: AppContext,
+                   claims: ClaimManager) -> Callable[[Callable[[], bool]], SourceRunner]:
+    """Builds a runner from the configuration as it is now (re-read on each call after the
+    first, for SIGHUP). The database stays the one the daemon started with."""
+    from aggregator.cli.collect import build_service
+
+    calls = 0
+
+    def make(should_stop: Callable[[], bool]) -> SourceRunner:
+        nonlocal calls
+        if calls:
+            app.__dict__.pop("settings", None)  # cached_property: load the file again
+        calls += 1
+        return SourceRunner(build_service(app), claims, app.clock, should_stop=should_stop)
+
+    return make

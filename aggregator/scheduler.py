@@ -1,0 +1,179 @@
+"""`rounds daemon`: APScheduler 3 runs each source at its `every`.
+
+* One job per source: an interval trigger with jitter, ``max_instances=1`` and
+  ``coalesce=True`` (missed runs collapse into one). First runs are staggered over the
+  first interval (at most a minute), so a restart does not fire every source at once.
+* Every run goes through `SourceRunner.run(due_only=True)`: the same claim as cron and
+  other daemons, so no two processes (on one SQLite file or one PostgreSQL) collect a
+  source at once, and a source just collected elsewhere is not collected again.
+* One executor (one thread) per account: an account's sources run one after another and
+  share its collector, whose RateBudget paces requests under the server's limit.
+* SIGINT/SIGTERM: the page in flight is finished and committed, then the daemon exits.
+  SIGHUP: the configuration is read again and the jobs re-synced.
+
+This is the only module that imports apscheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, timedelta
+from types import FrameType
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from aggregator.clock import Clock
+from aggregator.jobs import SourceRunner
+
+logger = logging.getLogger(__name__)
+
+MakeRunner = Callable[[Callable[[], bool]], SourceRunner]
+STAGGER_MAX = 60.0
+
+
+def jitter_for(every: int) -> float:
+    """Up to 10% of the interval, at most 30 s."""
+    return min(every * 0.1, 30.0)
+
+
+class Daemon:
+    """Schedules every configured source until stopped.
+
+    `make_runner(should_stop)` builds a SourceRunner from the current configuration; it is
+    called at start and again on every reload.
+    """
+
+    def __init__(self, make_runner: MakeRunner, clock: Clock, *,
+                 stagger_max: float = STAGGER_MAX) -> None:
+        self.make_runner = make_runner
+        self.clock = clock
+        self.stagger_max = stagger_max
+        self.stopping = threading.Event()
+        self._reload = threading.Event()
+        self._wake = threading.Event()
+        self._scheduler = BackgroundScheduler(timezone=UTC)
+        self._runner: SourceRunner | None = None
+        self._retired: list[SourceRunner] = []
+        self._executors: set[str] = set()
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ jobs
+
+    def sync_jobs(self, runner: SourceRunner) -> None:
+        """Make the jobs match the runner's configuration (add, replace, remove)."""
+        settings = runner.service.settings
+        runner.service.source_ids()  # register new sources before their jobs run
+        with self._lock:
+            if self._runner is not None and self._runner is not runner:
+                self._retired.append(self._runner)
+            self._runner = runner
+        runner.slack = 5.0 + max((jitter_for(s.every) for s in settings.sources), default=0.0)
+        wanted = {f"source:{s.name}" for s in settings.sources}
+        for job in self._scheduler.get_jobs():
+            if job.id not in wanted:
+                job.remove()
+                logger.info("unscheduled %s", job.id)
+        existing = {job.id: job for job in self._scheduler.get_jobs()}
+        now = self.clock.now()
+        count = max(len(settings.sources), 1)
+        for i, source in enumerate(settings.sources):
+            alias = f"account:{source.account}"
+            if alias not in self._executors:
+                self._scheduler.add_executor(ThreadPoolExecutor(1), alias)
+                self._executors.add(alias)
+            job_id = f"source:{source.name}"
+            old = existing.get(job_id)
+            old_every = (getattr(old.trigger, "interval", None) if old is not None else None)
+            if old is not None and old_every == timedelta(seconds=source.every):
+                continue  # unchanged: keep its place in the schedule
+            offset = i / count * min(float(source.every), self.stagger_max)
+            self._scheduler.add_job(
+                self._run_job, IntervalTrigger(
+                    seconds=source.every, jitter=jitter_for(source.every), timezone=UTC),
+                next_run_time=now + timedelta(seconds=offset),
+                args=[source.name], id=job_id, name=source.name, executor=alias,
+                max_instances=1, coalesce=True, replace_existing=True,
+                misfire_grace_time=max(source.every, 1))
+            logger.info("scheduled source=%s every=%ds first_run_in=%.1fs", source.name,
+                        source.every, offset)
+
+    def _run_job(self, name: str) -> None:
+        if self.stopping.is_set():
+            return
+        with self._lock:
+            runner = self._runner
+        if runner is None:
+            return
+        try:
+            source = runner.service.settings.source(name)
+            runner.run(source, due_only=True)
+        except Exception:  # keep the daemon alive; the next run tries again
+            logger.exception("run source=%s outcome=crash", name)
+
+    # ------------------------------------------------------------------ life cycle
+
+    def start(self) -> None:
+        self.sync_jobs(self.make_runner(self.stopping.is_set))
+        self._scheduler.start()
+        logger.info("daemon started with %d sources", len(self._scheduler.get_jobs()))
+
+    def reload(self) -> None:
+        try:
+            runner = self.make_runner(self.stopping.is_set)
+        except Exception as exc:  # a broken edit must not kill a running daemon
+            logger.error("configuration not reloaded: %s", exc)
+            return
+        self.sync_jobs(runner)
+        logger.info("configuration reloaded: %d sources", len(self._scheduler.get_jobs()))
+
+    def request_stop(self) -> None:
+        self.stopping.set()
+        self._wake.set()
+
+    def request_reload(self) -> None:
+        self._reload.set()
+        self._wake.set()
+
+    def shutdown(self) -> None:
+        """Stop scheduling, let running passes finish their page, release collectors."""
+        self.stopping.set()
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+        with self._lock:
+            runners = [*self._retired, *([self._runner] if self._runner else [])]
+            self._retired, self._runner = [], None
+        for runner in runners:
+            runner.service.close()
+        logger.info("daemon stopped")
+
+    def run_forever(self, *, install_signals: bool = True) -> None:
+        if install_signals:
+            self._install_signals()
+        self.start()
+        try:
+            while not self.stopping.is_set():
+                self._wake.wait(1.0)
+                self._wake.clear()
+                if self._reload.is_set():
+                    self._reload.clear()
+                    self.reload()
+        finally:
+            self.shutdown()
+
+    def _install_signals(self) -> None:
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            logger.info("received %s: finishing the pages in flight", signal.Signals(signum).name)
+            self.request_stop()
+
+        def hup(_signum: int, _frame: FrameType | None) -> None:
+            self.request_reload()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        if hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, hup)

@@ -1,0 +1,76 @@
+"""Ops fixtures: a fake Mastodon on loopback (real time), configs pointing at it, and a
+way to run `rounds` as a separate process (daemon, overlapping cron runs)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from aggregator.storage.db import open_database
+from aggregator.storage.schema import runs, sources
+from tests.fakes.mastodon import (
+    ACCOUNT_ACCT,
+    LIST_ID,
+    TAG,
+    TOKEN,
+    MastodonFake,
+    serve_fake_mastodon,
+)
+
+WriteConfig = Callable[..., Path]
+ROOT = Path(__file__).resolve().parents[2]
+LAUNCH = "import sys; from aggregator.cli import main; sys.exit(main())"
+
+
+@pytest.fixture
+def fake() -> Iterator[MastodonFake]:
+    yield from serve_fake_mastodon()
+
+
+@pytest.fixture
+def write_config(tmp_path: Path, db_url: str, fake: MastodonFake,
+                 monkeypatch: pytest.MonkeyPatch) -> WriteConfig:
+    """rounds.toml with three sources (list, hashtag, user) on the fake."""
+    monkeypatch.setenv("ROUNDS_MED_TOKEN", TOKEN)
+
+    def write(every: str = "15m", name: str = "rounds.toml", url: str | None = None,
+              extra: str = "") -> Path:
+        path = tmp_path / name
+        blocks = [f'[database]\nurl = "{url or db_url}"\n',
+                  f'[accounts.med]\nnetwork = "mastodon"\nbase_url = "{fake.base_url}"\n'
+                  'token_env = "ROUNDS_MED_TOKEN"\n']
+        for source, target in (("icu-list", f'list = "{LIST_ID}"'), ("tag", f'hashtag = "{TAG}"'),
+                               ("someone", f'user = "{ACCOUNT_ACCT}"')):
+            blocks.append(f'[[sources]]\nname = "{source}"\naccount = "med"\n{target}\n'
+                          f'every = "{every}"\n')
+        path.write_text("\n".join(blocks) + extra, encoding="utf-8")
+        path.chmod(0o600)
+        return path
+
+    return write
+
+
+def spawn(cfg: Path, *args: str, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """`rounds --config cfg ARGS` as a child process (inherits the test environment)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = log.open("wb") if log else subprocess.DEVNULL
+    return subprocess.Popen([sys.executable, "-c", LAUNCH, "--config", str(cfg), *args],
+                            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def run_rows(url: str) -> list[tuple[str, object, object, str]]:
+    """(source name, started_at, finished_at, outcome) for every run, oldest first."""
+    db = open_database(url)
+    try:
+        with db.engine.connect() as conn:
+            return [(r.name, r.started_at, r.finished_at, r.outcome) for r in conn.execute(
+                select(sources.c.name, runs.c.started_at, runs.c.finished_at, runs.c.outcome)
+                .join(sources, sources.c.id == runs.c.source_id).order_by(runs.c.id))]
+    finally:
+        db.dispose()
