@@ -331,3 +331,7 @@ def voices_unlink(app: AppContext, handle: str) -> None:
     network, parsed = parse_handle(handle)
     voice = curation_store(app).unlink(network, parsed)
     click.echo(f"unlinked into {describe(voice)}")
+
+
+# The remote-list commands (link, sync, pull) register on `lists` from their own module.
+from aggregator.cli import curation_sync  # noqa: E402,F401  isort: skip
