@@ -153,7 +153,7 @@ class Repository:
         by_key: dict[str, Post] = {}
         for post in batch:  # a page may repeat a post (boosted twice): merge its boosts
             prior = by_key.get(post.key)
-            if prior is not None and post.boosts:
+            if prior is not None and (prior.boosts or post.boosts):
                 post = _with_boosts(post, prior.boosts + post.boosts)
             by_key[post.key] = post
         keys = list(by_key)

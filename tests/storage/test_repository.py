@@ -131,3 +131,12 @@ def test_huge_ids_and_hostile_text_round_trip(db: Database, clock: ManualClock,
     assert row.text == nasty
     assert row.remote_id == "117020583223442465123"
     assert repo.get_state(ids["cardio"]).cursor == "117020583223442465123"
+
+
+def test_boost_before_its_original_in_one_page_keeps_the_boost(
+        db: Database, clock: ManualClock, tmp_path: Path) -> None:
+    repo = Repository(db, clock)
+    ids = repo.sync_sources(settings(tmp_path))
+    boosted = post(1, boosts=(Boost(author("nurse"), "900", T0),))
+    repo.save_page(ids["cardio"], Page((boosted, post(1)), None))  # newest first: boost first
+    assert count(db, boosts) == 1
