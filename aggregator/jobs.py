@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from aggregator.clock import Clock
 from aggregator.locking import ClaimManager
@@ -41,8 +42,17 @@ class SourceRunner:
     should_stop: Callable[[], bool] = field(default=lambda: False)
     slack: float = 0.0  # seconds of early tolerance when checking due-ness (scheduler jitter)
 
+    def source_ids(self) -> dict[str, int]:
+        """Registers the configured sources; a worker starting at the same moment may
+        insert them first (unique names), then reading them again is all it takes."""
+        try:
+            return self.service.source_ids()
+        except IntegrityError:
+            logger.debug("sources registered concurrently by another worker; reading again")
+            return self.service.source_ids()
+
     def last_runs(self) -> dict[str, datetime | None]:
-        ids = self.service.source_ids()
+        ids = self.source_ids()
         by_id = {v: k for k, v in ids.items()}
         with self.service.repo.db.engine.connect() as conn:
             rows = conn.execute(select(sources.c.id, sources.c.last_run_at)
@@ -68,7 +78,7 @@ class SourceRunner:
         and `requests == 0`."""
         result = SourceResult(source.name,
                               self.service.settings.accounts[source.account].network)
-        source_id = self.service.source_ids()[source.name]
+        source_id = self.source_ids()[source.name]
         claim = self.claims.try_claim(source_id, source.name)
         if claim is None:
             result.warnings.append(BUSY)

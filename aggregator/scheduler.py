@@ -67,7 +67,7 @@ class Daemon:
     def sync_jobs(self, runner: SourceRunner) -> None:
         """Make the jobs match the runner's configuration (add, replace, remove)."""
         settings = runner.service.settings
-        runner.service.source_ids()  # register new sources before their jobs run
+        runner.source_ids()  # register new sources before their jobs run
         with self._lock:
             if self._runner is not None and self._runner is not runner:
                 self._retired.append(self._runner)

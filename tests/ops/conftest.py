@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,28 +20,57 @@ from tests.fakes.mastodon import (
     LIST_ID,
     TAG,
     TOKEN,
+    FakeMastodon,
     MastodonFake,
-    serve_fake_mastodon,
 )
+from tests.fakes.server import LoopbackServer, Reply, Request
 
 WriteConfig = Callable[..., Path]
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCH = "import sys; from aggregator.cli import main; sys.exit(main())"
 
 
-@pytest.fixture
-def fake() -> Iterator[MastodonFake]:
-    yield from serve_fake_mastodon()
+@dataclass
+class OpsFake(MastodonFake):
+    delay: float = 0.0  # seconds each timeline page takes, to make runs overlap
+
+    def fill(self, timeline_key: str, count: int) -> set[str]:
+        """`count` more statuses on a timeline; their keys (uris)."""
+        return {s["uri"] for s in self.api.add_new(timeline_key, count)}
+
+    def all_keys(self, *timeline_keys: str) -> set[str]:
+        return {s["reblog"]["uri"] if s.get("reblog") else s["uri"]
+                for key in timeline_keys for s in self.api.timelines[key]}
 
 
 @pytest.fixture
-def write_config(tmp_path: Path, db_url: str, fake: MastodonFake,
+def fake() -> Iterator[OpsFake]:
+    api = FakeMastodon()
+    holder: list[OpsFake] = []
+
+    def handle(req: Request) -> Reply:
+        reply = api(req)
+        if "/timelines/" in req.path or req.path.endswith("/statuses"):
+            reply.delay = holder[0].delay
+        return reply
+
+    server = LoopbackServer(handle).start()
+    holder.append(OpsFake(server, api, server.base_url))
+    try:
+        yield holder[0]
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def write_config(tmp_path: Path, db_url: str, fake: OpsFake,
                  monkeypatch: pytest.MonkeyPatch) -> WriteConfig:
     """rounds.toml with three sources (list, hashtag, user) on the fake."""
     monkeypatch.setenv("ROUNDS_MED_TOKEN", TOKEN)
 
     def write(every: str = "15m", name: str = "rounds.toml", url: str | None = None,
-              extra: str = "") -> Path:
+              extra: str = "", tags: int = 0) -> Path:
+        """`tags` adds that many hashtag sources (tag0, tag1, ...) on timelines ops0, ..."""
         path = tmp_path / name
         blocks = [f'[database]\nurl = "{url or db_url}"\n',
                   f'[accounts.med]\nnetwork = "mastodon"\nbase_url = "{fake.base_url}"\n'
@@ -48,6 +78,9 @@ def write_config(tmp_path: Path, db_url: str, fake: MastodonFake,
         for source, target in (("icu-list", f'list = "{LIST_ID}"'), ("tag", f'hashtag = "{TAG}"'),
                                ("someone", f'user = "{ACCOUNT_ACCT}"')):
             blocks.append(f'[[sources]]\nname = "{source}"\naccount = "med"\n{target}\n'
+                          f'every = "{every}"\n')
+        for i in range(tags):
+            blocks.append(f'[[sources]]\nname = "tag{i}"\naccount = "med"\nhashtag = "ops{i}"\n'
                           f'every = "{every}"\n')
         path.write_text("\n".join(blocks) + extra, encoding="utf-8")
         path.chmod(0o600)

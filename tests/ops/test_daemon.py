@@ -6,6 +6,7 @@ import itertools
 import json
 import signal
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,7 @@ def test_daemon_collects_each_source_on_schedule_and_stops_on_sigterm(
     for name, mine in by_source.items():
         assert len(mine) >= 3, (name, mine)  # several intervals, each source on schedule
         assert all(r[3] == "ok" for r in mine), mine  # nothing left "running" or failed
-        starts = [r[1] for r in mine]
+        starts: list[datetime] = [r[1] for r in mine]  # type: ignore[misc]
         gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(starts)]
         assert all(g >= 0.5 for g in gaps), gaps  # about every second, never piled up
     lines = [json.loads(line) for line in log.read_text().splitlines()]
