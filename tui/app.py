@@ -42,6 +42,10 @@ class ReaderApp(App[None]):
     def on_mount(self) -> None:
         self.push_screen(self.main_screen)
 
+    async def action_quit(self) -> None:
+        self.main_screen.save_state()
+        self.exit()
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +16,16 @@ from tui.app import ReaderApp
 from tui.data import Refresher, StorageFeedReader
 
 SIZE = (100, 30)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: Any) -> bool | None:
+    """Run `async def` tests (Pilot needs an event loop) without an asyncio plugin."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    asyncio.run(pyfuncitem.obj(**{n: pyfuncitem.funcargs[n] for n in names}))
+    return True
 TOPIC_NAMES = {"cardiology": "Cardiology", "oncology": "Oncology",
                "public-health": "Public health", "vaccines": "Vaccines"}
 
@@ -40,5 +53,5 @@ def make_app(seeded: Seeder) -> MakeApp:
         s = seeder or seeded
         reader = StorageFeedReader(s.db, s.repo, s.settings, s.clock, TOPIC_NAMES)
         return ReaderApp(reader, refresher, mark_read_on_move=mark_read_on_move,
-                         poll_seconds=poll_seconds, opener=opener or Opened())
+                         poll_seconds=poll_seconds, opener=opener if opener is not None else Opened())
     return make

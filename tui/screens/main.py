@@ -30,6 +30,7 @@ MAX_SEEK_PAGES = 50  # `n` and restore look this many pages ahead, no further
 
 
 class MainScreen(WorkerMixin):
+    ESCAPE_TO_MINIMIZE = False  # our `back` action minimizes and puts focus on the list
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "open_browser", "Browser", id="browser"),
         Binding("r", "toggle_read", "Read", id="read"),
@@ -58,6 +59,7 @@ class MainScreen(WorkerMixin):
         self._seek: int | str | None = None  # a post id, or "unread"
         self._seek_pages = 0
         self._ready = False
+        self._selected_id: int | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -96,9 +98,8 @@ class MainScreen(WorkerMixin):
             return
         try:
             self.reader.set_state(STATE_VIEW, self.view_id)
-            row = self.posts.selected
-            if row is not None:
-                self.reader.set_state(STATE_POST, str(row.id))
+            if self._selected_id is not None:
+                self.reader.set_state(STATE_POST, str(self._selected_id))
         except Exception as exc:  # never lose the quit over a locked database
             self.log.warning(f"could not save reader state: {exc}")
 
@@ -213,6 +214,7 @@ class MainScreen(WorkerMixin):
             self.set_read(prev.id, True)
         if msg.row is not None:
             self.fetch_detail(msg.row.id)
+            self._selected_id = msg.row.id
         self.update_place()
 
     def on_detail_loaded(self, msg: m.DetailLoaded) -> None:
@@ -224,7 +226,7 @@ class MainScreen(WorkerMixin):
         if not msg.row.is_read:
             self.set_read(msg.row.id, True)
         self.pane.focus()
-        self.maximize(self.pane)
+        self.maximize(self.pane, container=False)
 
     def set_read(self, post_id: int, value: bool) -> None:
         self.posts.update_row(post_id, is_read=value)

@@ -85,6 +85,7 @@ def render_detail(d: PostDetail, now: datetime, topic_name: Callable[[str], str]
 
 
 class ReadingPane(VerticalScroll, can_focus=True):
+    ALLOW_MAXIMIZE = True
     DEFAULT_CSS = """
     ReadingPane { height: 1fr; border-top: solid $primary 40%; padding: 0 1; }
     ReadingPane > Static { width: 1fr; }

@@ -31,7 +31,10 @@ def prompt(view: View, count: int | None) -> Text:
 
 class Sidebar(OptionList):
     DEFAULT_CSS = """
-    Sidebar { width: 25; height: 1fr; border: none; border-right: solid $primary 40%; }
+    Sidebar, Sidebar:focus {
+        width: 25; height: 1fr; border: none; border-right: solid $primary 40%;
+        padding: 0;
+    }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
