@@ -74,7 +74,11 @@ def fold(text: str) -> str:
 
 
 def split_camel(tag: str) -> str:
-    """'PublicHealth' -> 'Public Health'; 'HFpEF' stays; 'COVID19' -> 'COVID 19'."""
+    """'PublicHealth' -> 'Public Health', 'Match2026' -> 'Match 2026'; acronym-heavy tags
+    (more capitals than lower-case letters: 'HFpEF', 'COVID19') stay whole."""
+    upper = sum(c.isupper() for c in tag)
+    if upper > sum(c.islower() for c in tag):
+        return tag
     return " ".join(p for p in _CAMEL.split(tag) if p)
 
 
