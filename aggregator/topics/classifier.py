@@ -205,6 +205,8 @@ class Classifier:
         for i, tok in enumerate(tokens):
             longest = max_len.get(tok)
             if longest is None:
+                if tok[-1] != "s":
+                    continue
                 base = _singular(tok)
                 if base is None or base not in phrases:
                     continue
@@ -236,12 +238,16 @@ class Classifier:
         tokens = _WORD.findall(text.translate(_APOSTROPHES))
         guarded, exact, exact_len = self._guarded, self._exact, self._exact_len
         for i, tok in enumerate(tokens):
-            for topic in guarded.get(tok, ()):
-                words = found.setdefault(topic, [])
-                if tok not in words:
-                    words.append(tok)
+            topics = guarded.get(tok)
+            if topics is not None:
+                for topic in topics:
+                    words = found.setdefault(topic, [])
+                    if tok not in words:
+                        words.append(tok)
             longest = exact_len.get(tok)
-            for n in range(1, min(longest or 0, len(tokens) - i) + 1):
+            if longest is None:
+                continue
+            for n in range(1, min(longest, len(tokens) - i) + 1):
                 key = " ".join(tokens[i:i + n])
                 for topic in exact.get(key, ()):
                     _offer(best, TopicMatch(topic, "keyword", key, WEIGHTS["keyword"]))
