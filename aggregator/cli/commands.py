@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from aggregator.cli import admin, collect, curation, daemon, export, read  # noqa: F401
+from aggregator.cli import admin, collect, curation, daemon, export, read, status  # noqa: F401

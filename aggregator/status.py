@@ -1,0 +1,75 @@
+"""Per-source health for `rounds status` and monitoring: no secrets, only facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from aggregator.export import iso_z
+from aggregator.jobs import next_due
+from aggregator.settings import Settings
+from aggregator.storage.repository import Repository
+from aggregator.storage.schema import post_sources, sources
+
+FAILING_AFTER = 3  # consecutive failures that make `rounds status` exit 1
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    name: str
+    network: str
+    account: str
+    every: int
+    last_run_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+    next_due: datetime | None  # None: due now (never run)
+    posts_24h: int
+    claimed_by: str | None
+    x_reads_today: int | None  # X accounts only: items read today (UTC), all its sources
+    x_reads_budget: int | None
+
+    @property
+    def failing(self) -> bool:
+        return self.consecutive_failures >= FAILING_AFTER
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "network": self.network, "account": self.account,
+            "every_seconds": self.every, "last_run_at": iso_z(self.last_run_at),
+            "last_success_at": iso_z(self.last_success_at), "last_error": self.last_error,
+            "consecutive_failures": self.consecutive_failures,
+            "next_due": iso_z(self.next_due), "posts_24h": self.posts_24h,
+            "claimed_by": self.claimed_by, "x_reads_today": self.x_reads_today,
+            "x_reads_budget": self.x_reads_budget, "failing": self.failing,
+        }
+
+
+def list_status(settings: Settings, repo: Repository) -> list[SourceStatus]:
+    ids = repo.sync_sources(settings)
+    since = repo.clock.now() - timedelta(hours=24)
+    with repo.db.engine.connect() as conn:
+        rows = {r.id: r for r in conn.execute(select(sources))}
+        recent = {int(r[0]): int(r[1]) for r in conn.execute(
+            select(post_sources.c.source_id, func.count())
+            .where(post_sources.c.first_seen >= since).group_by(post_sources.c.source_id))}
+    start = repo.start_of_day()
+    reads = {name: repo.reads_since(name, start) for name, acc in settings.accounts.items()
+             if acc.network == "twitter"}
+    out = []
+    for s in settings.sources:
+        row = rows[ids[s.name]]
+        account = settings.accounts[s.account]
+        out.append(SourceStatus(
+            name=s.name, network=account.network, account=s.account, every=s.every,
+            last_run_at=row.last_run_at, last_success_at=row.last_success_at,
+            last_error=row.last_error, consecutive_failures=row.consecutive_failures or 0,
+            next_due=next_due(row.last_run_at, s.every), posts_24h=recent.get(row.id, 0),
+            claimed_by=row.claimed_by, x_reads_today=reads.get(s.account),
+            x_reads_budget=account.max_reads_per_day if account.network == "twitter" else None,
+        ))
+    return out
