@@ -12,7 +12,7 @@ from typing import Literal
 
 Network = Literal["mastodon", "twitter"]
 NETWORKS: tuple[Network, ...] = ("mastodon", "twitter")
-TargetKind = Literal["list", "hashtag", "user", "search"]
+TargetKind = Literal["list", "hashtag", "user", "search", "curated"]  # curated: rounds lists
 
 
 def id_order(remote_id: str) -> tuple[int, str]:

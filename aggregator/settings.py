@@ -171,10 +171,10 @@ _ACCOUNT_KEYS = {
     "consumer_secret_env", "access_token_env", "access_token_secret_env",
     "max_reads_per_day", "allow_insecure",
 }
-_SOURCE_KEYS = {"name", "account", "list", "hashtag", "user", "search", "every", "topics",
-                "backfill"}
+_SOURCE_KEYS = {"name", "account", "list", "hashtag", "user", "search", "curated", "every",
+                "topics", "backfill"}
 _TOP_KEYS = {"database", "accounts", "sources", "views", "topics_file", "reader", "recheck_hours"}
-_TARGETS: tuple[TargetKind, ...] = ("list", "hashtag", "user", "search")
+_TARGETS: tuple[TargetKind, ...] = ("list", "hashtag", "user", "search", "curated")
 _DEFAULT_BASE = {"twitter": "https://api.twitter.com"}
 
 
@@ -219,7 +219,8 @@ def _source(i: int, data: Any, accounts: Mapping[str, AccountSettings],
     account = accounts[account_name]
     given = [k for k in _TARGETS if k in t.data]
     if len(given) != 1:
-        t.fail(t.where, f"needs exactly one of list, hashtag, user, search (got {len(given)})")
+        t.fail(t.where, f"needs exactly one of list, hashtag, user, search, curated "
+                        f"(got {len(given)})")
     kind = given[0]
     value = t.get(kind, str).strip()
     if not value:

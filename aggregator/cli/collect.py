@@ -18,13 +18,16 @@ from aggregator.textutil import terminal_safe
 
 def build_service(app: AppContext) -> CollectService:
     """The collect service as the CLI, the reader and the daemon use it."""
+    from aggregator.curation.sources import expand_curated, voice_topics_of
+    from aggregator.curation.store import CurationStore
     from aggregator.topics.wiring import make_classify
 
-    settings = app.settings
+    curation = CurationStore(app.db, app.clock)
+    settings = expand_curated(app.settings, curation)  # `curated = "LIST"` sources
     return CollectService(
         settings, app.repo,
         lambda account: build_collector(account, app.environ, app.clock),
-        app.clock, classify=make_classify(settings),
+        app.clock, classify=make_classify(settings, voice_topics_of(curation)),
     )
 
 
@@ -43,12 +46,13 @@ def collect(app: AppContext, names: tuple[str, ...], due: bool) -> None:
     source failed (the others are still collected).
     """
     settings = app.settings
-    chosen = [settings.source(n).name for n in names] if names else [
-        s.name for s in settings.sources]
-    if not chosen:
+    wanted = {settings.source(n).name for n in names}
+    if not settings.sources:
         raise click.UsageError("no sources configured; add [[sources]] to "
                                f"{settings.path or 'your configuration (rounds init)'}")
     service = build_service(app)
+    chosen = [s.name for s in service.settings.sources  # curated sources expanded
+              if not wanted or s.name in wanted or s.name.split(" @")[0] in wanted]
     runner = SourceRunner(service, ClaimManager(app.db, app.clock), app.clock)
     err = Console(stderr=True)
     try:

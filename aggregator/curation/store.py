@@ -197,7 +197,7 @@ class CurationStore:
 
     def list_voices(self) -> list[Voice]:
         with self.db.engine.connect() as conn:
-            ids = [int(i) for i in conn.execute(select(voices.c.id))]
+            ids = [int(i) for i in conn.execute(select(voices.c.id)).scalars()]
         return sorted(self._voices(ids).values(), key=lambda v: (v.name.lower(), v.id))
 
     def _voices(self, ids: Sequence[int]) -> dict[int, Voice]:

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aggregator.models import Post
 from aggregator.settings import Settings
 from aggregator.storage.repository import TopicLike
 
 
-def make_classify(settings: Settings):  # type: ignore[no-untyped-def]
+def make_classify(settings: Settings,  # type: ignore[no-untyped-def]
+                  voice_topics: Callable[[Post], Sequence[str]] | None = None):
     from aggregator.topics.classifier import Classifier
     from aggregator.topics.taxonomy import load_taxonomy
 
     classifier = Classifier(load_taxonomy(settings.topics_file))
 
     def classify(post: Post, defaults: Sequence[str]) -> Sequence[TopicLike]:
-        matches: Sequence[TopicLike] = classifier.classify(post, defaults)
+        voices = voice_topics(post) if voice_topics is not None else ()
+        matches: Sequence[TopicLike] = classifier.classify(post, defaults, voices)
         return matches
 
     return classify
