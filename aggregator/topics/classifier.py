@@ -140,9 +140,19 @@ class Classifier:
         key = _phrase_key(phrase)
         if not key:
             return
-        self._phrases.setdefault(key, []).append((topic, kind))
-        first, n = key.split(" ", 1)[0], key.count(" ") + 1
-        self._max_len[first] = max(self._max_len.get(first, 0), n)
+        # the plural / possessive forms are compiled in, so matching is one dict lookup
+        last = key.rsplit(" ", 1)[-1]
+        forms = [key, key + "'s"]
+        if len(last) >= 3 and not last.endswith("s"):
+            forms.append(key + "s")
+        if len(last) >= 3 and last[-1] in "sxzh":
+            forms.append(key + "es")
+        for form in forms:
+            entries = self._phrases.setdefault(form, [])
+            if (topic, kind) not in entries:
+                entries.append((topic, kind))
+            first, n = form.split(" ", 1)[0], form.count(" ") + 1
+            self._max_len[first] = max(self._max_len.get(first, 0), n)
 
     # -- the rules ---------------------------------------------------------------------
 
@@ -202,25 +212,14 @@ class Classifier:
             tokens += _WORD.findall(segment)
             tokens.append(_SEP)
         phrases, max_len = self._phrases, self._max_len
-        for i, tok in enumerate(tokens):
-            longest = max_len.get(tok)
-            if longest is None:
-                if tok[-1] != "s":
-                    continue
-                base = _singular(tok)
-                if base is None or base not in phrases:
-                    continue
-                hits = [(base, phrases[base])]
-            else:
-                hits = []
-                for n in range(1, min(longest, len(tokens) - i) + 1):
-                    key = " ".join(tokens[i:i + n]) if n > 1 else tok
-                    found = phrases.get(key)
-                    if found is None:
-                        base = _singular(key)
-                        found = phrases.get(base) if base else None
-                    if found is not None:
-                        hits.append((key, found))
+        count = len(tokens)
+        for i in [i for i, tok in enumerate(tokens) if tok in max_len]:
+            hits = []
+            for n in range(1, min(max_len[tokens[i]], count - i) + 1):
+                key = " ".join(tokens[i:i + n]) if n > 1 else tokens[i]
+                found = phrases.get(key)
+                if found is not None:
+                    hits.append((key, found))
             for key, entries in hits:
                 for topic, kind in entries:
                     if kind == KEYWORD:
@@ -278,16 +277,6 @@ class Classifier:
                 facets.setdefault(name, TopicMatch(name, "content_type", host, 1))
                 for topic in topics:
                     _offer(best, TopicMatch(topic, "content_type", host, 1))
-
-
-def _singular(token: str) -> str | None:
-    if token.endswith("'s"):
-        return token[:-2]
-    if token.endswith("es") and len(token) > 4:
-        return token[:-2] if token[-3] in "sxz" or token.endswith("hes") else token[:-1]
-    if token.endswith("s") and len(token) > 3 and not token.endswith("ss"):
-        return token[:-1]
-    return None
 
 
 def _offer(best: dict[str, TopicMatch], match: TopicMatch) -> None:
