@@ -116,12 +116,14 @@ def bench_collect(report: Report, n_sources: int, per_source: int, runs: int) ->
                       f"(sources: {n_sources})", f"= {n_sources}",
                       second_requests[0] == n_sources))
     reqs = sum(r for r, _, _ in steady)
+    added = sum(a for _, a, _ in steady)
     new = sum(g for _, _, g in steady)
-    if new != sum(a for _, a, _ in steady):
-        report.note(f"steady state stored {new} of {sum(a for _, a, _ in steady)} new posts")
-    report.add(Figure("steady state: requests per new post (5 new/source/pass)",
-                      reqs / max(new, 1), "req/post", "<= 0.2 (1 req per source)",
-                      reqs <= len(steady) * n_sources))
+    report.add(Figure("steady state: requests per new status (5 new/source/pass)",
+                      reqs / max(added, 1), "req/status", "1 request per source and pass",
+                      reqs == len(steady) * n_sources,
+                      note=f"{reqs} requests, {len(steady)} passes x {n_sources} sources; "
+                           f"{added} new statuses = {new} new posts (boosts of one post "
+                           f"store it once)"))
 
     print("\n== politeness: tight budget (30 requests per 3 s window)", flush=True)
     with tempdir() as tmp:
@@ -261,8 +263,9 @@ def main(argv: list[str] | None = None) -> int:
         bench_reads(report, None, [10_000] if quick else [10_000, 100_000, 1_000_000],
                     runs, "sqlite")
     if "pg" in parts:
+        # One ingest run at 100k: PostgreSQL ingest alone takes about a minute here.
         bench_postgres(report, 10_000 if quick else 100_000, 10_000 if quick else 100_000,
-                       2 if quick else runs)
+                       1 if not quick else 2)
         if not quick:
             report.note("PostgreSQL read figures use 100k posts (not 1M) to stay within "
                         "the 10-minute budget")
