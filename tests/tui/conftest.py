@@ -48,10 +48,12 @@ MakeApp = Callable[..., ReaderApp]
 @pytest.fixture
 def make_app(seeded: Seeder) -> MakeApp:
     def make(seeder: Seeder | None = None, *, refresher: Refresher | None = None,
-             opener: Callable[[str], object] | None = None, mark_read_on_move: bool = False,
+             opener: Callable[[str], object] | None = None,
+             mark_read_on_move: bool = False,
              poll_seconds: float = 0) -> ReaderApp:
         s = seeder or seeded
         reader = StorageFeedReader(s.db, s.repo, s.settings, s.clock, TOPIC_NAMES)
         return ReaderApp(reader, refresher, mark_read_on_move=mark_read_on_move,
-                         poll_seconds=poll_seconds, opener=opener if opener is not None else Opened())
+                         poll_seconds=poll_seconds,
+                         opener=opener if opener is not None else Opened())
     return make

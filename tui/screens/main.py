@@ -32,7 +32,7 @@ MAX_SEEK_PAGES = 50  # `n` and restore look this many pages ahead, no further
 class MainScreen(WorkerMixin):
     ESCAPE_TO_MINIMIZE = False  # our `back` action minimizes and puts focus on the list
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("o", "open_browser", "Browser", id="browser"),
+        Binding("o", "open_browser", "Web", id="browser"),
         Binding("r", "toggle_read", "Read", id="read"),
         Binding("s", "toggle_star", "Star", id="star"),
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),
@@ -69,7 +69,7 @@ class MainScreen(WorkerMixin):
                 yield PostList(self.reader.now, self.reader.topic_name, id="posts")
                 yield ReadingPane(id="pane")
         yield StatusBar(id="status")
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     @property
     def posts(self) -> PostList:

@@ -19,6 +19,7 @@ BIO_CHARS = 160
 
 
 def _section(text: Text, title: str) -> None:
+    text.rstrip()
     text.append(f"\n\n{title}\n", style="bold underline")
 
 
@@ -70,6 +71,8 @@ def render_detail(d: PostDetail, now: datetime, topic_name: Callable[[str], str]
             t.append(f"[{sanitize_line(m.kind, 20)}] ", style="bold")
             t.append(f"{alt}\n")
             t.append(f"  {sanitize_line(m.url, 300)}\n", style="dim")
+    t.rstrip()
+    t.append("\n")
     if d.boosted_by:
         names = ", ".join(sanitize_line(b.name or b.handle, 60) for b in d.boosted_by[:10])
         t.append(f"\n⟲ boosted by {names}", style="italic")
