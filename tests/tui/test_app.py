@@ -326,3 +326,16 @@ async def test_valid_filter_narrows_the_list_and_empty_clears_it(make_app: MakeA
         await pilot.press("slash", "ctrl+u", "enter")
         await settle(pilot)
         assert len(listed(app)) == 4
+
+
+async def test_command_palette_offers_the_reader_actions(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Filter posts", "Pick a topic", "Next unread", "Toggle read", "Toggle star",
+                "Open in browser", "Collect now", "Help: keys"} <= titles
+        command = next(c for c in app.get_system_commands(app.screen) if c.title == "Toggle star")
+        command.callback()
+        await settle(pilot)
+        assert selected(app).starred
