@@ -2,4 +2,13 @@
 
 from __future__ import annotations
 
-from aggregator.cli import admin, collect, curation, daemon, export, read, status  # noqa: F401
+from aggregator.cli import (  # noqa: F401
+    admin,
+    archive,
+    collect,
+    curation,
+    daemon,
+    export,
+    read,
+    status,
+)

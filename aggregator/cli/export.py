@@ -10,7 +10,9 @@ from typing import IO
 
 import click
 
+from aggregator.archive import Split
 from aggregator.cli.app import AppContext, pass_app, rounds
+from aggregator.cli.archive import export_files
 from aggregator.export import ExportFilter, iter_records, write_csv, write_jsonl
 from aggregator.settings import parse_duration
 
@@ -42,12 +44,17 @@ def parse_when(value: str, now: datetime) -> datetime:
 @click.option("--query", metavar="QUERY", help="Only posts matching a query "
               "(the language of `rounds search`).")
 @click.option("--raw", is_flag=True, help="Add the JSON as received from the server.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to FILE (atomically) instead of standard output.")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Write to FILE (atomically) instead of standard output; with --split, "
+                   "the directory for the files.")
+@click.option("--split", type=click.Choice(["day", "month"]),
+              help="One file per day or month of creation, into the directory given by -o, "
+                   "with a manifest.json (counts and sha256 per file).")
+@click.option("--gzip", "gz", is_flag=True, help="Compress the file(s) with gzip.")
 @pass_app
 def export(app: AppContext, fmt: str, since: str | None, until: str | None,
            source_names: tuple[str, ...], network: str | None, query: str | None, raw: bool,
-           output: Path | None) -> None:
+           output: Path | None, split: Split | None, gz: bool) -> None:
     """Export stored posts, oldest first, one record per post.
 
     Every record has the same fields whichever network it came from: network, id, key,
@@ -69,6 +76,8 @@ def export(app: AppContext, fmt: str, since: str | None, until: str | None,
         network=network, where=where,
     )
     records = iter_records(app.db, flt, raw=raw)
+    if split or gz or (output and output.is_dir()):
+        return export_files(app, records, output, fmt=fmt, split=split, gz=gz, raw=raw)
     tmp = output.with_name(output.name + ".part") if output else None
     with (tmp.open("w", encoding="utf-8", newline="") if tmp else nullcontext(sys.stdout)) as out:
         stream: IO[str] = out

@@ -1,0 +1,185 @@
+"""Archive files: exports split by period, gzip, a manifest with counts and sha256, and
+`rounds archive DIR`, which exports what arrived since the last archive.
+
+Every file is written to ``<name>.part`` and renamed when complete, so a reader (or a
+backup job) never sees half a file. Gzip output is deterministic (no name or time in
+the header): the same posts give the same bytes and the same sha256.
+
+The archive's high-water mark (the arrival time up to which posts were archived) is kept
+in `app_state` per archive directory and moves only once the batch's manifest is on
+disk: an interrupted run leaves the mark where it was, and the next run writes the same
+batch again, in full.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import itertools
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, Literal, cast
+
+from sqlalchemy import and_, exists, select
+
+from aggregator.export import ExportFilter, iso_z, iter_records, write_csv, write_jsonl
+from aggregator.storage.repository import Repository
+from aggregator.storage.schema import posts
+
+logger = logging.getLogger(__name__)
+
+Split = Literal["day", "month"]
+MANIFEST = "manifest.json"
+FORMAT = "grandrounds-archive/1"
+_PERIOD = {"day": 10, "month": 7}  # prefix length of an ISO date
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    name: str
+    count: int
+    sha256: str
+    bytes: int
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextmanager
+def open_text(path: Path, gz: bool) -> Iterator[IO[str]]:
+    """Text to `path` via `path.part`, renamed on success; deterministic gzip."""
+    part = path.with_name(path.name + ".part")
+    try:
+        with part.open("wb") as raw:
+            binary = cast(IO[bytes], gzip.GzipFile(filename="", mode="wb", fileobj=raw,
+                                                   mtime=0) if gz else raw)
+            with io.TextIOWrapper(binary, encoding="utf-8", newline="") as text:
+                yield text
+        part.replace(path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+
+
+def file_name(stem: str, period: str | None, fmt: str, gz: bool) -> str:
+    return f"{stem}{'-' + period if period else ''}.{fmt}{'.gz' if gz else ''}"
+
+
+def write_files(records: Iterator[dict[str, Any]], directory: Path, *, fmt: str = "jsonl",
+                split: Split | None = None, gz: bool = False, raw: bool = False,
+                stem: str = "posts") -> list[FileEntry]:
+    """One file per period of `created_at` (records come oldest first) or one file."""
+    directory.mkdir(parents=True, exist_ok=True)
+    entries = []
+    width = _PERIOD[split] if split else 0
+    for period, group in itertools.groupby(
+            records, key=lambda r: str(r["created_at"])[:width] if width else ""):
+        path = directory / file_name(stem, period or None, fmt, gz)
+        with open_text(path, gz) as out:
+            count = (write_csv(group, out, raw=raw) if fmt == "csv"
+                     else write_jsonl(group, out))  # noqa: B031  (each group read once)
+        entries.append(FileEntry(path.name, count, sha256_of(path), path.stat().st_size))
+    return entries
+
+
+def write_manifest(directory: Path, entries: list[FileEntry], **extra: Any) -> Path:
+    doc = {"format": FORMAT, **extra, "total": sum(e.count for e in entries),
+           "files": [asdict(e) for e in entries]}
+    path = directory / MANIFEST
+    with open_text(path, gz=False) as out:
+        json.dump(doc, out, indent=2, ensure_ascii=True)
+        out.write("\n")
+    return path
+
+
+def _count_records(path: Path) -> int:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", newline="") as fh:
+        if ".csv" in path.name:
+            return max(sum(1 for _ in csv.reader(fh)) - 1, 0)
+        return sum(1 for line in fh if line.strip())
+
+
+def verify(directory: Path) -> tuple[int, list[str]]:
+    """Check every manifest under `directory`: (files checked, problems)."""
+    problems: list[str] = []
+    checked = 0
+    manifests = sorted(directory.rglob(MANIFEST))
+    if not manifests:
+        return 0, [f"{directory}: no {MANIFEST} found"]
+    for manifest in manifests:
+        try:
+            doc = json.loads(manifest.read_text(encoding="utf-8"))
+            files = doc["files"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            problems.append(f"{manifest}: unreadable manifest ({exc})")
+            continue
+        for entry in files:
+            path = manifest.parent / str(entry["name"])
+            checked += 1
+            if "/" in str(entry["name"]) or not path.is_file():
+                problems.append(f"{path}: missing")
+            elif sha256_of(path) != entry["sha256"]:
+                problems.append(f"{path}: sha256 differs from the manifest")
+            elif _count_records(path) != entry["count"]:
+                problems.append(f"{path}: record count differs from the manifest")
+    return checked, problems
+
+
+# ---------------------------------------------------------------------- rounds archive
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveResult:
+    batch: Path | None  # None: nothing new arrived
+    files: list[FileEntry]
+
+    @property
+    def total(self) -> int:
+        return sum(e.count for e in self.files)
+
+
+def mark_key(directory: Path) -> str:
+    return f"archive.mark:{directory.expanduser().resolve()}"
+
+
+def archive_new(repo: Repository, directory: Path, *, split: Split = "month", gz: bool = True,
+                raw: bool = False, fmt: str = "jsonl") -> ArchiveResult:
+    """Export the posts that arrived (first_seen) since this directory's last archive."""
+    key = mark_key(directory)
+    stored = repo.get_app_state(key)
+    since = datetime.fromisoformat(stored) if stored else None
+    until = repo.clock.now()
+    arrived = posts.c.first_seen < until
+    if since is not None:
+        arrived = and_(posts.c.first_seen >= since, arrived)
+    with repo.db.engine.connect() as conn:
+        any_new = conn.execute(select(exists().where(
+            and_(arrived, posts.c.deleted_at.is_(None))))).scalar()
+    if not any_new:
+        return ArchiveResult(None, [])
+    label = since.strftime("%Y%m%dT%H%M%S.%fZ") if since else "start"
+    batch = directory / f"arrived-since-{label}"
+    if batch.exists():  # an earlier attempt was interrupted: write it again, whole
+        for old in batch.iterdir():
+            if old.is_file():
+                old.unlink()
+    entries = write_files(iter_records(repo.db, ExportFilter(where=arrived), raw=raw), batch,
+                          fmt=fmt, split=split, gz=gz, raw=raw)
+    write_manifest(batch, entries, arrived_since=iso_z(since), arrived_until=iso_z(until),
+                   split=split, gzip=gz)
+    repo.set_app_state(key, until.isoformat())
+    logger.info("archived %d posts into %s", sum(e.count for e in entries), batch)
+    return ArchiveResult(batch, entries)

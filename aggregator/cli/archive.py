@@ -1,0 +1,121 @@
+"""`rounds archive DIR`, `rounds archive --verify DIR`, `rounds prune`, `rounds db copy`,
+and the file side of `rounds export --split/--gzip`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from aggregator.archive import Split, archive_new, file_name, open_text, verify, write_files
+from aggregator.archive import write_manifest as _write_manifest
+from aggregator.cli.admin import db as db_group
+from aggregator.cli.app import AppContext, pass_app, rounds
+from aggregator.export import iso_z, write_csv, write_jsonl
+from aggregator.settings import parse_duration
+
+
+def export_files(app: AppContext, records: Iterator[dict[str, Any]], output: Path | None, *,
+                 fmt: str, split: Split | None, gz: bool, raw: bool) -> None:
+    """`rounds export --split/--gzip`: files (and, split, a manifest) instead of stdout."""
+    if output is None:
+        raise click.UsageError("--split and --gzip write files: give -o DIR (or -o FILE)")
+    if split:
+        if output.exists() and not output.is_dir():
+            raise click.UsageError(f"--split writes one file per {split}: -o must be a "
+                                   f"directory, and {output} is a file")
+        entries = write_files(records, output, fmt=fmt, split=split, gz=gz, raw=raw)
+        _write_manifest(output, entries, exported_at=iso_z(app.clock.now()), split=split,
+                        gzip=gz)
+        click.echo(f"exported {sum(e.count for e in entries)} posts into {len(entries)} "
+                   f"files in {output} (manifest.json)", err=True)
+        return
+    if output.is_dir():
+        output = output / file_name("posts", None, fmt, gz)
+    with open_text(output, gz) as out:
+        count = write_csv(records, out, raw=raw) if fmt == "csv" else write_jsonl(records, out)
+    click.echo(f"exported {count} posts to {output}", err=True)
+
+
+@rounds.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--verify", "check", is_flag=True,
+              help="Check every manifest in DIR (files present, sha256, counts); write nothing.")
+@click.option("--split", type=click.Choice(["day", "month"]), default="month",
+              show_default=True, help="One file per period of the posts' creation date.")
+@click.option("--no-gzip", is_flag=True, help="Plain files instead of .gz.")
+@click.option("--raw", is_flag=True, help="Add the JSON as received from the server.")
+@pass_app
+def archive(app: AppContext, directory: Path, check: bool, split: Split, no_gzip: bool,
+            raw: bool) -> None:
+    """Export into DIR the posts that arrived since the last `rounds archive DIR`.
+
+    Each run writes a batch directory (files per month by default, gzip, manifest.json
+    with counts and sha256). Run it again and nothing new is written; an interrupted run
+    is written again, whole, next time. Deleted posts are left out.
+    """
+    if check:
+        checked, problems = verify(directory)
+        for problem in problems:
+            click.echo(f"FAIL {problem}", err=True)
+        if problems:
+            raise click.exceptions.Exit(1)
+        click.echo(f"ok: {checked} files match their manifests")
+        return
+    result = archive_new(app.repo, directory, split=split, gz=not no_gzip, raw=raw)
+    if result.batch is None:
+        click.echo("nothing new since the last archive")
+    else:
+        click.echo(f"archived {result.total} posts into {result.batch} "
+                   f"({len(result.files)} files)")
+
+
+@rounds.command()
+@click.option("--older-than", "older", required=True, metavar="AGE",
+              help="Delete posts created more than AGE ago (365d, 12h, ...).")
+@click.option("--keep-starred", is_flag=True, help="Keep starred posts whatever their age.")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; change nothing.")
+@pass_app
+def prune(app: AppContext, older: str, keep_starred: bool, dry_run: bool) -> None:
+    """Delete old posts (with their topics, sources and boosts) to bound the archive."""
+    from aggregator.retention import prune_posts
+
+    try:
+        cutoff = app.clock.now() - timedelta(seconds=parse_duration(older))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--older-than") from None
+    result = prune_posts(app.db, cutoff, keep_starred=keep_starred, dry_run=dry_run)
+    when = iso_z(cutoff)
+    if dry_run:
+        click.echo(f"would delete {result.posts} posts created before {when} (dry run)")
+    else:
+        click.echo(f"deleted {result.posts} posts created before {when} "
+                   f"and {result.accounts} accounts no post refers to")
+
+
+@db_group.command("copy")
+@click.option("--to", "target", required=True, metavar="URL",
+              help="The new, empty database (e.g. postgresql+psycopg://rounds@host/rounds).")
+@click.option("--batch", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Rows per insert.")
+@pass_app
+def copy(app: AppContext, target: str, batch: int) -> None:
+    """Copy the whole archive into a new database (SQLite -> PostgreSQL), streamed in
+    batches, then check every table's row count. The target must be empty."""
+    from aggregator.storage.copy import copy_database
+    from aggregator.storage.db import open_database
+
+    destination = open_database(target)
+    try:
+        counts = copy_database(app.db, destination, batch=batch,
+                               progress=lambda table, n: click.echo(f"{table}: {n}", err=True))
+    finally:
+        destination.dispose()
+    for table, (src, dst) in counts.items():
+        click.echo(f"{table}\t{src}\t{dst}\t{'ok' if src == dst else 'MISMATCH'}")
+    if any(src != dst for src, dst in counts.values()):
+        raise click.ClickException("row counts differ between the databases")
+    click.echo(f"copied {sum(s for s, _ in counts.values())} rows to {destination.url}")
