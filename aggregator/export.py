@@ -21,7 +21,7 @@ from aggregator.storage.schema import accounts, boosts, post_sources, post_topic
 
 FIELDS = ("network", "id", "key", "url", "author", "author_name", "created_at", "edited_at",
           "text", "spoiler", "lang", "reply_to_id", "quote_of", "hashtags", "mentions", "links",
-          "media", "sources", "boosted_by", "topics")
+          "media", "sources", "boosted_by", "topics", "facets")
 BATCH = 1000
 
 
@@ -57,15 +57,24 @@ def _conditions(flt: ExportFilter) -> ColumnElement[bool]:
     return and_(true(), *cond)
 
 
-def iter_records(db: Database, flt: ExportFilter, *, raw: bool = False) -> Iterator[dict[str, Any]]:
-    """Records oldest first; each batch is one short read, so a collector can keep writing."""
+def iter_records(db: Database, flt: ExportFilter, *, raw: bool = False,
+                 newest_first: bool = False, limit: int | None = None,
+                 ) -> Iterator[dict[str, Any]]:
+    """Records oldest (or newest) first; each batch is one short read, so a collector can
+    keep writing meanwhile."""
     where = _conditions(flt)
     last: tuple[datetime, int] | None = None
-    while True:
+    order = (posts.c.created_at.desc(), posts.c.id.desc()) if newest_first else (
+        posts.c.created_at, posts.c.id)
+    left = limit
+    while left is None or left > 0:
         stmt = (select(posts, accounts.c.handle, accounts.c.display_name)
                 .join(accounts, accounts.c.id == posts.c.author_id).where(where)
-                .order_by(posts.c.created_at, posts.c.id).limit(BATCH))
-        if last is not None:
+                .order_by(*order).limit(BATCH if left is None else min(BATCH, left)))
+        if last is not None and newest_first:
+            stmt = stmt.where(or_(posts.c.created_at < last[0],
+                                  and_(posts.c.created_at == last[0], posts.c.id < last[1])))
+        elif last is not None:
             stmt = stmt.where(or_(posts.c.created_at > last[0],
                                   and_(posts.c.created_at == last[0], posts.c.id > last[1])))
         with db.engine.connect() as conn:
@@ -84,7 +93,10 @@ def iter_records(db: Database, flt: ExportFilter, *, raw: bool = False) -> Itera
             topics = _grouped(conn.execute(
                 select(post_topics.c.post_id, post_topics.c.topic)
                 .where(post_topics.c.post_id.in_(ids)).order_by(post_topics.c.topic)))
+        if left is not None:
+            left -= len(rows)
         for r in rows:
+            labels = topics.get(r.id, [])
             record: dict[str, Any] = {
                 "network": r.network, "id": r.remote_id, "key": r.key, "url": r.url,
                 "author": r.handle, "author_name": r.display_name,
@@ -94,7 +106,8 @@ def iter_records(db: Database, flt: ExportFilter, *, raw: bool = False) -> Itera
                 "hashtags": json.loads(r.hashtags), "mentions": json.loads(r.mentions),
                 "links": json.loads(r.links), "media": json.loads(r.media),
                 "sources": names.get(r.id, []), "boosted_by": boosters.get(r.id, []),
-                "topics": topics.get(r.id, []),
+                "topics": [t for t in labels if ":" not in t],
+                "facets": [t for t in labels if ":" in t],  # community:…, type:…
             }
             if raw:
                 record["raw"] = json.loads(r.raw) if r.raw else None

@@ -11,4 +11,5 @@ from aggregator.cli import (  # noqa: F401
     export,
     read,
     status,
+    topics,
 )

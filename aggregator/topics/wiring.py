@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from aggregator.models import Post
+from aggregator.service import Classify
 from aggregator.settings import Settings
 from aggregator.storage.repository import TopicLike
 
 
-def make_classify(settings: Settings,  # type: ignore[no-untyped-def]
-                  voice_topics: Callable[[Post], Sequence[str]] | None = None):
+def make_classify(settings: Settings,
+                  voice_topics: Callable[[Post], Sequence[str]] | None = None) -> Classify:
     from aggregator.topics.classifier import Classifier
     from aggregator.topics.taxonomy import load_taxonomy
 

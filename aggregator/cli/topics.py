@@ -1,0 +1,166 @@
+"""`rounds topics list|explain|reclassify` and `rounds search`."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy import func, or_, select
+
+from aggregator.cli.app import AppContext, pass_app, rounds
+from aggregator.errors import QueryError
+from aggregator.export import ExportFilter, iter_records
+from aggregator.storage.schema import accounts, post_topics, posts
+from aggregator.textutil import terminal_safe
+
+
+def _taxonomy_text(app: AppContext) -> str:
+    from aggregator.topics.taxonomy import load_default_text
+
+    user = app.settings.topics_file
+    return load_default_text() + ("\n" + user.read_text(encoding="utf-8") if user else "")
+
+
+@rounds.group()
+def topics() -> None:
+    """Health topics: what they are, how many posts each has, and why a post got one."""
+
+
+@topics.command("list")
+@pass_app
+def list_topics(app: AppContext) -> None:
+    """Every topic of the taxonomy (with your topics_file merged) and its post count."""
+    from aggregator.topics.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy(app.settings.topics_file)
+    with app.db.engine.connect() as conn:
+        counts = {t: int(n) for t, n in conn.execute(
+            select(post_topics.c.topic, func.count()).group_by(post_topics.c.topic))}
+    table = Table(show_edge=False, pad_edge=False)
+    for col, justify in (("topic", "left"), ("name", "left"), ("posts", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for t in taxonomy.topics:
+        table.add_row(t.id, t.name, str(counts.get(t.id, 0)))
+    for facet in sorted(k for k in counts if ":" in k):
+        table.add_row(Text(terminal_safe(facet, single_line=True)), "facet", str(counts[facet]))
+    Console().print(table)
+
+
+def _find_post(app: AppContext, ref: str) -> int:
+    cond = [posts.c.remote_id == ref, posts.c.key == ref, posts.c.url == ref]
+    if ref.isdigit() and len(ref) < 12:
+        cond.append(posts.c.id == int(ref))
+    with app.db.engine.connect() as conn:
+        found = conn.execute(select(posts.c.id).where(or_(*cond)).limit(2)).scalars().all()
+    if not found:
+        raise click.ClickException(f"no stored post {ref!r} (give its id, URL or key)")
+    return int(found[0])
+
+
+@topics.command()
+@click.argument("post_ref", metavar="POST")
+@pass_app
+def explain(app: AppContext, post_ref: str) -> None:
+    """Which rules gave POST its topics (POST: its id, remote id, URL or key).
+
+    Rules, strongest first: hashtag, keyword/guarded abbreviation, then the weaker
+    signals: the source's default topics (source) and the curated voice's topics (voice).
+    """
+    pid = _find_post(app, post_ref)
+    with app.db.engine.connect() as conn:
+        post = conn.execute(select(posts.c.text, posts.c.url, accounts.c.handle)
+                            .join(accounts, accounts.c.id == posts.c.author_id)
+                            .where(posts.c.id == pid)).one()
+        rows = conn.execute(select(post_topics).where(post_topics.c.post_id == pid)
+                            .order_by(post_topics.c.weight.desc(), post_topics.c.topic)).all()
+    console = Console()
+    console.print(Text(f"{terminal_safe(post.handle, single_line=True)}  {post.url}"))
+    console.print(Text(terminal_safe(post.text)[:400]), style="dim")
+    if not rows:
+        console.print("no topics matched")
+        return
+    table = Table(show_edge=False, pad_edge=False)
+    for col in ("topic", "rule", "matched", "weight"):
+        table.add_column(col)
+    for r in rows:
+        strength = "weaker signal" if r.rule in ("source", "voice") else ""
+        table.add_row(r.topic, f"{r.rule} {strength}".strip(),
+                      Text(terminal_safe(r.matched, single_line=True)), str(r.weight))
+    console.print(table)
+
+
+@topics.command()
+@click.option("--restart", is_flag=True, help="Start from the first post even if a previous "
+              "run under the same taxonomy was interrupted.")
+@click.option("--batch", default=2000, show_default=True, help="Posts per transaction.")
+@pass_app
+def reclassify(app: AppContext, restart: bool, batch: int) -> None:
+    """Re-apply the taxonomy to every stored post (after editing topics_file).
+
+    Safe to interrupt: each batch commits with a resume mark, and the next run goes on
+    from there (unless the taxonomy changed again, which starts over).
+    """
+    from aggregator.cli.collect import build_service
+    from aggregator.topics.reclassify import reclassify as run
+
+    service = build_service(app)
+    source_topics = {s.name: s.topics for s in service.settings.sources}
+    err = Console(stderr=True)
+    with Progress(TextColumn("reclassifying"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err, disable=not err.is_terminal) as bar:
+        task = bar.add_task("", total=None)
+        result = run(app.db, app.repo, service.classify, source_topics, _taxonomy_text(app),
+                     batch=batch, restart=restart,
+                     progress=lambda done, total: bar.update(task, completed=done, total=total))
+    service.close()
+    resumed = f" (resumed after post {result.resumed_from})" if result.resumed_from else ""
+    click.echo(f"reclassified {result.done} posts{resumed}")
+
+
+@rounds.command(context_settings={"ignore_unknown_options": True})
+@click.argument("query", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines (the export record shape).")
+@click.option("-n", "--limit", default=50, show_default=True, help="At most this many posts.")
+@pass_app
+def search(app: AppContext, query: tuple[str, ...], as_json: bool, limit: int) -> None:
+    """Find stored posts, newest first, with the query language.
+
+    \b
+    Words and "quoted phrases" are searched in the text; filters narrow it down:
+      topic:cardiology  network:mastodon  from:drjane@med-mastodon.com  source:NAME
+      since:7d  until:2026-11-01  lang:en  unread  read  starred  has:link  has:media
+      boosts  -boosts  -word  -topic:x
+    Example: rounds search topic:cardiology since:7d "heart failure" statin
+    """
+    from aggregator.query import parse_query
+    from aggregator.storage.search import post_filter
+
+    text = " ".join(query)
+    try:
+        parsed = parse_query(text, now=app.clock.now())
+    except QueryError as exc:
+        pointer = " " * exc.position + "^"
+        raise click.UsageError(f"{exc}\n  {text}\n  {pointer}") from None
+    records = iter_records(app.db, ExportFilter(where=post_filter(parsed, app.db.dialect)),
+                           newest_first=True, limit=limit)
+    if as_json or not sys.stdout.isatty():
+        for record in records:
+            click.echo(json.dumps(record, ensure_ascii=True, separators=(",", ":")))
+        return
+    table = Table(show_edge=False, pad_edge=False, expand=True)
+    for col, kw in (("when", {"no_wrap": True}), ("author", {"max_width": 28}),
+                    ("text", {"ratio": 1}), ("topics", {"max_width": 24})):
+        table.add_column(col, overflow="ellipsis", **kw)
+    shown = 0
+    for r in records:
+        table.add_row(str(r["created_at"])[:16].replace("T", " "),
+                      Text(terminal_safe(str(r["author"]), single_line=True)),
+                      Text(terminal_safe(str(r["text"]), single_line=True)),
+                      ", ".join(r["topics"]))
+        shown += 1
+    Console().print(table if shown else "no posts match")
