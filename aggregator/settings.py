@@ -15,6 +15,7 @@ import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -250,6 +251,17 @@ def _source(i: int, data: Any, accounts: Mapping[str, AccountSettings],
                           every=every, topics=tuple(topics), backfill=backfill)
 
 
+def _check_query(table: _Table, query: str) -> None:
+    """A saved view's query must parse; say where it goes wrong."""
+    from aggregator.errors import QueryError
+    from aggregator.query import parse_query
+
+    try:
+        parse_query(query, now=datetime(2000, 1, 1, tzinfo=UTC))
+    except QueryError as exc:
+        table.fail(table.key("query"), str(exc))
+
+
 def parse_settings(data: Mapping[str, Any], path: Path | None,
                    environ: Mapping[str, str]) -> Settings:
     top = _Table("", dict(data), path)
@@ -272,8 +284,10 @@ def parse_settings(data: Mapping[str, Any], path: Path | None,
     for i, v in enumerate(top.get("views", list, [])):
         vt = _Table(f"views[{i}]", v, path)
         vt.check_unknown({"name", "query"})
-        views.append(ViewSettings(vt.get("name", str, required=True),
-                                  vt.get("query", str, required=True)))
+        view = ViewSettings(vt.get("name", str, required=True),
+                            vt.get("query", str, required=True))
+        _check_query(vt, view.query)
+        views.append(view)
     topics_file = top.get("topics_file", str)
     rt = _Table("reader", top.get("reader", dict, {}), path)
     rt.check_unknown({"mark_read_on_move", "poll_seconds"})

@@ -25,12 +25,11 @@ DATA = Path(__file__).parent / "data"
 
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    keep = {"ROUNDS_TEST_PG_URL", "ROUNDS_TEST_REQUIRE_PG"}
+    proxies = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
     for key in list(os.environ):
-        if key.startswith(("ROUNDS_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")) or key.lower() in {
-            "http_proxy", "https_proxy", "all_proxy", "no_proxy"
-        }:
-            if key not in {"ROUNDS_TEST_PG_URL", "ROUNDS_TEST_REQUIRE_PG"}:
-                monkeypatch.delenv(key, raising=False)
+        if (key.startswith("ROUNDS_") or key.lower() in proxies) and key not in keep:
+            monkeypatch.delenv(key, raising=False)
     home = tmp_path / "home"
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))

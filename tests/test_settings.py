@@ -46,7 +46,8 @@ def test_documented_format_loads(tmp_path: Path) -> None:
     s = load_settings(str(write(tmp_path, GOOD)), environ={})
     assert s.database_url == "sqlite:////tmp/x.db"
     card, fda = s.sources
-    assert (card.target.kind, card.target.value, card.every, card.backfill) == ("list", "42", 900, 50)
+    assert (card.target.kind, card.target.value, card.every, card.backfill) == (
+        "list", "42", 900, 50)
     assert card.topics == ("cardiology",)
     assert (fda.target.kind, fda.target.value, fda.every, fda.backfill) == (
         "user", "FDA@mastodon.social", 7200, 200)
@@ -87,6 +88,8 @@ def test_missing_default_file_is_an_empty_config() -> None:
      "X accounts only"),
     (("topics = [\"cardiology\"]", "topics = \"cardiology\""), "sources.cardiology.topics",
      "must be list"),
+    (("every = \"2h\"", "every = \"2h\"\n[[views]]\nname = \"v\"\nquery = \"tpic:x\""),
+     "views[0].query", "unknown filter"),
 ])
 def test_each_mistake_names_file_key_and_problem(tmp_path: Path, change: tuple[str, str],
                                                  key: str, problem: str) -> None:
