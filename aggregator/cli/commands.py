@@ -8,6 +8,7 @@ from aggregator.cli import (  # noqa: F401
     collect,
     curation,
     daemon,
+    demo,
     export,
     read,
     status,

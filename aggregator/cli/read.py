@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from aggregator.cli.app import AppContext, pass_app, rounds
 
 logger = logging.getLogger(__name__)
 
 
-def topic_names(app: AppContext) -> dict[str, str]:
+def topic_names(topics_file: Path | None) -> dict[str, str]:
     """Topic id -> display name from the taxonomy (empty if it cannot be loaded)."""
     try:
         from aggregator.topics.taxonomy import load_taxonomy
 
-        taxonomy = load_taxonomy(app.settings.topics_file)
+        taxonomy = load_taxonomy(topics_file)
         return {t.id: t.name for t in taxonomy.topics}
     except Exception as exc:  # the reader works without names: it shows topic ids
         logger.info("no topic names: %s", exc)
@@ -27,7 +28,8 @@ def build_reader_app(app: AppContext):  # type: ignore[no-untyped-def]
     from tui.data import Refresher, ServiceRefresher, StorageFeedReader
 
     settings = app.settings
-    reader = StorageFeedReader(app.db, app.repo, settings, app.clock, topic_names(app))
+    reader = StorageFeedReader(app.db, app.repo, settings, app.clock,
+                               topic_names(settings.topics_file))
     refresher: Refresher | None = None
     if settings.sources:
         try:
