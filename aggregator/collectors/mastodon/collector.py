@@ -118,6 +118,7 @@ class MastodonCollector:
         remaining = backfill
         pending: Page | None = None  # held back until we know whether it is the last
         warnings: list[str] = []
+        circled = False
         try:
             for _ in range(self.max_pages):
                 limit = min(self.page_size, remaining)
@@ -131,6 +132,13 @@ class MastodonCollector:
                 entries.sort(key=lambda s: id_order(_entry_id(s) or ""), reverse=True)
                 entries = entries[:remaining]
                 if not entries:
+                    if page.statuses and max_id is not None:
+                        # A server that pages in circles: what lies further back was never
+                        # read, so leave the cursor unset and let the next run start over.
+                        circled = True
+                        warnings.append("the server repeated a page instead of older posts; "
+                                        "pass ended, the next run starts over")
+                        logger.warning("%s", warnings[-1])
                     break
                 if pending is not None:
                     yield pending
@@ -150,17 +158,22 @@ class MastodonCollector:
             if pending is not None:  # store what we have; the cursor stays unset
                 yield pending
             raise
-        final = SourceState(newest, resolved)
+        final = SourceState(None if circled else newest, resolved)
         if pending is None:
-            yield Page((), final, requests=extra)
+            yield Page((), final, requests=extra, warnings=tuple(warnings))
         else:
             yield Page(
-                pending.posts, final, requests=pending.requests + extra, warnings=pending.warnings
+                pending.posts,
+                final,
+                requests=pending.requests + extra,
+                warnings=pending.warnings + tuple(warnings),
             )
 
     def _forward(
         self, fetch: Fetch, resolved: str | None, cursor: str, extra: int
     ) -> Iterator[Page]:
+        start = cursor
+        warnings: list[str] = []
         for _ in range(self.max_pages):
             page = fetch(min_id=cursor, limit=self.page_size)
             extra += page.requests
@@ -170,17 +183,22 @@ class MastodonCollector:
             if not entries:
                 if page.statuses:
                     logger.warning("server answered min_id=%s with nothing newer; stopping", cursor)
+                    if cursor != start:
+                        # It ignores min_id: the pages it gave may have skipped older new
+                        # posts, so move the cursor back to where this pass started.
+                        warnings.append("the server ignored min_id; the cursor stays where "
+                                        "this pass started")
+                        cursor = start
                 break
             entries.sort(key=lambda s: id_order(_entry_id(s) or ""), reverse=True)
             cursor = _entry_id(entries[0]) or cursor
-            warnings: list[str] = []
             posts = _normalize(entries, warnings)
             yield Page(
                 posts, SourceState(cursor, resolved), requests=extra, warnings=tuple(warnings)
             )
-            extra = 0
+            warnings, extra = [], 0
             if len(page.statuses) < self.page_size:
                 return  # the newest page: nothing more right now
         else:
             logger.warning("forward pass stopped after %d pages", self.max_pages)
-        yield Page((), SourceState(cursor, resolved), requests=extra)
+        yield Page((), SourceState(cursor, resolved), requests=extra, warnings=tuple(warnings))

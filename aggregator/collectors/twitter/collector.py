@@ -116,6 +116,7 @@ class TwitterCollector:
         token: str | None = None
         since = cursor  # sent as since_id by user tweets and search (lists have none)
         seen_tokens: set[str] = set()
+        seen_ids: set[str] = set()
         while True:
             size = self._page_size(kind, cursor, limit, taken, pages)
             try:
@@ -134,6 +135,11 @@ class TwitterCollector:
             read += len(page.data)
             warnings = [describe_error(e) for e in page.errors]
             fresh = [t for t in page.data if t.get("id") not in (None, "")]
+            ids = {str(t["id"]) for t in fresh}
+            # a server going in circles (a page again, or a token again) ends the pass
+            # without moving the cursor: what it never served is read next run
+            circling = pages > 1 and bool(ids) and ids <= seen_ids
+            seen_ids |= ids
             reached_known = False
             if cursor is not None:  # since_id already filtered user/search; lists need it
                 entries = len(fresh)
@@ -149,9 +155,14 @@ class TwitterCollector:
             done = (next_token is None or reached_known
                     or (limit is not None and taken >= limit)
                     or (kind == "list" and read >= LIST_HORIZON))
-            if not done and next_token in seen_tokens:
-                warnings.append(f"X repeated a page token after {pages} pages; pass ended")
+            if not done and circling:
+                warnings.append(f"X repeated an earlier page after {pages} pages; pass "
+                                "ended, the cursor stays")
                 done = True
+            elif not done and next_token in seen_tokens:
+                warnings.append(f"X repeated a page token after {pages} pages; pass ended, "
+                                "the cursor stays")
+                done = circling = True
             if not done and pages >= self.max_pages:
                 warnings.append(f"stopped after {pages} pages (limit per pass); "
                                 "the rest comes next pass")
@@ -165,7 +176,8 @@ class TwitterCollector:
 
             yield Page(
                 posts=_normalize(fresh, page.includes, warnings),
-                state=SourceState(cursor=newest, resolved_id=resolved_id) if done else None,
+                state=SourceState(cursor=cursor if circling else newest,
+                                  resolved_id=resolved_id) if done else None,
                 requests=self.api.requests - before,
                 users_read=users_read + len(page.includes.users),
                 warnings=tuple(warnings),
