@@ -86,10 +86,9 @@ def test_one_claim_at_a_time_then_free_again(db: Database, registered: int,
     again.release()
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # SQLite: OS file locks
 def test_an_expired_lease_is_taken_over_and_the_old_holder_notices(
         db: Database, registered: int) -> None:
-    if db.dialect != "postgresql":
-        pytest.skip("leases are PostgreSQL's; SQLite locks die with their process")
     clock = ManualClock()
     dead = ClaimManager(db, clock, worker="dead", lease_seconds=60)
     alive = ClaimManager(db, clock, worker="alive", lease_seconds=60)

@@ -58,11 +58,10 @@ def test_due_runs_only_sources_whose_interval_passed(write_config: WriteConfig,
     assert _runs_per_source(db_url) == {"icu-list": 1, "tag": 2, "someone": 1}
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # SQLite: OS file locks
 def test_a_source_claimed_by_a_live_worker_is_skipped_and_a_dead_ones_taken_over(
         write_config: WriteConfig, db_url: str) -> None:
     cfg = write_config(every="1h")
-    if db_url.startswith("sqlite"):
-        pytest.skip("SQLite claims are file locks the OS releases when a process dies")
     assert main(["--config", str(cfg), "sources"]) == 0  # registers the sources
     now = SystemClock().now()
     _set(db_url, "icu-list", claimed_by="host-a:1:alive",
@@ -95,10 +94,9 @@ def test_overlapping_cron_runs_on_sqlite_never_collect_one_source_at_once(
 
 @pytest.mark.slow
 @pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_three_collectors_share_one_postgresql(write_config: WriteConfig, fake: OpsFake,
                                                db_url: str, tmp_path: Path) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("the three-process test is for PostgreSQL")
     timelines = [f"list:{LIST_ID}", f"tag:{TAG}", "account:117020565966271181"]
     for i in range(6):
         fake.fill(f"tag:ops{i}", 90)
