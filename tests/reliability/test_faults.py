@@ -199,6 +199,7 @@ SCENARIOS = [
 @pytest.mark.parametrize("phase", ["first run", "later run"])
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
 def test_server_fault(world: World, scenario: Scenario, phase: str) -> None:
+    """Server fault"""
     w = world
     if phase == "later run":
         first = w.collect()
