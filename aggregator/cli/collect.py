@@ -101,5 +101,7 @@ def _print_summary(results: list[SourceResult], console: Console) -> None:
     else:  # plain, stable lines for cron mail and scripts
         for r in results:
             status = "ok" if r.ok else f"error: {terminal_safe(r.error or '', single_line=True)}"
+            if r.ok and r.requests == 0 and r.warnings and r.warnings[0].startswith("skipped"):
+                status = r.warnings[0]  # another process has it (collect --due from cron)
             click.echo(f"{terminal_safe(r.name, single_line=True)}\t{r.network}\tnew={r.new}\t"
                        f"existing={r.existing}\trequests={r.requests}\t{status}")
