@@ -168,4 +168,7 @@ app_state = Table(
     Column("value", Text, nullable=False),
 )
 
-from aggregator.storage import curation_schema  # noqa: E402,F401  (registers its tables)
+from aggregator.storage import (  # noqa: E402,F401  (registers their tables)
+    archive_schema,
+    curation_schema,
+)

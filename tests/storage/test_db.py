@@ -42,7 +42,8 @@ def test_database_from_a_newer_version_is_refused_unchanged(tmp_path: Path) -> N
     path = tmp_path / "future.db"
     open_database(f"sqlite:///{path}").dispose()
     with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+        conn.execute("DELETE FROM alembic_version")  # one row per head; several heads
+        conn.execute("INSERT INTO alembic_version VALUES ('9999_from_the_future')")
     before = path.read_bytes()
     with pytest.raises(StorageError, match="newer grandrounds"):
         open_database(f"sqlite:///{path}")
