@@ -119,3 +119,21 @@ def copy(app: AppContext, target: str, batch: int) -> None:
     if any(src != dst for src, dst in counts.values()):
         raise click.ClickException("row counts differ between the databases")
     click.echo(f"copied {sum(s for s, _ in counts.values())} rows to {destination.url}")
+
+
+@rounds.command()
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Posts to re-check in this run (one request each).")
+@pass_app
+def recheck(app: AppContext, limit: int) -> None:
+    """Re-check recent Mastodon posts (within recheck_hours) for edits and deletions.
+
+    Low rate by design: run it from cron every few minutes (the daemon does it itself).
+    Edits keep the earlier versions; deleted posts are hidden from export and the reader.
+    """
+    from aggregator.recheck import default_make_api, recheck_recent
+
+    result = recheck_recent(app.settings, app.repo, default_make_api(app.environ, app.clock),
+                            limit=limit)
+    click.echo(f"checked {result.checked}: {result.edited} edited, {result.deleted} deleted, "
+               f"{result.errors} errors")

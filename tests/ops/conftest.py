@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -38,6 +39,13 @@ class OpsFake(MastodonFake):
         """`count` more statuses on a timeline; their keys (uris)."""
         return {s["uri"] for s in self.api.add_new(timeline_key, count)}
 
+    def find(self, status_id: str) -> dict[str, Any] | None:
+        for timeline in self.api.timelines.values():
+            for status in timeline:
+                if str(status["id"]) == status_id:
+                    return status
+        return None
+
     def all_keys(self, *timeline_keys: str) -> set[str]:
         return {s["reblog"]["uri"] if s.get("reblog") else s["uri"]
                 for key in timeline_keys for s in self.api.timelines[key]}
@@ -49,6 +57,16 @@ def fake() -> Iterator[OpsFake]:
     holder: list[OpsFake] = []
 
     def handle(req: Request) -> Reply:
+        parts = req.path.rstrip("/").split("/")
+        if parts[:4] == ["", "api", "v1", "statuses"] and len(parts) == 5:
+            reply = api(req)  # rate-limit headers and token check as for any call
+            if reply.status in (401, 429):
+                return reply
+            found = holder[0].find(parts[4])  # GET /api/v1/statuses/:id (re-check)
+            if found is None:
+                return Reply.json({"error": "Record not found"}, 404)
+            headers = {k: v for k, v in reply.headers.items() if k.startswith("X-RateLimit")}
+            return Reply.json(found, **headers)
         reply = api(req)
         if "/timelines/" in req.path or req.path.endswith("/statuses"):
             reply.delay = holder[0].delay

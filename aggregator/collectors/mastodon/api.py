@@ -243,6 +243,14 @@ class MastodonApi:
             raise TransientError(NETWORK, f"{what}: the server's answer has no account id")
         return str(body["id"])
 
+    def fetch_status(self, status_id: str) -> dict[str, Any]:
+        """GET /api/v1/statuses/:id (edits and deletions re-check); NotFound when deleted."""
+        what = f"status {status_id}"
+        body, _, _ = self._call(what, lambda: self.client.status(status_id))
+        if not isinstance(body, dict) or not body.get("id"):
+            raise TransientError(NETWORK, f"{what}: the server's answer is not a status")
+        return body
+
     # ------------------------------------------------------------------ plumbing
 
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
