@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 MakeRunner = Callable[[Callable[[], bool]], SourceRunner]
 STAGGER_MAX = 60.0
+RECHECK_EVERY = 600  # seconds between edits/deletions re-checks (a few posts each)
 
 
 def jitter_for(every: int) -> float:
@@ -49,8 +50,12 @@ class Daemon:
     """
 
     def __init__(self, make_runner: MakeRunner, clock: Clock, *,
-                 stagger_max: float = STAGGER_MAX) -> None:
+                 stagger_max: float = STAGGER_MAX,
+                 recheck: Callable[[], object] | None = None,
+                 recheck_every: int = RECHECK_EVERY) -> None:
         self.make_runner = make_runner
+        self.recheck = recheck
+        self.recheck_every = recheck_every
         self.clock = clock
         self.stagger_max = stagger_max
         self.stopping = threading.Event()
@@ -75,7 +80,7 @@ class Daemon:
         runner.slack = 5.0 + max((jitter_for(s.every) for s in settings.sources), default=0.0)
         wanted = {f"source:{s.name}" for s in settings.sources}
         for job in self._scheduler.get_jobs():
-            if job.id not in wanted:
+            if job.id.startswith("source:") and job.id not in wanted:
                 job.remove()
                 logger.info("unscheduled %s", job.id)
         existing = {job.id: job for job in self._scheduler.get_jobs()}
@@ -115,12 +120,29 @@ class Daemon:
         except Exception:  # keep the daemon alive; the next run tries again
             logger.exception("run source=%s outcome=crash", name)
 
+    def _source_jobs(self) -> int:
+        return sum(job.id.startswith("source:") for job in self._scheduler.get_jobs())
+
+    def _run_recheck(self) -> None:
+        if self.stopping.is_set() or self.recheck is None:
+            return
+        try:
+            self.recheck()
+        except Exception:
+            logger.exception("recheck failed")
+
     # ------------------------------------------------------------------ life cycle
 
     def start(self) -> None:
         self.sync_jobs(self.make_runner(self.stopping.is_set))
+        if self.recheck is not None:
+            self._scheduler.add_executor(ThreadPoolExecutor(1), "recheck")
+            self._scheduler.add_job(
+                self._run_recheck, IntervalTrigger(seconds=self.recheck_every, timezone=UTC),
+                id="recheck", executor="recheck", max_instances=1, coalesce=True,
+                replace_existing=True)
         self._scheduler.start()
-        logger.info("daemon started with %d sources", len(self._scheduler.get_jobs()))
+        logger.info("daemon started with %d sources", self._source_jobs())
 
     def reload(self) -> None:
         try:
@@ -129,7 +151,7 @@ class Daemon:
             logger.error("configuration not reloaded: %s", exc)
             return
         self.sync_jobs(runner)
-        logger.info("configuration reloaded: %d sources", len(self._scheduler.get_jobs()))
+        logger.info("configuration reloaded: %d sources", self._source_jobs())
 
     def request_stop(self) -> None:
         self.stopping.set()

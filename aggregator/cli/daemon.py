@@ -40,7 +40,12 @@ def daemon(ctx: click.Context, log_file: Path | None, log_format: str, lease: fl
         raise click.UsageError("no sources configured; add [[sources]] to "
                                f"{app.settings.path or 'your configuration (rounds init)'}")
     claims = ClaimManager(app.db, app.clock, lease_seconds=lease)
-    Daemon(runner_factory(app, claims), app.clock).run_forever()
+    from aggregator.recheck import default_make_api, recheck_recent
+
+    def recheck() -> object:  # edits and deletions of recent posts, a few at a time
+        return recheck_recent(app.settings, app.repo, default_make_api(app.environ, app.clock))
+
+    Daemon(runner_factory(app, claims), app.clock, recheck=recheck).run_forever()
 
 
 def runner_factory(app: AppContext,
