@@ -9,6 +9,7 @@ separate concern: print with `rich.text.Text`, never by formatting markup string
 
 from __future__ import annotations
 
+import logging
 import re
 
 # ESC-introduced sequences: CSI (ESC [ ... final), OSC / DCS / SOS / PM / APC strings
@@ -32,3 +33,10 @@ def terminal_safe(text: str, *, single_line: bool = False) -> str:
     if single_line:
         text = _WS.sub(" ", text).strip()
     return text
+
+
+class TerminalSafeFormatter(logging.Formatter):
+    """Log lines for a terminal: log messages echo server text and names from strangers."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal_safe(super().format(record))

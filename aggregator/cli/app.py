@@ -20,6 +20,7 @@ from aggregator.clock import Clock, SystemClock
 from aggregator.settings import Settings, load_settings
 from aggregator.storage.db import Database, open_database
 from aggregator.storage.repository import Repository
+from aggregator.textutil import TerminalSafeFormatter
 
 
 @dataclass
@@ -49,8 +50,9 @@ def configure_logging(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet or not verbose else logging.DEBUG
     if verbose == 1 and not quiet:
         level = logging.INFO
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(TerminalSafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     # urllib3 logs full request URLs at DEBUG; they never carry tokens (headers do), but
     # keep third-party chatter at INFO and above unless asked twice.
     if verbose < 3:
