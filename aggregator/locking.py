@@ -24,7 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import IO, Protocol
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.engine import make_url
 
 from aggregator.clock import Clock
@@ -139,21 +139,38 @@ class ClaimManager:
         now = self.clock.now()
         with self.db.engine.begin() as conn:
             row = conn.execute(
-                select(sources.c.id).where(and_(
-                    sources.c.id == source_id,
-                    or_(sources.c.claimed_by.is_(None), sources.c.claim_expires_at < now,
-                        sources.c.claimed_by == self.worker),
-                )).with_for_update(skip_locked=True)
+                select(sources.c.claimed_by, sources.c.claim_expires_at)
+                .where(sources.c.id == source_id).with_for_update(skip_locked=True)
             ).first()
-            if row is None:
+            if row is None:  # another worker is claiming it right now
                 return None
-            previous = conn.execute(select(sources.c.claimed_by)
-                                    .where(sources.c.id == source_id)).scalar()
+            previous = row.claimed_by
+            free = (previous is None or previous == self.worker
+                    or row.claim_expires_at is None or row.claim_expires_at < now
+                    or _dead_here(previous))
+            if not free:
+                return None
             conn.execute(update(sources).where(sources.c.id == source_id).values(
                 claimed_by=self.worker, claim_expires_at=now + self.lease))
         if previous and previous != self.worker:
             logger.info("took over source %d from %s (its lease expired)", source_id, previous)
         return RowClaim(self, source_id)
+
+
+def _dead_here(worker: str) -> bool:
+    """A claim by a process of this host that no longer exists (killed, crashed): free
+    at once, without waiting for its lease to expire."""
+    host, _, rest = worker.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname()[:80] or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
 
 
 def sqlite_lock_dir(url: str) -> Path:

@@ -4,6 +4,9 @@ several processes sharing the work (SQLite file locks, PostgreSQL row leases).""
 from __future__ import annotations
 
 import itertools
+import socket
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -67,6 +70,10 @@ def test_a_source_claimed_by_a_live_worker_is_skipped_and_a_dead_ones_taken_over
     _set(db_url, "icu-list", claimed_by="host-a:1:alive",
          claim_expires_at=now + timedelta(minutes=5))
     _set(db_url, "tag", claimed_by="host-b:2:dead", claim_expires_at=now - timedelta(seconds=1))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a collector of this host that was killed: no need to wait for its lease
+    _set(db_url, "someone", claimed_by=f"{socket.gethostname()}:{gone.pid}:killed",
+         claim_expires_at=now + timedelta(minutes=5))
     assert main(["--config", str(cfg), "collect", "--due"]) == 0
     assert _runs_per_source(db_url) == {"tag": 1, "someone": 1}
     db = open_database(db_url)
