@@ -3,6 +3,7 @@ way to run `rounds` as a separate process (daemon, overlapping cron runs)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -66,7 +67,8 @@ def fake() -> Iterator[OpsFake]:
             if found is None:
                 return Reply.json({"error": "Record not found"}, 404)
             headers = {k: v for k, v in reply.headers.items() if k.startswith("X-RateLimit")}
-            return Reply.json(found, **headers)
+            return Reply(200, json.dumps(found).encode(),
+                         {"Content-Type": "application/json; charset=utf-8", **headers})
         reply = api(req)
         if "/timelines/" in req.path or req.path.endswith("/statuses"):
             reply.delay = holder[0].delay
