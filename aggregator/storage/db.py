@@ -7,7 +7,10 @@ grandrounds, or a file that is not ours, is refused before anything is changed.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
@@ -25,6 +28,7 @@ from aggregator.errors import StorageError
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
+_PG_LOCK = 0x67726E64  # "grnd": the advisory lock held while migrating
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,29 +116,77 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
     engine = make_engine(url)
     shown = make_url(url).render_as_string(hide_password=True)
     try:
-        current = schema_revisions(engine)
-        tables = set(inspect(engine).get_table_names())
+        current = _check(engine, shown)
+        if migrate and current != head_revisions():
+            # Several processes may open a new database at once (cron's first minute,
+            # daemons on several hosts): one migrates, the others wait, then re-check.
+            with _migration_lock(engine):
+                if _check(engine, shown) != head_revisions():
+                    upgrade(engine)
     except DBAPIError as exc:
         engine.dispose()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         raise StorageError(f"cannot open database {shown}: {reason}") from None
+    except StorageError:
+        engine.dispose()
+        raise
+    return Database(engine, shown)
+
+
+def _check(engine: Engine, shown: str) -> set[str]:
+    """The database's revisions, after refusing a newer or a foreign schema."""
+    current = schema_revisions(engine)
     known = {s.revision for s in ScriptDirectory(str(MIGRATIONS)).walk_revisions()}
     if current - known:
-        engine.dispose()
         raise StorageError(
             f"database {shown} was written by a newer grandrounds "
             f"(schema {', '.join(sorted(current - known))}); "
             "upgrade grandrounds to use it. Nothing was changed."
         )
-    if not current and tables - {"alembic_version"}:
-        engine.dispose()
-        raise StorageError(
-            f"database {shown} holds tables that are not grandrounds' "
-            f"({', '.join(sorted(tables)[:5])}); refusing to touch it"
-        )
-    if migrate and current != head_revisions():
-        upgrade(engine)
-    return Database(engine, shown)
+    if not current:
+        tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
+        if tables and not _being_migrated(engine):
+            raise StorageError(
+                f"database {shown} holds tables that are not grandrounds' "
+                f"({', '.join(sorted(tables)[:5])}); refusing to touch it"
+            )
+    return current
+
+
+def _being_migrated(engine: Engine) -> bool:
+    """Another process holds the migration lock: the tables are ours, half-made."""
+    try:
+        with _migration_lock(engine, wait=False):
+            return False
+    except BlockingIOError:
+        return True
+
+
+@contextmanager
+def _migration_lock(engine: Engine, *, wait: bool = True) -> Iterator[None]:
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            if wait:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK})
+            elif not conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                  {"k": _PG_LOCK}).scalar():
+                raise BlockingIOError("migration in progress")
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK})
+                conn.commit()
+        return
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        yield
+        return
+    with open(f"{path}.migrate.lock", "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def upgrade(engine: Engine, revision: str = "heads") -> None:

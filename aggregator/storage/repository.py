@@ -75,9 +75,12 @@ class Repository:
                 values = {"network": network, "account": s.account,
                           "kind": s.target.kind, "value": s.target.value}
                 row = rows.get(s.name)
-                if row is None:
-                    ids[s.name] = _new_id(conn.execute(
-                        sources.insert().values(name=s.name, consecutive_failures=0, **values)))
+                if row is None:  # another process may add it at the same moment
+                    conn.execute(self._insert(sources).values(
+                        name=s.name, consecutive_failures=0, **values,
+                    ).on_conflict_do_nothing(index_elements=["name"]))
+                    ids[s.name] = conn.execute(
+                        select(sources.c.id).where(sources.c.name == s.name)).scalar_one()
                     continue
                 ids[s.name] = row.id
                 if any(getattr(row, k) != v for k, v in values.items()):

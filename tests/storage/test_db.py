@@ -74,3 +74,19 @@ def test_bad_database_url_is_a_storage_error(url: str) -> None:
 def test_unreachable_postgres_is_a_storage_error() -> None:
     with pytest.raises(StorageError, match="cannot open database"):
         open_database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(db_url: str) -> None:
+    """Cron's first minute: several processes find the database empty at the same time."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from aggregator.storage.db import open_database; "
+            "open_database(sys.argv[1]).dispose(); print('ok')")
+    procs = [subprocess.Popen([sys.executable, "-c", code, db_url], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], [err for _, err in results]
+    db = open_database(db_url)
+    assert schema_revision(db.engine) == head_revision()
+    db.dispose()
