@@ -33,10 +33,12 @@ def _describe(item: pytest.Item) -> tuple[str, str, str]:
     doc = (getattr(obj, "__doc__", None) or "").strip().splitlines()
     name = doc[0].rstrip(".") if doc else getattr(item, "originalname", item.name)
     params: dict[str, Any] = dict(getattr(getattr(item, "callspec", None), "params", {}) or {})
-    network = "-"
+    # a module that drives both networks at once says so: REPORT_NETWORK = "both"
+    network = str(getattr(getattr(item, "module", None), "REPORT_NETWORK", "-"))
     rest = []
     for key, value in params.items():
-        text = getattr(value, "name", value)
+        text = " ".join(map(str, value)) if isinstance(value, tuple) else getattr(
+            value, "name", value)
         if key in ("world", "network") or text in NETWORKS:
             network = str(text)
         else:

@@ -21,6 +21,8 @@ from aggregator.storage.queries import count_views, list_posts, newest_marker
 from tests.fakes.mastodon import TOKEN, FakeMastodon
 from tests.fakes.server import LoopbackServer, Reply, Request
 
+REPORT_NETWORK = "mastodon"  # for the `make reliability` table
+
 
 class Slow:
     def __init__(self, api: FakeMastodon, delay: float) -> None:

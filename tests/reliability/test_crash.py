@@ -32,6 +32,8 @@ KILLS = 20
 SEED = 20261127
 LIST_ID = "3141592653"
 
+REPORT_NETWORK = "both"  # for the `make reliability` table
+
 
 class SlowRouter:
     """Mastodon under /api/, X under /2/, each answer after a short pause."""

@@ -46,6 +46,8 @@ LIST_ID = "666"
 # What must never reach a terminal raw.
 FORBIDDEN = ("\x1b", "\x9b", "\x9d", "\x9c", "\x07", "\u202e", "\u200b", "\ufeff")
 
+REPORT_NETWORK = "both"  # for the `make reliability` table
+
 
 def assert_inert(text: str, what: str) -> None:
     found = [repr(c) for c in FORBIDDEN if c in text]

@@ -33,6 +33,8 @@ X_TOKEN = "xbearer-Kp9SECRETtwitter0815"
 WRONG = "wrong-Yy3SECRETrevoked2222"
 SECRETS = (M_TOKEN, X_TOKEN, WRONG)
 
+REPORT_NETWORK = "both"  # for the `make reliability` table
+
 
 def assert_secret_free(data: str | bytes, what: str) -> None:
     for secret in SECRETS:
