@@ -24,7 +24,6 @@ from aggregator.collectors.mastodon.api import MastodonApi
 from aggregator.collectors.mastodon.normalize import normalize_status
 from aggregator.errors import CollectorError, NotFound
 from aggregator.settings import AccountSettings, Settings
-from aggregator.storage.archive_schema import post_versions
 from aggregator.storage.repository import Repository
 from aggregator.storage.schema import post_sources, posts, sources
 
@@ -63,7 +62,7 @@ def recheck_recent(settings: Settings, repo: Repository, make_api: MakeApi, *,
         batch += _recent(repo, since, 0, limit - len(batch), list(accounts))
     apis: dict[str, MastodonApi] = {}
     try:
-        for post_id, remote_id, account, text, spoiler, edited_at in batch:
+        for post_id, remote_id, account in batch:
             api = apis.get(account) or apis.setdefault(account, make_api(accounts[account]))
             result.checked += 1
             try:
@@ -76,15 +75,7 @@ def recheck_recent(settings: Settings, repo: Repository, make_api: MakeApi, *,
                 logger.warning("recheck of post %d failed: %s", post_id, exc)
                 result.errors += 1
                 continue
-            fresh = normalize_status(status)
-            if fresh.edited_at is not None and (edited_at is None or fresh.edited_at > edited_at):
-                with repo.db.engine.begin() as conn:
-                    conn.execute(post_versions.insert().values(
-                        post_id=post_id, edited_at=edited_at, text=text, spoiler=spoiler,
-                        replaced_at=clock.now()))
-                    conn.execute(update(posts).where(posts.c.id == post_id).values(
-                        text=fresh.text, spoiler=fresh.spoiler, edited_at=fresh.edited_at,
-                        raw=fresh.raw))
+            if repo.save_edit(post_id, normalize_status(status)):
                 result.edited += 1
         if batch:
             repo.set_app_state(CURSOR_KEY, str(batch[-1][0]))
@@ -98,12 +89,11 @@ def recheck_recent(settings: Settings, repo: Repository, make_api: MakeApi, *,
 
 def _recent(repo: Repository, since: object, after: int, limit: int,
             account_names: list[str]) -> list[tuple[Any, ...]]:
-    """(post id, remote id, account, text, spoiler, edited_at): recent, not deleted."""
+    """(post id, remote id, account): recent, not deleted."""
     via = (select(post_sources.c.post_id, sources.c.account)
            .join(sources, sources.c.id == post_sources.c.source_id)
            .where(sources.c.account.in_(account_names)).subquery())
-    stmt = (select(posts.c.id, posts.c.remote_id, via.c.account, posts.c.text,
-                   posts.c.spoiler, posts.c.edited_at)
+    stmt = (select(posts.c.id, posts.c.remote_id, via.c.account)
             .join(via, via.c.post_id == posts.c.id)
             .where(and_(posts.c.network == "mastodon", posts.c.created_at >= since,
                         posts.c.deleted_at.is_(None), posts.c.id > after))

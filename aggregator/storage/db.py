@@ -121,7 +121,7 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
             # Several processes may open a new database at once (cron's first minute,
             # daemons on several hosts): one migrates, the others wait, then re-check.
             with _migration_lock(engine):
-                if _check(engine, shown) != head_revisions():
+                if _check(engine, shown, locked=True) != head_revisions():
                     upgrade(engine)
     except DBAPIError as exc:
         engine.dispose()
@@ -133,7 +133,7 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
     return Database(engine, shown)
 
 
-def _check(engine: Engine, shown: str) -> set[str]:
+def _check(engine: Engine, shown: str, *, locked: bool = False) -> set[str]:
     """The database's revisions, after refusing a newer or a foreign schema."""
     current = schema_revisions(engine)
     known = {s.revision for s in ScriptDirectory(str(MIGRATIONS)).walk_revisions()}
@@ -145,7 +145,11 @@ def _check(engine: Engine, shown: str) -> set[str]:
         )
     if not current:
         tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
-        if tables and not _being_migrated(engine):
+        if tables and not locked:
+            # Tables but no revision: another process may be migrating it right now.
+            with _migration_lock(engine):
+                current = schema_revisions(engine)
+        if tables and not current:
             raise StorageError(
                 f"database {shown} holds tables that are not grandrounds' "
                 f"({', '.join(sorted(tables)[:5])}); refusing to touch it"
@@ -153,24 +157,12 @@ def _check(engine: Engine, shown: str) -> set[str]:
     return current
 
 
-def _being_migrated(engine: Engine) -> bool:
-    """Another process holds the migration lock: the tables are ours, half-made."""
-    try:
-        with _migration_lock(engine, wait=False):
-            return False
-    except BlockingIOError:
-        return True
-
-
 @contextmanager
-def _migration_lock(engine: Engine, *, wait: bool = True) -> Iterator[None]:
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """Held while migrating: an advisory lock on PostgreSQL, a lock file beside SQLite's."""
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
-            if wait:
-                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK})
-            elif not conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                                  {"k": _PG_LOCK}).scalar():
-                raise BlockingIOError("migration in progress")
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK})
             try:
                 yield
             finally:
@@ -182,7 +174,7 @@ def _migration_lock(engine: Engine, *, wait: bool = True) -> Iterator[None]:
         yield
         return
     with open(f"{path}.migrate.lock", "a+b") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
         finally:

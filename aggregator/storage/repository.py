@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from aggregator.clock import Clock
 from aggregator.models import Author, Page, Post, SourceState
 from aggregator.settings import Settings
+from aggregator.storage.archive_schema import post_versions
 from aggregator.storage.db import Database
 from aggregator.storage.schema import (
     accounts,
@@ -197,20 +198,36 @@ class Repository:
 
     def _update_edits(self, conn: Connection, existing: dict[str, int],
                       by_key: dict[str, Post], author_ids: dict[tuple[str, str], int]) -> None:
-        edited = [by_key[k] for k in existing if by_key[k].edited_at is not None]
-        if not edited:
-            return
-        stored = {r.id: r.edited_at for r in conn.execute(select(posts.c.id, posts.c.edited_at)
-                  .where(posts.c.id.in_([existing[p.key] for p in edited])))}
-        for post in edited:
-            pid = existing[post.key]
+        edits = [(existing[k], by_key[k]) for k in existing if by_key[k].edited_at is not None]
+        if edits:
+            self._apply_edits(conn, edits)
+
+    def save_edit(self, post_id: int, post: Post) -> bool:
+        """Store `post` as the newer version of post `post_id`; False if it is not newer."""
+        with self.db.engine.begin() as conn:
+            return self._apply_edits(conn, [(post_id, post)]) > 0
+
+    def _apply_edits(self, conn: Connection, edits: list[tuple[int, Post]]) -> int:
+        """Replace edited posts' content, keeping each earlier version in post_versions."""
+        stored = {r.id: r for r in conn.execute(
+            select(posts.c.id, posts.c.edited_at, posts.c.text, posts.c.spoiler)
+            .where(posts.c.id.in_([pid for pid, _ in edits])))}
+        now, changed = self.clock.now(), 0
+        for pid, post in edits:
             before = stored.get(pid)
-            assert post.edited_at is not None
-            if before is None or post.edited_at > before:
-                row = _post_row(post, author_ids[(post.network, post.author.key)], self.clock.now())
-                for keep in ("first_seen", "is_read", "starred", "network", "key"):
-                    row.pop(keep)
-                conn.execute(update(posts).where(posts.c.id == pid).values(**row))
+            if before is None or post.edited_at is None or (
+                    before.edited_at is not None and post.edited_at <= before.edited_at):
+                continue
+            conn.execute(post_versions.insert().values(
+                post_id=pid, edited_at=before.edited_at, text=before.text,
+                spoiler=before.spoiler, replaced_at=now))
+            row = _post_row(post, 0, now)
+            conn.execute(update(posts).where(posts.c.id == pid).values(**{
+                k: row[k] for k in ("text", "spoiler", "lang", "hashtags", "mentions", "links",
+                                    "media", "has_link", "has_media", "sensitive", "raw",
+                                    "edited_at")}))
+            changed += 1
+        return changed
 
     def _upsert_authors(self, conn: Connection, people: Iterable[Author],
                         now: datetime) -> dict[tuple[str, str], int]:

@@ -11,6 +11,7 @@ from aggregator.clock import ManualClock
 from aggregator.models import Author, Boost, Page, Post, SourceState, Target
 from aggregator.service import SourceMatch
 from aggregator.settings import AccountSettings, Settings, SourceSettings
+from aggregator.storage.archive_schema import post_versions
 from aggregator.storage.db import Database
 from aggregator.storage.repository import Repository
 from aggregator.storage.schema import boosts, post_sources, post_topics, posts
@@ -102,8 +103,12 @@ def test_edit_replaces_text_but_keeps_read_state(db: Database, clock: ManualCloc
     repo.save_page(ids["cardio"], Page((edited,), None))
     with db.engine.connect() as conn:
         row = conn.execute(select(posts)).one()
+        versions = conn.execute(select(post_versions.c.text)).scalars().all()
     assert row.text == "post 1 (corrected)"
     assert row.is_read and row.starred
+    assert versions == ["post 1"]  # the earlier version is kept
+    repo.save_page(ids["cardio"], Page((edited,), None))  # seen again: not a new edit
+    assert count(db, post_versions) == 1
 
 
 def test_changing_a_sources_target_resets_its_cursor(db: Database, clock: ManualClock,
