@@ -100,6 +100,8 @@ def main(url: str) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     out["first_screen_s"], out["first_screen_rows"] = asyncio.run(_first_screen(url))
+    # The reader's own peak: everything so far was the real app up to its first screen.
+    out["reader_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     db = open_database(url)
     try:
         unread = posts.c.is_read == false()
