@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from aggregator.clock import Clock
 from aggregator.models import Author, Page, Post, SourceState
 from aggregator.settings import Settings
+from aggregator.storage import sqlite_pages
 from aggregator.storage.archive_schema import post_versions
 from aggregator.storage.db import Database
 from aggregator.storage.schema import (
@@ -153,7 +154,11 @@ class Repository:
             return SaveResult(0, 0)
         now = self.clock.now()
         network = batch[0].network
-        author_ids = self._upsert_authors(conn, _authors_of(batch), now)
+        if self.db.dialect == "sqlite":  # same rows, plain DBAPI statements (sqlite_pages)
+            stamp = sqlite_pages.sqlite_time(now)
+            author_ids = sqlite_pages.upsert_authors(conn, _authors_of(batch), stamp)
+        else:
+            author_ids = self._upsert_authors(conn, _authors_of(batch), now)
         by_key: dict[str, Post] = {}
         for post in batch:  # a page may repeat a post (boosted twice): merge its boosts
             prior = by_key.get(post.key)
@@ -161,6 +166,11 @@ class Repository:
                 post = _with_boosts(post, prior.boosts + post.boosts)
             by_key[post.key] = post
         keys = list(by_key)
+        if self.db.dialect == "sqlite":
+            new = sqlite_pages.save_posts(
+                conn, source_id, batch, by_key, topics, author_ids, stamp,
+                lambda existing: self._update_edits(conn, existing, by_key, author_ids))
+            return SaveResult(new=new, existing=len(keys) - new)
         existing = self._post_ids(conn, network, keys)
         fresh = [by_key[k] for k in keys if k not in existing]
         if fresh:

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import json
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from aggregator.clock import ManualClock
-from aggregator.models import Author, Boost, Page, Post, SourceState, Target
+from aggregator.models import Author, Boost, Media, Page, Post, SourceState, Target
 from aggregator.service import SourceMatch
 from aggregator.settings import AccountSettings, Settings, SourceSettings
 from aggregator.storage.archive_schema import post_versions
 from aggregator.storage.db import Database
 from aggregator.storage.repository import Repository
-from aggregator.storage.schema import boosts, post_sources, post_topics, posts
+from aggregator.storage.schema import accounts, boosts, post_sources, post_topics, posts
 
 T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
 
@@ -145,3 +146,65 @@ def test_boost_before_its_original_in_one_page_keeps_the_boost(
     boosted = post(1, boosts=(Boost(author("nurse"), "900", T0),))
     repo.save_page(ids["cardio"], Page((boosted, post(1)), None))  # newest first: boost first
     assert count(db, boosts) == 1
+
+
+def test_a_page_reads_back_exactly_as_written(db: Database, clock: ManualClock,
+                                              tmp_path: Path) -> None:
+    """Every stored value comes back through SQLAlchemy as it went in: times in any zone
+    (with and without microseconds) as the same instant in UTC, flags, JSON lists, topics,
+    boosts; an author seen again with a new bio is updated."""
+    repo = Repository(db, clock)
+    ids = repo.sync_sources(settings(tmp_path))
+    ist = timezone(timedelta(hours=5, minutes=30))
+    when = datetime(2026, 11, 2, 8, 30, 5, 123456, tzinfo=ist)
+    first = Post(network="mastodon", key="https://med.example/statuses/9",
+                 remote_id="117020583223442465999", url="https://med.example/@drjane/9",
+                 author=author(), created_at=when, text="Statins and ‘heart failure’ é",
+                 raw='{"id":"117020583223442465999"}', lang="en", spoiler="CW",
+                 reply_to_id="1", reply_to_author="nurse@med.example", quote_of="q",
+                 hashtags=("Cardiology", "ÉpiDémio"), mentions=("nurse@med.example",),
+                 links=("https://doi.org/10.1/x",),
+                 media=(Media("image", "https://m.example/1.png", "an ECG"),),
+                 boosts=(Boost(author("nurse"), "900", T0),),
+                 edited_at=datetime(2026, 11, 2, 4, 0, tzinfo=UTC), sensitive=True)
+    plain = post(2)
+    repo.save_page(ids["cardio"], Page((first, plain), None), [
+        [SourceMatch("cardiology", "hashtag", "#Cardiology", 3),
+         SourceMatch("research_evidence", "content_type", "doi.org", 1)], []])
+    clock.advance(60)
+    renamed = Post(**{**{f: getattr(plain, f) for f in Post.__dataclass_fields__},
+                      "key": "https://med.example/statuses/3",
+                      "author": Author("mastodon", "drjane@med.example", "drjane@med.example",
+                                       "Dr Jane", bio="cardiologist")})
+    repo.save_page(ids["fda"], Page((renamed,), None))
+    with db.engine.connect() as conn:
+        rows = {r.key: r for r in conn.execute(select(posts))}
+        topics = conn.execute(select(post_topics).order_by(post_topics.c.topic)).all()
+        boost = conn.execute(select(boosts)).one()
+        people = {r.key: r for r in conn.execute(select(accounts))}
+        seen = conn.execute(select(post_sources.c.created_at, post_sources.c.first_seen)
+                            .where(post_sources.c.post_id == rows[first.key].id)).one()
+    row = rows[first.key]
+    assert row.created_at == when and row.created_at.tzinfo == UTC
+    assert row.edited_at == datetime(2026, 11, 2, 4, 0, tzinfo=UTC)
+    assert row.deleted_at is None and row.first_seen == T0.replace(month=11, day=27)
+    assert (row.text, row.spoiler, row.lang, row.raw) == (
+        first.text, "CW", "en", first.raw)
+    assert (row.reply_to_id, row.reply_to_author, row.quote_of) == ("1", "nurse@med.example", "q")
+    assert json.loads(row.hashtags) == ["Cardiology", "ÉpiDémio"]
+    assert json.loads(row.mentions) == ["nurse@med.example"]
+    assert json.loads(row.links) == ["https://doi.org/10.1/x"]
+    assert json.loads(row.media) == [{"kind": "image", "url": "https://m.example/1.png",
+                                      "alt_text": "an ECG"}]
+    assert (row.has_link, row.has_media, row.sensitive, row.is_read, row.starred) == (
+        True, True, True, False, False)
+    assert not rows[plain.key].has_link and rows[plain.key].edited_at is None
+    assert seen == (when, row.first_seen)
+    assert [(t.topic, t.rule, t.matched, t.weight, t.created_at) for t in topics] == [
+        ("cardiology", "hashtag", "#Cardiology", 3, when),
+        ("research_evidence", "content_type", "doi.org", 1, when)]
+    assert (boost.remote_id, boost.created_at, boost.post_id) == ("900", T0, row.id)
+    jane = people["drjane@med.example"]
+    assert (jane.display_name, jane.bio) == ("Dr Jane", "cardiologist")
+    assert jane.updated_at == row.first_seen + timedelta(seconds=60)
+    assert people["nurse@med.example"].updated_at == row.first_seen

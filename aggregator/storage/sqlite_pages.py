@@ -1,0 +1,185 @@
+"""SQLite write fast path for a page of posts: plain DBAPI statements, few per page.
+
+`Repository.save_page` runs this on SQLite inside its own transaction (the SQLAlchemy
+connection's); PostgreSQL keeps the Core path. The rows written are exactly the Core
+path's: datetimes in the text form SQLAlchemy's SQLite `DateTime` stores (naive UTC,
+``YYYY-MM-DD HH:MM:SS.ffffff``, what `UTCDateTime` hands it), booleans as 0/1, the same
+JSON text, the same on-conflict rules, the same row order (so the same ids). Per page:
+one select of known authors, one upsert of new or changed authors (the unchanged ones
+only get `updated_at`), one select of known posts, one insert of the new ones (the FTS5
+index follows through the schema's trigger), one select of their ids, then one
+executemany each for post_sources, boosts and post_topics.
+
+Measured on 20,000 bench posts (bench/): ~135 µs per post through SQLAlchemy Core
+(bind processors per value, statement compilation per execution) -> see the commit log.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Connection
+
+from aggregator.models import Author, Post
+
+CHUNK = 30_000  # bound parameters per IN (...): SQLite >= 3.32 allows 32,766
+
+
+class MatchLike(Protocol):
+    @property
+    def topic(self) -> str: ...
+    @property
+    def rule(self) -> str: ...
+    @property
+    def matched(self) -> str: ...
+    @property
+    def weight(self) -> int: ...
+
+
+def sqlite_time(value: datetime) -> str:
+    """The text SQLAlchemy's SQLite DateTime stores for `value` through UTCDateTime."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(" ", "microseconds")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_list(values: Sequence[str]) -> str:
+    return dumps(list(values)) if values else "[]"
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), CHUNK):
+        yield items[i:i + CHUNK]
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+_AUTHOR_FIELDS = ("handle", "display_name", "url", "bio", "remote_id")
+_UPSERT_AUTHOR = (
+    "INSERT INTO accounts (network, key, handle, display_name, url, bio, remote_id, "
+    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (network, key) DO UPDATE SET "
+    "handle = excluded.handle, display_name = excluded.display_name, url = excluded.url, "
+    "bio = excluded.bio, remote_id = excluded.remote_id, updated_at = excluded.updated_at"
+)
+_POST_COLUMNS = (
+    "network, key, remote_id, url, author_id, created_at, text, spoiler, lang, reply_to_id, "
+    "reply_to_author, quote_of, hashtags, mentions, links, media, has_link, has_media, "
+    "sensitive, raw, edited_at, deleted_at, first_seen, is_read, starred"
+)
+_INSERT_POST = (f"INSERT INTO posts ({_POST_COLUMNS}) VALUES ({_marks(25)}) "
+                "ON CONFLICT (network, key) DO NOTHING")
+_INSERT_SOURCE = ("INSERT INTO post_sources (post_id, source_id, created_at, first_seen) "
+                  "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+_INSERT_BOOST = ("INSERT INTO boosts (post_id, booster_id, remote_id, created_at) "
+                 "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+_INSERT_TOPIC = ("INSERT INTO post_topics (post_id, topic, created_at, rule, matched, weight) "
+                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+
+
+def upsert_authors(conn: Connection, people: Iterable[Author], now: str
+                   ) -> dict[tuple[str, str], int]:
+    """Insert new authors, update changed ones, touch `updated_at` of the rest; -> ids.
+
+    The same end state as one ON CONFLICT DO UPDATE of every author (the last occurrence
+    of an author in the page wins), with the same insertion order.
+    """
+    latest: dict[tuple[str, str], Author] = {}
+    for a in people:
+        latest[(a.network, a.key)] = a
+    ids: dict[tuple[str, str], int] = {}
+    stored: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for network in dict.fromkeys(n for n, _ in latest):
+        keys = [k for n, k in latest if n == network]
+        for chunk in _chunks(keys):
+            for row in conn.exec_driver_sql(
+                    "SELECT key, id, handle, display_name, url, bio, remote_id FROM accounts "
+                    f"WHERE network = ? AND key IN ({_marks(len(chunk))})", (network, *chunk)):
+                ids[(network, row[0])] = row[1]
+                stored[(network, row[0])] = tuple(row[2:])
+    upserts, touched = [], []
+    for k, a in latest.items():
+        values = (a.handle, a.display_name, a.url, a.bio, a.remote_id)
+        if stored.get(k) == values:
+            touched.append(ids[k])
+        else:
+            upserts.append((a.network, a.key, *values, now))
+    if upserts:
+        conn.exec_driver_sql(_UPSERT_AUTHOR, upserts)
+    for chunk in _chunks(touched):
+        conn.exec_driver_sql(
+            f"UPDATE accounts SET updated_at = ? WHERE id IN ({_marks(len(chunk))})",
+            (now, *chunk))
+    missing = [k for k in latest if k not in ids]
+    for network in dict.fromkeys(n for n, _ in missing):
+        keys = [k for n, k in missing if n == network]
+        ids.update(((network, key), pid) for key, pid in post_ids(conn, network, keys,
+                                                                      table="accounts").items())
+    return ids
+
+
+def post_ids(conn: Connection, network: str, keys: Sequence[str], *, table: str = "posts"
+             ) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(keys):
+        for key, row_id in conn.exec_driver_sql(
+                f"SELECT key, id FROM {table} WHERE network = ? AND key IN "
+                f"({_marks(len(chunk))})", (network, *chunk)):
+            found[key] = row_id
+    return found
+
+
+def _post_row(p: Post, author_id: int, created: str, now: str) -> tuple[Any, ...]:
+    media = (dumps([{"kind": m.kind, "url": m.url, "alt_text": m.alt_text} for m in p.media])
+             if p.media else "[]")
+    return (p.network, p.key, p.remote_id, p.url, author_id, created, p.text, p.spoiler,
+            p.lang, p.reply_to_id, p.reply_to_author, p.quote_of, _json_list(p.hashtags),
+            _json_list(p.mentions), _json_list(p.links), media, bool(p.links), bool(p.media),
+            p.sensitive, p.raw, None if p.edited_at is None else sqlite_time(p.edited_at),
+            None, now, False, False)
+
+
+def save_posts(conn: Connection, source_id: int, batch: Sequence[Post],
+               by_key: dict[str, Post], topics: Sequence[Sequence[MatchLike]],
+               author_ids: dict[tuple[str, str], int], now: str,
+               update_edits: Callable[[dict[str, int]], None]) -> int:
+    """Posts of one page (deduplicated in `by_key`) and their links; -> how many were new.
+
+    `update_edits(existing)` is called with the ids of posts already stored, in the same
+    place of the sequence as on the Core path.
+    """
+    network = batch[0].network
+    keys = list(by_key)
+    existing = post_ids(conn, network, keys)
+    created = {k: sqlite_time(p.created_at) for k, p in by_key.items()}
+    fresh = [k for k in keys if k not in existing]
+    if fresh:
+        conn.exec_driver_sql(_INSERT_POST, [
+            _post_row(p, author_ids[(p.network, p.author.key)], created[k], now)
+            for k in fresh for p in (by_key[k],)])
+    ids = {**existing, **post_ids(conn, network, fresh)}
+    update_edits(existing)
+    conn.exec_driver_sql(_INSERT_SOURCE, [(ids[k], source_id, created[k], now) for k in keys])
+    boost_rows = [(ids[p.key], author_ids[(b.booster.network, b.booster.key)], b.remote_id,
+                   sqlite_time(b.created_at)) for p in by_key.values() for b in p.boosts]
+    if boost_rows:
+        conn.exec_driver_sql(_INSERT_BOOST, boost_rows)
+    topic_rows = []
+    for post, matches in zip(batch, topics, strict=False):
+        if matches:
+            pid, when = ids[post.key], created[post.key]
+            if by_key[post.key].created_at != post.created_at:  # a repeat that disagrees
+                when = sqlite_time(post.created_at)
+            topic_rows += [(pid, m.topic, when, m.rule, m.matched[:500], m.weight)
+                           for m in matches]
+    if topic_rows:
+        conn.exec_driver_sql(_INSERT_TOPIC, topic_rows)
+    return len(fresh)
