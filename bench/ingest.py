@@ -1,6 +1,6 @@
 """Ingest: normalize + classify + store + full-text index, against sqlite-utils upsert_all.
 
-Ours: raw status dicts -> normalize_status -> classify -> Repository.save_page (pages of
+Ours: raw status dicts -> normalize_statuses -> classify -> Repository.save_page (pages of
 `page` posts; the FTS5 index is kept by the schema's triggers, the PostgreSQL tsvector is
 a generated column), into a freshly migrated database.
 
@@ -30,7 +30,7 @@ def ingest_ours(url: str, statuses: list[dict[str, Any]], page: int = 1000
                 ) -> tuple[float, int]:
     """Seconds to ingest `statuses` into a fresh database at `url`; and posts stored."""
     from aggregator.clock import SystemClock
-    from aggregator.collectors.mastodon.normalize import normalize_status
+    from aggregator.collectors.mastodon.normalize import AuthorCache, normalize_statuses
     from aggregator.models import Page
     from aggregator.storage.db import open_database
     from aggregator.storage.repository import Repository
@@ -43,9 +43,10 @@ def ingest_ours(url: str, statuses: list[dict[str, Any]], page: int = 1000
         source_id = repo.sync_sources(settings)["src00"]
         classify = make_classify(settings)
         new = 0
+        authors = AuthorCache()  # as a collector keeps one for its lifetime
         started = time.perf_counter()
         for batch in _chunks(statuses, page):
-            posts = tuple(normalize_status(s) for s in batch)
+            posts = tuple(normalize_statuses(batch, authors))
             topics = [classify(p, ()) for p in posts]
             new += repo.save_page(source_id, Page(posts, None), topics).new
         seconds = time.perf_counter() - started

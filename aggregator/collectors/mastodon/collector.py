@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 from aggregator.clock import Clock
 from aggregator.collectors.mastodon.api import MAX_LIMIT, MastodonApi, TimelinePage
-from aggregator.collectors.mastodon.normalize import normalize_status
+from aggregator.collectors.mastodon.normalize import AuthorCache, normalize_status
 from aggregator.collectors.retry import RateBudget, RetryPolicy
 from aggregator.errors import CollectorError
 from aggregator.models import Network, Page, Post, SourceState, Target, id_order
@@ -39,11 +39,12 @@ def _entry_id(status: dict[str, Any]) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def _normalize(entries: list[dict[str, Any]], warnings: list[str]) -> tuple[Post, ...]:
+def _normalize(entries: list[dict[str, Any]], warnings: list[str],
+               authors: AuthorCache) -> tuple[Post, ...]:
     posts = []
     for status in entries:
         try:
-            posts.append(normalize_status(status))
+            posts.append(normalize_status(status, authors))
         except Exception as exc:  # one odd status must not lose the page
             logger.warning("skipping status %s that cannot be read: %r", _entry_id(status), exc)
             warnings.append(f"skipped status {_entry_id(status)}: {type(exc).__name__}")
@@ -59,6 +60,7 @@ class MastodonCollector:
         self.api = api
         self.max_pages = max_pages  # per pass, so a misbehaving server cannot loop us
         self.page_size = min(max(page_size, 1), MAX_LIMIT)
+        self.authors = AuthorCache()  # bios rendered once per account, not once per status
 
     @classmethod
     def from_account(
@@ -147,7 +149,8 @@ class MastodonCollector:
                 max_id = _entry_id(entries[-1])
                 remaining -= len(entries)
                 pending = Page(
-                    _normalize(entries, warnings), None, requests=extra, warnings=tuple(warnings)
+                    _normalize(entries, warnings, self.authors), None, requests=extra,
+                    warnings=tuple(warnings),
                 )
                 extra, warnings = 0, []
                 if remaining <= 0 or (page.next_max_id is None and len(page.statuses) < limit):
@@ -192,7 +195,7 @@ class MastodonCollector:
                 break
             entries.sort(key=lambda s: id_order(_entry_id(s) or ""), reverse=True)
             cursor = _entry_id(entries[0]) or cursor
-            posts = _normalize(entries, warnings)
+            posts = _normalize(entries, warnings, self.authors)
             yield Page(
                 posts, SourceState(cursor, resolved), requests=extra, warnings=tuple(warnings)
             )

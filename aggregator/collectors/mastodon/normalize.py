@@ -28,6 +28,8 @@ from html import unescape
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
+
 from aggregator.models import Author, Boost, Media, Post
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -79,9 +81,8 @@ def html_to_text(html: str | None, *, hide_quote_inline: bool = False) -> HtmlTe
     hidden = 0  # how many open elements hide their content
     drop: str | None = None  # inside <script>/<style>: skip until its closing tag
     tag_text: list[str] | None = None  # collecting a hashtag link's text
-    for m in _TOKEN.finditer(html):
-        text = m.group(4)
-        if text is not None:
+    for closing, name, attrs, text in _TOKEN.findall(html):  # tuples: no Match objects
+        if text:
             if drop is None and not hidden:
                 if "&" in text:
                     text = unescape(text)
@@ -89,17 +90,15 @@ def html_to_text(html: str | None, *, hide_quote_inline: bool = False) -> HtmlTe
                 if tag_text is not None:
                     tag_text.append(text)
             continue
-        name = m.group(2)
-        if name is None:  # comment
+        if not name:  # comment
             continue
         name = name.lower()
-        closing = m.group(1) == "/"
         if drop is not None:
             if closing and name == drop:
                 drop = None
             continue
         if name in _DROP:
-            if not closing and not m.group(3).rstrip().endswith("/"):
+            if not closing and not attrs.rstrip().endswith("/"):
                 drop = name
             continue
         if name == "br":
@@ -128,7 +127,6 @@ def html_to_text(html: str | None, *, hide_quote_inline: bool = False) -> HtmlTe
             out.append("\n\n" if name in _BLOCKS else "\n")
         if name not in ("span", "a", "p", "div"):
             continue
-        attrs = m.group(3)
         classes = _attr(_CLASS, attrs).split() if "class" in attrs else ()
         kind = _PLAIN
         if "invisible" in classes or (hide_quote_inline and "quote-inline" in classes):
@@ -188,6 +186,33 @@ def acct_with_domain(acct: str, url: str) -> str:
         return acct
     host = urlsplit(url).hostname if url else None
     return f"{acct}@{host}" if host else acct
+
+
+class AuthorCache:
+    """Accounts already converted (their bio HTML rendered once), keyed by every field the
+    conversion reads, so a changed name or bio is converted again. Bounded: cleared when
+    full. One per collector (or per call of `normalize_statuses`), never shared globally."""
+
+    __slots__ = ("_authors", "_size")
+
+    def __init__(self, size: int = 8192) -> None:
+        self._authors: dict[tuple[str | None, ...], Author] = {}
+        self._size = size
+
+    def author(self, account: Any) -> Author:
+        if not isinstance(account, dict):
+            return normalize_account(account)
+        key = (account.get("id"), account.get("acct"), account.get("username"),
+               account.get("url"), account.get("display_name"), account.get("note"))
+        for value in key:  # only plain strings: 1, 1.0 and True would be equal keys
+            if value is not None and type(value) is not str:
+                return normalize_account(account)
+        found = self._authors.get(key)
+        if found is None:
+            if len(self._authors) >= self._size:
+                self._authors.clear()
+            found = self._authors[key] = normalize_account(account)
+        return found
 
 
 def normalize_account(account: Any) -> Author:
@@ -260,8 +285,9 @@ def _media(status: dict[str, Any]) -> tuple[Media, ...]:
     return tuple(media)
 
 
-def _post(status: dict[str, Any], raw: str, boosts: tuple[Boost, ...]) -> Post:
-    author = normalize_account(status.get("account"))
+def _post(status: dict[str, Any], raw: str, boosts: tuple[Boost, ...],
+          authors: AuthorCache) -> Post:
+    author = authors.author(status.get("account"))
     remote_id = _str(status.get("id"))
     quote_of = _quoted_key(status.get("quote"))
     rendered = html_to_text(status.get("content"), hide_quote_inline=quote_of is not None)
@@ -307,10 +333,18 @@ def _post(status: dict[str, Any], raw: str, boosts: tuple[Boost, ...]) -> Post:
 
 
 def dump_raw(status: dict[str, Any]) -> str:
-    return json.dumps(status, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON text, equal (json.loads) to what was received.
+
+    orjson: ~1 µs instead of ~15 µs per status. What it refuses (integers beyond 64 bits,
+    lone surrogates, non-string keys) goes through json.dumps instead.
+    """
+    try:
+        return orjson.dumps(status).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(status, separators=(",", ":"), ensure_ascii=False)
 
 
-def normalize_status(status: dict[str, Any]) -> Post:
+def normalize_status(status: dict[str, Any], authors: AuthorCache | None = None) -> Post:
     """One timeline entry -> Post.
 
     A boost (reblog wrapper) becomes the ORIGINAL post with one `Boost` (the wrapper's
@@ -320,17 +354,21 @@ def normalize_status(status: dict[str, Any]) -> Post:
     pages by.
     """
     raw = dump_raw(status)
+    if authors is None:
+        authors = AuthorCache()
     original = status.get("reblog")
     if isinstance(original, dict):
         boost = Boost(
-            booster=normalize_account(status.get("account")),
+            booster=authors.author(status.get("account")),
             remote_id=_str(status.get("id")),
             created_at=parse_time(status.get("created_at"))
             or _time_from_id(_str(status.get("id"))),
         )
-        return _post(original, raw, (boost,))
-    return _post(status, raw, ())
+        return _post(original, raw, (boost,), authors)
+    return _post(status, raw, (), authors)
 
 
-def normalize_statuses(statuses: list[dict[str, Any]]) -> list[Post]:
-    return [normalize_status(s) for s in statuses if isinstance(s, dict)]
+def normalize_statuses(statuses: list[dict[str, Any]],
+                       authors: AuthorCache | None = None) -> list[Post]:
+    authors = AuthorCache() if authors is None else authors
+    return [normalize_status(s, authors) for s in statuses if isinstance(s, dict)]
