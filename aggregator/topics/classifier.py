@@ -25,7 +25,9 @@ Facets come back in the same list after the topics, with prefixed names:
 
 from __future__ import annotations
 
+import functools
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -42,6 +44,7 @@ _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<![\w@])@[\w.\-]+(?:@[\w.\-]+)?")
 _HASHTAG = re.compile(r"(?<![\w/)])[#＃](\w+)")
 _WORD = re.compile(r"\w+(?:'\w+)*")
+_WORD_OR_SEP = re.compile(r"\w+(?:'\w+)*|\x00")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)"
                     r"|(?<=\d)(?=[A-Za-z])|_")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'"})
@@ -49,6 +52,7 @@ _YEAR = re.compile(r"^(.*?[a-z_])(\d{2}|\d{4})$")
 _SEP = "\x00"  # a token that no phrase contains: n-grams never cross it
 
 KEYWORD, CONTEXT, WEAK, VETO = 0, 1, 2, 3
+CACHE_SIZE = 50_000  # hashtags remembered per classifier (cleared when full)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +70,19 @@ def topic_ids(matches: Iterable[TopicMatch]) -> list[str]:
 
 def fold(text: str) -> str:
     """Lower-case, unify apostrophes, strip accents (only for non-ASCII text)."""
-    text = text.translate(_APOSTROPHES).lower()
+    if "’" in text or "‘" in text or "ʼ" in text:
+        text = text.translate(_APOSTROPHES)
+    text = text.lower()
     if text.isascii():
         return text
     text = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in text if not unicodedata.combining(c))
+    return text if text.isascii() else text.translate(_combining())
+
+
+@functools.cache
+def _combining() -> dict[int, None]:
+    """str.translate table deleting every combining character (built once, ~40 ms)."""
+    return {c: None for c in range(sys.maxunicode + 1) if unicodedata.combining(chr(c))}
 
 
 def split_camel(tag: str) -> str:
@@ -84,9 +96,13 @@ def split_camel(tag: str) -> str:
 
 def strip_noise(text: str) -> str:
     """The text without URLs, @mentions and #hashtags (each replaced by a separator)."""
-    text = _URL.sub(" \x00 ", text)
-    text = _MENTION.sub(" \x00 ", text)
-    return _HASHTAG.sub(" \x00 ", text)
+    if "://" in text or "www." in text.lower():  # what _URL needs, in any case
+        text = _URL.sub(" \x00 ", text)
+    if "@" in text:  # the patterns below cannot match without their sigil
+        text = _MENTION.sub(" \x00 ", text)
+    if "#" in text or "＃" in text:
+        text = _HASHTAG.sub(" \x00 ", text)
+    return text
 
 
 def _phrase_key(phrase: str) -> str:
@@ -106,7 +122,10 @@ class Classifier:
         self._guarded: dict[str, list[str]] = {}
         self._exact: dict[str, list[str]] = {}
         self._exact_len: dict[str, int] = {}
+        self._prefixes: set[str] = set()  # every phrase's leading words, for early exits
         self._langs = {t.id: frozenset(t.languages) for t in taxonomy.topics}
+        # hashtag -> (topics with the match, community facet or None, split words)
+        self._tags: dict[str, tuple[tuple[TopicMatch, ...], TopicMatch | None, str]] = {}
         for t in taxonomy.topics:
             weak = {_phrase_key(w) for w in t.weak}
             for kind, phrases in ((KEYWORD, t.keywords), (WEAK, t.weak), (VETO, t.veto),
@@ -128,6 +147,13 @@ class Classifier:
         for c in taxonomy.communities:
             for tag in c.hashtags:
                 self._communities.setdefault(tag, c.id)
+        # phrase -> (topic, kind, the keyword match it makes), in _phrases' order
+        self._compiled = {key: tuple((topic, kind, TopicMatch(topic, "keyword", key,
+                                                              WEIGHTS["keyword"]))
+                                     for topic, kind in entries)
+                          for key, entries in self._phrases.items()}
+        # tokens that start a guarded or exact match: the rest of a post is skipped
+        self._guard_first = frozenset({*self._guarded, *self._exact_len})
         self._domains: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {}
         for ct in taxonomy.content_types:
             for entry in ct.domains:
@@ -153,6 +179,8 @@ class Classifier:
                 entries.append((topic, kind))
             first, n = form.split(" ", 1)[0], form.count(" ") + 1
             self._max_len[first] = max(self._max_len.get(first, 0), n)
+            words = form.split(" ")
+            self._prefixes.update(" ".join(words[:i]) for i in range(1, len(words)))
 
     # -- the rules ---------------------------------------------------------------------
 
@@ -161,12 +189,22 @@ class Classifier:
     ) -> list[TopicMatch]:
         best: dict[str, TopicMatch] = {}
         facets: dict[str, TopicMatch] = {}
-        tags = list(post.hashtags) + _HASHTAG.findall(post.text)
+        text = post.text
+        tags = list(post.hashtags)
+        if "#" in text or "＃" in text:
+            tags += _HASHTAG.findall(text)
+        camel = []
         for tag in dict.fromkeys(tags):
-            self._match_hashtag(tag, best, facets)
-        text = strip_noise(post.text)
-        segments = [text, post.spoiler, *(m.alt_text for m in post.media),
-                    *(split_camel(tag) for tag in dict.fromkeys(tags))]
+            info = self._tags.get(tag)
+            if info is None:
+                info = self._tag_info(tag)
+            for match in info[0]:
+                _offer(best, match)
+            if info[1] is not None:
+                facets.setdefault(info[1].topic, info[1])
+            camel.append(info[2])
+        text = strip_noise(text)
+        segments = [text, post.spoiler, *(m.alt_text for m in post.media), *camel]
         support: dict[str, str] = {}  # topic -> co-term seen
         weak: dict[str, str] = {}
         vetoed: set[str] = set()
@@ -188,55 +226,72 @@ class Classifier:
         ordered = sorted(best.values(), key=lambda m: (-m.weight, self._order.get(m.topic, far)))
         return ordered + sorted(facets.values(), key=lambda m: m.topic)
 
-    def _match_hashtag(self, tag: str, best: dict[str, TopicMatch],
-                       facets: dict[str, TopicMatch]) -> None:
+    def _tag_info(self, tag: str) -> tuple[tuple[TopicMatch, ...], TopicMatch | None, str]:
+        """What one hashtag contributes (computed once per classifier and spelling)."""
+        matches: tuple[TopicMatch, ...] = ()
+        facet = None
         norm = normalize_hashtag(tag)
-        if not norm:
-            return
-        shown = "#" + tag.lstrip("#＃")
-        topics = self._hashtags.get(norm)
-        if topics is None:
-            m = _YEAR.match(norm)
-            topics = self._stems.get(m.group(1)) if m else None
-        for topic in topics or ():
-            _offer(best, TopicMatch(topic, "hashtag", shown, WEIGHTS["hashtag"]))
-        community = self._communities.get(norm)
-        if community:
-            name = "community:" + community
-            facets.setdefault(name, TopicMatch(name, "community", shown, WEIGHTS["community"]))
+        if norm:
+            shown = "#" + tag.lstrip("#＃")
+            topics = self._hashtags.get(norm)
+            if topics is None:
+                m = _YEAR.match(norm)
+                topics = self._stems.get(m.group(1)) if m else None
+            matches = tuple(TopicMatch(topic, "hashtag", shown, WEIGHTS["hashtag"])
+                            for topic in topics or ())
+            community = self._communities.get(norm)
+            if community:
+                name = "community:" + community
+                facet = TopicMatch(name, "community", shown, WEIGHTS["community"])
+        info = (matches, facet, split_camel(tag))
+        if len(self._tags) >= CACHE_SIZE:
+            self._tags.clear()
+        self._tags[tag] = info
+        return info
 
     def _match_phrases(self, text: str, best: dict[str, TopicMatch], support: dict[str, str],
                        weak: dict[str, str], vetoed: set[str]) -> None:
-        tokens: list[str] = []
-        for segment in fold(text).split(_SEP):
-            tokens += _WORD.findall(segment)
-            tokens.append(_SEP)
-        phrases, max_len = self._phrases, self._max_len
+        tokens = _WORD_OR_SEP.findall(fold(text))
+        tokens.append(_SEP)
+        phrases, max_len, prefixes = self._compiled, self._max_len, self._prefixes
         count = len(tokens)
+        hits = []
         for i in [i for i, tok in enumerate(tokens) if tok in max_len]:
-            hits = []
-            for n in range(1, min(max_len[tokens[i]], count - i) + 1):
-                key = " ".join(tokens[i:i + n]) if n > 1 else tokens[i]
-                found = phrases.get(key)
-                if found is not None:
-                    hits.append((key, found))
-            for key, entries in hits:
-                for topic, kind in entries:
-                    if kind == KEYWORD:
-                        _offer(best, TopicMatch(topic, "keyword", key, WEIGHTS["keyword"]))
-                    elif kind == CONTEXT:
-                        support.setdefault(topic, key)
-                    elif kind == WEAK:
-                        weak.setdefault(topic, key)
-                    else:
-                        vetoed.add(topic)
+            key = tokens[i]
+            found = phrases.get(key)
+            if found is not None:
+                hits.append((key, found))
+            if key in prefixes:
+                for n in range(2, min(max_len[key], count - i) + 1):
+                    key = key + " " + tokens[i + n - 1]
+                    found = phrases.get(key)
+                    if found is not None:
+                        hits.append((key, found))
+                    if key not in prefixes:  # no phrase goes on from here
+                        break
+        for key, entries in hits:
+            for topic, kind, match in entries:
+                if kind == KEYWORD:
+                    old = best.get(topic)
+                    if old is None or match.weight > old.weight:
+                        best[topic] = match
+                elif kind == CONTEXT:
+                    support.setdefault(topic, key)
+                elif kind == WEAK:
+                    weak.setdefault(topic, key)
+                else:
+                    vetoed.add(topic)
 
     def _match_guarded(self, text: str, lang: str, best: dict[str, TopicMatch],
                        support: dict[str, str], weak: dict[str, str]) -> None:
         found: dict[str, list[str]] = {}
-        tokens = _WORD.findall(text.translate(_APOSTROPHES))
-        guarded, exact, exact_len = self._guarded, self._exact, self._exact_len
-        for i, tok in enumerate(tokens):
+        if "’" in text or "‘" in text or "ʼ" in text:
+            text = text.translate(_APOSTROPHES)
+        tokens = _WORD.findall(text)
+        guarded, exact, exact_len, first = (self._guarded, self._exact, self._exact_len,
+                                            self._guard_first)
+        for i in [i for i, tok in enumerate(tokens) if tok in first]:
+            tok = tokens[i]
             topics = guarded.get(tok)
             if topics is not None:
                 for topic in topics:
