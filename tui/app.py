@@ -15,7 +15,9 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from tui.curation_data import Curator
 from tui.data import FeedReader, Refresher
+from tui.screens.curator import CuratorScreen
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
 
@@ -26,14 +28,17 @@ class ReaderApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
+        Binding("c", "curator", "Curate", id="curator"),
     ]
 
     def __init__(self, reader: FeedReader, refresher: Refresher | None = None, *,
                  mark_read_on_move: bool = False, poll_seconds: float = 5.0,
-                 opener: Callable[[str], object] = webbrowser.open) -> None:
+                 opener: Callable[[str], object] = webbrowser.open,
+                 curator: Curator | None = None) -> None:
         super().__init__()
         self.reader = reader
         self.refresher = refresher
+        self.curator = curator
         self.opener = opener
         self.main_screen = MainScreen(reader, refresher, opener=opener,
                                       mark_read_on_move=mark_read_on_move,
@@ -50,6 +55,15 @@ class ReaderApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    def action_curator(self) -> None:
+        if self.screen is not self.main_screen:
+            return
+        if self.curator is None:
+            self.main_screen.status.show_activity(
+                "curation not available (no curation store)", error=True)
+            return
+        self.push_screen(CuratorScreen(self.curator))
+
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         main = self.main_screen
@@ -65,5 +79,7 @@ class ReaderApp(App[None]):
                             main.action_toggle_star)
         yield SystemCommand("Open in browser", "Open the selected post's page (o)",
                             main.action_open_browser)
+        yield SystemCommand("Curate lists", "Curated lists, members, sync status (c)",
+                            self.action_curator)
         yield SystemCommand("Collect now", "Run a collection pass in the background (R)",
                             main.action_collect)

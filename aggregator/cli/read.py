@@ -38,12 +38,17 @@ def build_reader_app(app: AppContext):  # type: ignore[no-untyped-def]
             refresher = ServiceRefresher(build_service(app))
         except Exception as exc:
             logger.warning("collect not available in the reader: %s", exc)
+    from aggregator.curation.store import CurationStore
+    from tui.curation_data import StorageCurator
+
+    curator = StorageCurator(CurationStore(app.db, app.clock))
     return ReaderApp(reader, refresher, mark_read_on_move=settings.reader.mark_read_on_move,
-                     poll_seconds=settings.reader.poll_seconds)
+                     poll_seconds=settings.reader.poll_seconds, curator=curator)
 
 
 @rounds.command()
 @pass_app
 def read(app: AppContext) -> None:
-    """Open the reader: views, topics, unread counts, read/star, filter, collect (R)."""
+    """Open the reader: views, topics, unread counts, read/star, filter, collect (R),
+    curated lists (c)."""
     build_reader_app(app).run()
