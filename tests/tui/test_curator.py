@@ -259,3 +259,19 @@ async def test_curator_snapshot_80x24(seeded: Seeder, store: CurationStore) -> N
     async with app.run_test(size=(80, 24)) as pilot:
         await open_curator(pilot, app)
         compare(app, "curator_80x24")
+
+
+async def test_rounds_read_wires_the_curator(seeded: Seeder, store: CurationStore) -> None:
+    from aggregator.cli.app import AppContext
+    from aggregator.cli.read import build_reader_app
+
+    ctx = AppContext(database_url=seeded.url, environ={}, clock=seeded.clock)
+    app = build_reader_app(ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_curator(pilot, app)
+        assert "Dr Jane Heart" in screen_text(app)
+        await pilot.press("tab", "d", "y")
+        await settle(pilot)
+    assert member_names(store, "Cardiologists") == ["DrBob"]
+    assert store.history("Cardiologists")[-1].command == "reader"
+    ctx.db.dispose()
