@@ -25,9 +25,7 @@ Facets come back in the same list after the topics, with prefixed names:
 
 from __future__ import annotations
 
-import functools
 import re
-import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -49,6 +47,8 @@ _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])
                     r"|(?<=\d)(?=[A-Za-z])|_")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'"})
 _YEAR = re.compile(r"^(.*?[a-z_])(\d{2}|\d{4})$")
+# str.translate table deleting the Basic Multilingual Plane's combining characters
+_COMBINING_BMP = {c: None for c in range(0x10000) if unicodedata.combining(chr(c))}
 _SEP = "\x00"  # a token that no phrase contains: n-grams never cross it
 
 KEYWORD, CONTEXT, WEAK, VETO = 0, 1, 2, 3
@@ -76,13 +76,12 @@ def fold(text: str) -> str:
     if text.isascii():
         return text
     text = unicodedata.normalize("NFKD", text)
-    return text if text.isascii() else text.translate(_combining())
-
-
-@functools.cache
-def _combining() -> dict[int, None]:
-    """str.translate table deleting every combining character (built once, ~40 ms)."""
-    return {c: None for c in range(sys.maxunicode + 1) if unicodedata.combining(chr(c))}
+    if text.isascii():
+        return text
+    text = text.translate(_COMBINING_BMP)
+    if text and max(text) > "\uffff":  # astral characters (emoji...): one by one
+        text = "".join(c for c in text if not unicodedata.combining(c))
+    return text
 
 
 def split_camel(tag: str) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aggregator.errors import ConfigError
 from aggregator.models import Author, Media, Post
@@ -17,7 +20,7 @@ from aggregator.topics import (
     parse_taxonomy,
     topic_ids,
 )
-from aggregator.topics.classifier import split_camel
+from aggregator.topics.classifier import fold, split_camel
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTHOR = Author("mastodon", "a@example.org", "a@example.org", "A")
@@ -218,3 +221,12 @@ def test_duplicate_ids_in_one_file_are_rejected() -> None:
     text = "[[topics]]\nid='a'\nname='A'\n[[topics]]\nid='a'\nname='B'\n"
     with pytest.raises(ConfigError, match="duplicate id"):
         parse_taxonomy(text, "t.toml")
+
+
+@given(st.text())
+def test_fold_lowercases_unifies_apostrophes_and_strips_every_accent(text: str) -> None:
+    lowered = text.translate(str.maketrans({"’": "'", "‘": "'", "ʼ": "'"})).lower()
+    decomposed = unicodedata.normalize("NFKD", lowered)
+    expected = "".join(c for c in decomposed if not unicodedata.combining(c))
+    assert fold(text) == (lowered if lowered.isascii() else expected)
+    assert fold("Café ﬁ\U0001f600 e\u0301\U0001d165’s") == "cafe fi\U0001f600 e's"
