@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import orjson
 from sqlalchemy import Connection
 
 from aggregator.models import Author, Post
@@ -47,7 +48,12 @@ def sqlite_time(value: datetime) -> str:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """The Core path's JSON text (compact, non-ASCII kept): orjson writes the same bytes
+    for lists and dicts of strings; json.dumps for what orjson refuses (lone surrogates)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _json_list(values: Sequence[str]) -> str:
