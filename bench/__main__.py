@@ -138,17 +138,14 @@ def bench_collect(report: Report, n_sources: int, per_source: int, runs: int) ->
 
 
 def probe(url: str) -> dict[str, float]:
-    import resource
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """One read probe in a fresh process; it reports its own peak RSS (VmHWM). Not
+    RUSAGE_CHILDREN: a child's ru_maxrss starts at this process's size (Linux carries it
+    across exec), ~400 MB after the ingest and collect parts."""
     proc = subprocess.run([sys.executable, "-m", "bench.probe", url], capture_output=True,
                           text=True, check=False, cwd=Path(__file__).resolve().parent.parent)
     if proc.returncode != 0:
         raise SystemExit(f"read probe failed:\n{proc.stderr[-3000:]}")
     result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if after > before:  # the largest child so far: this probe
-        result["maxrss_mb"] = max(result["maxrss_mb"], after / 1024)
     return result
 
 
