@@ -33,10 +33,20 @@ def _rate(n: int, seconds: list[float]) -> tuple[float, list[float]]:
 
 
 def bench_ingest(report: Report, n: int, runs: int) -> None:
-    from bench.ingest import fresh_sqlite, ingest_ours, ingest_sqlite_utils, tempdir
+    from bench.ingest import (
+        classify_seconds,
+        fresh_sqlite,
+        ingest_ours,
+        ingest_sqlite_utils,
+        tempdir,
+    )
 
     print(f"\n== ingest: {n:,} Mastodon statuses into SQLite ({runs} runs each)", flush=True)
     statuses = generate_statuses(n)
+    count, seconds = classify_seconds(statuses[:20_000], max(runs, 3))
+    rate, rates = _rate(count, seconds)
+    report.add(Figure(f"classification alone, one core ({count:,} posts)", rate, "posts/s",
+                      ">= 20,000/s", rate >= 20_000, rates))
     expected = len(expected_keys(statuses))
     ours, theirs = [], []
     with tempdir() as tmp:

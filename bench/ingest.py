@@ -55,6 +55,23 @@ def ingest_ours(url: str, statuses: list[dict[str, Any]], page: int = 1000
     return seconds, new
 
 
+def classify_seconds(statuses: list[dict[str, Any]], runs: int) -> tuple[int, list[float]]:
+    """Classification alone, one core: (posts, seconds per run) over the normalized
+    statuses, with the default taxonomy, as ingest classifies them."""
+    from aggregator.collectors.mastodon.normalize import normalize_statuses
+    from aggregator.topics.wiring import make_classify
+
+    posts = normalize_statuses(statuses)
+    classify = make_classify(bench_settings("sqlite://", n_sources=1))
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        for post in posts:
+            classify(post, ())
+        seconds.append(time.perf_counter() - started)
+    return len(posts), seconds
+
+
 def sqlite_utils_rows(statuses: list[dict[str, Any]]
                       ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     accounts: dict[str, dict[str, Any]] = {}
