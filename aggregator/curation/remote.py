@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from aggregator.clock import Clock
-from aggregator.collectors.mastodon.api import MastodonApi, _link_param
+from aggregator.collectors.mastodon.api import MastodonApi, link_param
 from aggregator.collectors.twitter.api import XApi
 from aggregator.collectors.twitter.entities import describe_error
 from aggregator.errors import AuthError, CurationError, NotFound, TransientError
@@ -81,13 +81,13 @@ class MastodonLists:
             def call(cursor: str | None = max_id) -> object:
                 return self.api.client.list_accounts(list_id, max_id=cursor, limit=PAGE)
 
-            body, response, _ = self.api._call(f"list {list_id} accounts", call)
+            body, response, _ = self.api.call(f"list {list_id} accounts", call)
             if not isinstance(body, list):
                 raise TransientError("mastodon", f"list {list_id} accounts: not a list")
             members += [RemoteMember(self._acct(a), str(a.get("id", "")),
                                      str(a.get("display_name") or ""))
                         for a in body if isinstance(a, dict)]
-            max_id = _link_param(response.links, "next", "max_id") if response else None
+            max_id = link_param(response.links, "next", "max_id") if response else None
             if not body or not max_id:
                 return members
 
@@ -102,27 +102,27 @@ class MastodonLists:
             def call(c: list[str] = chunk) -> object:
                 return self.api.client.account_relationships(c)
 
-            body, _, _ = self.api._call("relationships", call)
+            body, _, _ = self.api.call("relationships", call)
             following |= {str(r.get("id")) for r in body or [] if isinstance(r, dict)
                           and r.get("following")}
         return following
 
     def follow(self, remote_id: str) -> bool:
         """Follow; True when now following (False: a locked account got a request)."""
-        body, _, _ = self.api._call(f"follow {remote_id}",
+        body, _, _ = self.api.call(f"follow {remote_id}",
                                     lambda: self.api.client.account_follow(remote_id))
         return bool(isinstance(body, dict) and body.get("following"))
 
     def add_member(self, list_id: str, remote_id: str) -> None:
-        self.api._call(f"add {remote_id} to list {list_id}",
+        self.api.call(f"add {remote_id} to list {list_id}",
                        lambda: self.api.client.list_accounts_add(list_id, [remote_id]))
 
     def remove_member(self, list_id: str, remote_id: str) -> None:
-        self.api._call(f"remove {remote_id} from list {list_id}",
+        self.api.call(f"remove {remote_id} from list {list_id}",
                        lambda: self.api.client.list_accounts_delete(list_id, [remote_id]))
 
     def create_list(self, name: str) -> str:
-        body, _, _ = self.api._call("create list", lambda: self.api.client.list_create(name))
+        body, _, _ = self.api.call("create list", lambda: self.api.client.list_create(name))
         if not isinstance(body, dict) or not body.get("id"):
             raise TransientError("mastodon", "create list: the answer has no list id")
         return str(body["id"])
@@ -160,7 +160,7 @@ class XLists:
                     list_id, max_results=100, pagination_token=cursor,
                     user_fields=["username", "name"], user_auth=True)
 
-            body = self.api._get(f"list {list_id} members", call)
+            body = self.api.get_json(f"list {list_id} members", call)
             errors = body.get("errors") or []
             if not body.get("data") and errors and token is None and not members:
                 raise NotFound("twitter", f"list {list_id}: {describe_error(errors[0])}")
@@ -172,7 +172,7 @@ class XLists:
 
     def fetch_id(self, handle: str) -> str:
         what = f"user lookup @{handle}"
-        body = self.api._get(what, lambda: self.api.client.get_user(username=handle,
+        body = self.api.get_json(what, lambda: self.api.client.get_user(username=handle,
                                                                      user_auth=True))
         user = body.get("data")
         if not isinstance(user, dict) or not user.get("id"):
@@ -187,15 +187,15 @@ class XLists:
         return True
 
     def add_member(self, list_id: str, remote_id: str) -> None:
-        self.api._get(f"add {remote_id} to list {list_id}",
+        self.api.get_json(f"add {remote_id} to list {list_id}",
                       lambda: self.api.client.add_list_member(list_id, remote_id))
 
     def remove_member(self, list_id: str, remote_id: str) -> None:
-        self.api._get(f"remove {remote_id} from list {list_id}",
+        self.api.get_json(f"remove {remote_id} from list {list_id}",
                       lambda: self.api.client.remove_list_member(list_id, remote_id))
 
     def create_list(self, name: str) -> str:
-        body = self.api._get("create list", lambda: self.api.client.create_list(name[:25]))
+        body = self.api.get_json("create list", lambda: self.api.client.create_list(name[:25]))
         data = body.get("data")
         if not isinstance(data, dict) or not data.get("id"):
             raise TransientError("twitter", "create list: the answer has no list id")

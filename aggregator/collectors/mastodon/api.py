@@ -88,7 +88,7 @@ def parse_reset(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _link_param(links: Mapping[str, Any], rel: str, *names: str) -> str | None:
+def link_param(links: Mapping[str, Any], rel: str, *names: str) -> str | None:
     link = links.get(rel)
     url = link.get("url") if isinstance(link, dict) else None
     if not url:
@@ -238,7 +238,7 @@ class MastodonApi:
         """GET /api/v1/accounts/lookup?acct=: the account's id on this server."""
         acct = acct.lstrip("@")
         what = f"account lookup {acct}"
-        body, _, _ = self._call(what, lambda: self.client.account_lookup(acct))
+        body, _, _ = self.call(what, lambda: self.client.account_lookup(acct))
         if not isinstance(body, dict) or not body.get("id"):
             raise TransientError(NETWORK, f"{what}: the server's answer has no account id")
         return str(body["id"])
@@ -246,7 +246,7 @@ class MastodonApi:
     def fetch_status(self, status_id: str) -> dict[str, Any]:
         """GET /api/v1/statuses/:id (edits and deletions re-check); NotFound when deleted."""
         what = f"status {status_id}"
-        body, _, _ = self._call(what, lambda: self.client.status(status_id))
+        body, _, _ = self.call(what, lambda: self.client.status(status_id))
         if not isinstance(body, dict) or not body.get("id"):
             raise TransientError(NETWORK, f"{what}: the server's answer is not a status")
         return body
@@ -258,7 +258,7 @@ class MastodonApi:
         self.requests += 1
 
     def _timeline(self, what: str, fn: Callable[[], object]) -> TimelinePage:
-        body, response, count = self._call(what, fn)
+        body, response, count = self.call(what, fn)
         if not isinstance(body, list):
             raise TransientError(
                 NETWORK, f"{what}: expected a list of statuses, got {type(body).__name__}"
@@ -266,15 +266,19 @@ class MastodonApi:
         links = response.links if response is not None else {}
         return TimelinePage(
             statuses=[s for s in body if isinstance(s, dict)],
-            next_max_id=_link_param(links, "next", "max_id"),
-            prev_min_id=_link_param(links, "prev", "min_id", "since_id"),
+            next_max_id=link_param(links, "next", "max_id"),
+            prev_min_id=link_param(links, "prev", "min_id", "since_id"),
             requests=count,
         )
 
-    def _call(
+    def call(
         self, what: str, fn: Callable[[], object]
     ) -> tuple[Any, requests.Response | None, int]:
-        """Run one Mastodon.py call with retries; return (plain JSON body, response, requests)."""
+        """Run one Mastodon.py call (any endpoint: the curation code uses the list-management
+        ones) with pacing, retries and error translation.
+
+        Returns (plain JSON body, the HTTP response, requests made).
+        """
         before = self.requests
 
         def attempt() -> tuple[Any, requests.Response | None]:

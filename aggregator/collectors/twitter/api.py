@@ -213,7 +213,9 @@ class XApi:
             raise TransientError(NETWORK, f"{what}: response is not a JSON object")
         return body
 
-    def _get(self, what: str, fn: Callable[[], Any]) -> JsonDict:
+    def get_json(self, what: str, fn: Callable[[], Any]) -> JsonDict:
+        """Run one tweepy call (any endpoint: curation uses the list-management ones)
+        with pacing, retries and error translation; the JSON object it answered."""
         result: JsonDict = call_with_retry(lambda: self._call(what, fn), what=what,
                                            clock=self.clock, policy=self.policy)
         return result
@@ -262,7 +264,7 @@ class XApi:
         X answers an unknown name with 200 and only an `errors` entry: that is NotFound.
         https://docs.x.com/x-api/users/lookup/api-reference/get-users-by-username-username"""
         what = f"user lookup @{username}"
-        body = self._get(what, lambda: self.client.get_user(
+        body = self.get_json(what, lambda: self.client.get_user(
             username=username, user_fields=USER_FIELDS))
         user = body.get("data")
         if not isinstance(user, dict) or not user.get("id"):
