@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ from sqlalchemy import func, select
 
 from aggregator.clock import Clock
 from aggregator.models import Author, Page, Post, Target
+from aggregator.service import Classify
 from aggregator.settings import (
     AccountSettings,
     Settings,
@@ -28,13 +28,12 @@ from aggregator.settings import (
     default_database_url,
 )
 from aggregator.storage.db import Database
-from aggregator.storage.repository import Repository, TopicLike
+from aggregator.storage.repository import Repository
 from aggregator.storage.schema import post_topics, posts
 
 logger = logging.getLogger(__name__)
 
 DEMO_DATA = Path(__file__).parent / "data" / "demo"
-Classify = Callable[[Post, Sequence[str]], Sequence[TopicLike]]
 
 
 def demo_database_url() -> str:

@@ -7,8 +7,8 @@ their own row dataclasses. Nothing here knows about a database or a network libr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
 
 Network = Literal["mastodon", "twitter"]
 NETWORKS: tuple[Network, ...] = ("mastodon", "twitter")
@@ -31,6 +31,31 @@ def newer_id(a: str | None, b: str | None) -> str | None:
     if b is None:
         return a
     return a if id_order(a) >= id_order(b) else b
+
+
+def parse_utc(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp from an API ('2026-08-01T13:53:15.378Z', '...+00:00', a bare
+    date) as aware UTC; None for anything else."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+class TopicLike(Protocol):
+    """A topic match as storage needs it (the classifier's TopicMatch is one)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def rule(self) -> str: ...
+    @property
+    def matched(self) -> str: ...
+    @property
+    def weight(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from aggregator.clock import Clock
 from aggregator.collectors.base import Collector
 from aggregator.errors import AggregatorError, BudgetExhausted, CollectorError, StorageError
-from aggregator.models import Post
+from aggregator.models import Post, TopicLike
 from aggregator.settings import AccountSettings, Settings, SourceSettings
-from aggregator.storage.repository import Repository, TopicLike
+from aggregator.storage.repository import Repository
 
 logger = logging.getLogger(__name__)
 

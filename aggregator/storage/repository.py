@@ -11,13 +11,13 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Table, and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from aggregator.clock import Clock
-from aggregator.models import Author, Page, Post, SourceState
+from aggregator.models import Author, Page, Post, SourceState, TopicLike
 from aggregator.settings import Settings
 from aggregator.storage import sqlite_pages
 from aggregator.storage.archive_schema import post_versions
@@ -32,17 +32,6 @@ from aggregator.storage.schema import (
     runs,
     sources,
 )
-
-
-class TopicLike(Protocol):
-    @property
-    def topic(self) -> str: ...
-    @property
-    def rule(self) -> str: ...
-    @property
-    def matched(self) -> str: ...
-    @property
-    def weight(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)

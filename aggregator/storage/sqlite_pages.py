@@ -19,25 +19,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection
 
-from aggregator.models import Author, Post
+from aggregator.models import Author, Post, TopicLike
 
 CHUNK = 30_000  # bound parameters per IN (...): SQLite >= 3.32 allows 32,766
-
-
-class MatchLike(Protocol):
-    @property
-    def topic(self) -> str: ...
-    @property
-    def rule(self) -> str: ...
-    @property
-    def matched(self) -> str: ...
-    @property
-    def weight(self) -> int: ...
 
 
 def sqlite_time(value: datetime) -> str:
@@ -154,7 +143,7 @@ def _post_row(p: Post, author_id: int, created: str, now: str) -> tuple[Any, ...
 
 
 def save_posts(conn: Connection, source_id: int, batch: Sequence[Post],
-               by_key: dict[str, Post], topics: Sequence[Sequence[MatchLike]],
+               by_key: dict[str, Post], topics: Sequence[Sequence[TopicLike]],
                author_ids: dict[tuple[str, str], int], now: str,
                update_edits: Callable[[dict[str, int]], None]) -> int:
     """Posts of one page (deduplicated in `by_key`) and their links; -> how many were new.

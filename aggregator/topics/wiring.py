@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from aggregator.models import Post
+from aggregator.models import Post, TopicLike
 from aggregator.service import Classify
 from aggregator.settings import Settings
-from aggregator.storage.repository import TopicLike
 
 
 def make_classify(settings: Settings,

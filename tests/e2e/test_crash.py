@@ -18,24 +18,13 @@ from sqlalchemy import func, select
 from aggregator.storage.db import open_database
 from aggregator.storage.schema import posts
 from tests.fakes.mastodon import TAG, TOKEN, FakeMastodon
-from tests.fakes.server import LoopbackServer, Reply, Request
-
-
-class SlowFake:
-    """The fake Mastodon, answering each request after a short pause."""
-
-    def __init__(self, api: FakeMastodon, delay: float) -> None:
-        self.api, self.delay = api, delay
-
-    def __call__(self, req: Request) -> Reply:
-        time.sleep(self.delay)
-        return self.api(req)
+from tests.fakes.server import LoopbackServer, Slowed
 
 
 @pytest.fixture
 def slow_fake() -> Iterator[tuple[FakeMastodon, LoopbackServer]]:
     api = FakeMastodon()
-    server = LoopbackServer(SlowFake(api, 0.08)).start()
+    server = LoopbackServer(Slowed(api, 0.08)).start()
     yield api, server
     server.stop()
 

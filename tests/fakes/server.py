@@ -158,6 +158,18 @@ class LoopbackServer:
             self.log.clear()
 
 
+class Slowed:
+    """A handler that answers like `handler`, after `delay` seconds (a slow server, so
+    that a test can interrupt work in the middle)."""
+
+    def __init__(self, handler: Handler, delay: float) -> None:
+        self.handler, self.delay = handler, delay
+
+    def __call__(self, req: Request) -> Reply:
+        time.sleep(self.delay)
+        return self.handler(req)
+
+
 def serve(handler: Handler) -> Iterator[LoopbackServer]:
     """For fixtures: `yield from serve(app)`."""
     server = LoopbackServer(handler).start()

@@ -19,18 +19,9 @@ import pytest
 from aggregator.storage.db import open_database
 from aggregator.storage.queries import count_views, list_posts, newest_marker
 from tests.fakes.mastodon import TOKEN, FakeMastodon
-from tests.fakes.server import LoopbackServer, Reply, Request
+from tests.fakes.server import LoopbackServer, Slowed
 
 REPORT_NETWORK = "mastodon"  # for the `make reliability` table
-
-
-class Slow:
-    def __init__(self, api: FakeMastodon, delay: float) -> None:
-        self.api, self.delay = api, delay
-
-    def __call__(self, req: Request) -> Reply:
-        time.sleep(self.delay)
-        return self.api(req)
 
 
 @pytest.fixture
@@ -39,7 +30,7 @@ def slow_fake() -> Iterator[tuple[FakeMastodon, LoopbackServer]]:
     api.set_budget(1_000_000, 300)
     for tag in ("one", "two", "three"):
         api.add_statuses(f"tag:{tag}", [api.make_status() for _ in range(240)])
-    server = LoopbackServer(Slow(api, 0.01)).start()
+    server = LoopbackServer(Slowed(api, 0.01)).start()
     yield api, server
     server.stop()
 

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from aggregator.models import Author, Boost, Media, Post
+from aggregator.models import Author, Boost, Media, Post, parse_utc
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -146,19 +146,6 @@ def html_to_text(html: str | None, *, hide_quote_inline: bool = False) -> HtmlTe
     if "\n\n\n" in text:
         text = _BLANKS.sub("\n\n", text)
     return HtmlText(text, links, hashtags)
-
-
-def parse_time(value: Any) -> datetime | None:
-    """Mastodon timestamps: '2026-08-01T13:53:15.378Z', '...+00:00', or a bare date."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC) if parsed.utcoffset() else parsed
 
 
 def _time_from_id(remote_id: str) -> datetime:
@@ -307,7 +294,7 @@ def _post(status: dict[str, Any], raw: str, boosts: tuple[Boost, ...],
             author.key if reply_to_account == author.remote_id else by_id.get(reply_to_account)
         )
 
-    created = parse_time(status.get("created_at")) or _time_from_id(remote_id)
+    created = parse_utc(status.get("created_at")) or _time_from_id(remote_id)
     return Post(
         network="mastodon",
         key=_str(status.get("uri")) or _str(status.get("url")) or remote_id,
@@ -327,7 +314,7 @@ def _post(status: dict[str, Any], raw: str, boosts: tuple[Boost, ...],
         links=tuple(rendered.links),
         media=_media(status),
         boosts=boosts,
-        edited_at=parse_time(status.get("edited_at")),
+        edited_at=parse_utc(status.get("edited_at")),
         sensitive=status.get("sensitive") is True,
     )
 
@@ -361,7 +348,7 @@ def normalize_status(status: dict[str, Any], authors: AuthorCache | None = None)
         boost = Boost(
             booster=authors.author(status.get("account")),
             remote_id=_str(status.get("id")),
-            created_at=parse_time(status.get("created_at"))
+            created_at=parse_utc(status.get("created_at"))
             or _time_from_id(_str(status.get("id"))),
         )
         return _post(original, raw, (boost,), authors)

@@ -25,7 +25,7 @@ from html import unescape
 from typing import Any
 
 from aggregator.collectors.twitter.entities import Includes, JsonDict, TweetPage
-from aggregator.models import Author, Boost, Media, Post
+from aggregator.models import Author, Boost, Media, Post, parse_utc
 
 _SNOWFLAKE_EPOCH_MS = 1288834974657  # X snowflake ids carry ms since this instant
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -44,17 +44,6 @@ def _str(value: Any) -> str:
 
 def _opt(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
-
-
-def parse_time(value: Any) -> datetime | None:
-    """v2 timestamps: '2020-06-25T06:14:19.000Z'."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def time_from_id(tweet_id: str) -> datetime:
@@ -200,7 +189,7 @@ def _post(tweet: JsonDict, includes: Includes, raw: str, boosts: tuple[Boost, ..
         remote_id=tweet_id,
         url=f"https://x.com/{handle}/status/{tweet_id}",
         author=author,
-        created_at=parse_time(tweet.get("created_at")) or time_from_id(tweet_id),
+        created_at=parse_utc(tweet.get("created_at")) or time_from_id(tweet_id),
         text=text,
         raw=raw,
         lang=None if lang == "und" else lang,
@@ -228,7 +217,7 @@ def normalize_tweet(tweet: JsonDict, includes: Includes) -> Post:
         booster=normalize_user(includes.users.get(_str(tweet.get("author_id"))),
                                _str(tweet.get("author_id"))),
         remote_id=retweet_id,
-        created_at=parse_time(tweet.get("created_at")) or time_from_id(retweet_id),
+        created_at=parse_utc(tweet.get("created_at")) or time_from_id(retweet_id),
     )
     return _post(original, includes, raw, (boost,))
 
