@@ -23,7 +23,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Literal, cast
 
@@ -155,13 +155,24 @@ def mark_key(directory: Path) -> str:
     return f"archive.mark:{directory.expanduser().resolve()}"
 
 
+SETTLE = timedelta(minutes=1)  # see archive_new
+
+
 def archive_new(repo: Repository, directory: Path, *, split: Split = "month", gz: bool = True,
-                raw: bool = False, fmt: str = "jsonl") -> ArchiveResult:
-    """Export the posts that arrived (first_seen) since this directory's last archive."""
+                raw: bool = False, fmt: str = "jsonl",
+                settle: timedelta = SETTLE) -> ArchiveResult:
+    """Export the posts that arrived (first_seen) since this directory's last archive.
+
+    Posts that arrived in the last `settle` wait for the next run: a page being written
+    right now takes its first_seen before it commits, so an archive cut at "now" could
+    pass over it for good.
+    """
     key = mark_key(directory)
     stored = repo.get_app_state(key)
     since = datetime.fromisoformat(stored) if stored else None
-    until = repo.clock.now()
+    until = repo.clock.now() - settle
+    if since is not None and until <= since:
+        return ArchiveResult(None, [])
     arrived = posts.c.first_seen < until
     if since is not None:
         arrived = and_(posts.c.first_seen >= since, arrived)

@@ -48,9 +48,12 @@ def export_files(app: AppContext, records: Iterator[dict[str, Any]], output: Pat
               show_default=True, help="One file per period of the posts' creation date.")
 @click.option("--no-gzip", is_flag=True, help="Plain files instead of .gz.")
 @click.option("--raw", is_flag=True, help="Add the JSON as received from the server.")
+@click.option("--settle", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              metavar="SECONDS", help="Leave posts that arrived in the last SECONDS for the "
+              "next run (a page being written right now is never skipped).")
 @pass_app
 def archive(app: AppContext, directory: Path, check: bool, split: Split, no_gzip: bool,
-            raw: bool) -> None:
+            raw: bool, settle: float) -> None:
     """Export into DIR the posts that arrived since the last `rounds archive DIR`.
 
     Each run writes a batch directory (files per month by default, gzip, manifest.json
@@ -65,7 +68,8 @@ def archive(app: AppContext, directory: Path, check: bool, split: Split, no_gzip
             raise click.exceptions.Exit(1)
         click.echo(f"ok: {checked} files match their manifests")
         return
-    result = archive_new(app.repo, directory, split=split, gz=not no_gzip, raw=raw)
+    result = archive_new(app.repo, directory, split=split, gz=not no_gzip, raw=raw,
+                         settle=timedelta(seconds=settle))
     if result.batch is None:
         click.echo("nothing new since the last archive")
     else:

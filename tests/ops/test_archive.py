@@ -88,7 +88,7 @@ def test_archive_twice_writes_nothing_new_and_verifies(
     assert main(["--config", cfg, "collect"]) == 0
     total = len(_export_all(cfg, capsys))
     dest = tmp_path / "archive"
-    assert main(["--config", cfg, "archive", str(dest)]) == 0
+    assert main(["--config", cfg, "archive", "--settle", "0", str(dest)]) == 0
     first = _snapshot(dest)
     batches = [p for p in dest.iterdir() if p.is_dir()]
     assert len(batches) == 1
@@ -96,14 +96,14 @@ def test_archive_twice_writes_nothing_new_and_verifies(
     assert manifest["total"] == total
 
     capsys.readouterr()
-    assert main(["--config", cfg, "archive", str(dest)]) == 0
+    assert main(["--config", cfg, "archive", "--settle", "0", str(dest)]) == 0
     assert "nothing new" in capsys.readouterr().out
     assert _snapshot(dest) == first  # not a byte rewritten
     assert main(["--config", cfg, "archive", "--verify", str(dest)]) == 0
 
     fresh = fake.fill(f"tag:{TAG}", 4)  # new posts arrive: the next batch has only them
     assert main(["--config", cfg, "collect"]) == 0
-    assert main(["--config", cfg, "archive", str(dest)]) == 0
+    assert main(["--config", cfg, "archive", "--settle", "0", str(dest)]) == 0
     batches = sorted((p for p in dest.iterdir() if p.is_dir()), key=lambda p: p.name)
     assert len(batches) == 2
     new_batch = next(b for b in batches if not (b.name.endswith("start")))
@@ -118,6 +118,21 @@ def test_archive_twice_writes_nothing_new_and_verifies(
     assert "sha256" in capsys.readouterr().err
 
 
+def test_posts_still_settling_wait_for_the_next_archive(
+        write_config: WriteConfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A page may take its arrival time before it commits: the newest arrivals wait."""
+    cfg = str(write_config())
+    assert main(["--config", cfg, "collect"]) == 0
+    dest = tmp_path / "archive"
+    capsys.readouterr()
+    assert main(["--config", cfg, "archive", "--settle", "3600", str(dest)]) == 0
+    assert "nothing new" in capsys.readouterr().out
+    assert main(["--config", cfg, "archive", "--settle", "0", str(dest)]) == 0
+    batches = [p for p in dest.iterdir() if p.is_dir()]
+    manifest = json.loads((batches[0] / "manifest.json").read_text())
+    assert manifest["total"] == len(_export_all(cfg, capsys))
+
+
 def test_an_interrupted_archive_is_written_again_whole(
         write_config: WriteConfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = str(write_config())
@@ -126,7 +141,7 @@ def test_an_interrupted_archive_is_written_again_whole(
     batch = dest / "arrived-since-start"
     batch.mkdir(parents=True)
     (batch / "posts-2026-11.jsonl.gz.part").write_bytes(b"half a file")  # a crash mid-write
-    assert main(["--config", cfg, "archive", str(dest)]) == 0
+    assert main(["--config", cfg, "archive", "--settle", "0", str(dest)]) == 0
     assert not list(batch.glob("*.part"))
     assert main(["--config", cfg, "archive", "--verify", str(dest)]) == 0
     manifest = json.loads((batch / "manifest.json").read_text())
