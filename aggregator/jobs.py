@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from aggregator.clock import Clock
 from aggregator.locking import ClaimManager
@@ -43,13 +42,8 @@ class SourceRunner:
     slack: float = 0.0  # seconds of early tolerance when checking due-ness (scheduler jitter)
 
     def source_ids(self) -> dict[str, int]:
-        """Registers the configured sources; a worker starting at the same moment may
-        insert them first (unique names), then reading them again is all it takes."""
-        try:
-            return self.service.source_ids()
-        except IntegrityError:
-            logger.debug("sources registered concurrently by another worker; reading again")
-            return self.service.source_ids()
+        """Registers the configured sources (safe when another worker does it at once)."""
+        return self.service.source_ids()
 
     def last_runs(self) -> dict[str, datetime | None]:
         ids = self.source_ids()
