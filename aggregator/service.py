@@ -138,7 +138,7 @@ class CollectService:
                                  items_read=result.items_read, users_read=result.users_read,
                                  error=result.error)
         if result.error:
-            logger.warning("%s: failed: %s", source.name, result.error)
+            logger.info("%s: failed: %s", source.name, result.error)
         else:
             logger.info("%s: %d new, %d already stored, %d requests", source.name,
                         result.new, result.existing, result.requests)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import click
 from rich.console import Console
+from rich.logging import RichHandler
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -13,7 +18,7 @@ from aggregator.collectors.registry import build_collector
 from aggregator.jobs import SourceRunner
 from aggregator.locking import ClaimManager
 from aggregator.service import CollectService, SourceResult
-from aggregator.textutil import terminal_safe
+from aggregator.textutil import TerminalSafeFormatter, terminal_safe
 
 
 def build_service(app: AppContext) -> CollectService:
@@ -73,7 +78,7 @@ def _collect_with_progress(runner: SourceRunner, names: list[str],
                            console: Console, due: bool) -> list[SourceResult]:
     results = []
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
+                  console=console, transient=True) as bar, _logs_above(bar.console):
         for name in names:
             task = bar.add_task(terminal_safe(name, single_line=True))
 
@@ -85,6 +90,20 @@ def _collect_with_progress(runner: SourceRunner, names: list[str],
                                       progress=show))
             bar.remove_task(task)
     return results
+
+
+@contextmanager
+def _logs_above(console: Console) -> Iterator[None]:
+    """While a progress display runs, log lines print above it instead of through it."""
+    root = logging.getLogger()
+    handler = RichHandler(console=console, show_path=False, markup=False)
+    handler.setFormatter(TerminalSafeFormatter("%(name)s: %(message)s"))
+    saved = root.handlers[:]
+    root.handlers = [handler]
+    try:
+        yield
+    finally:
+        root.handlers = saved
 
 
 def _print_summary(results: list[SourceResult], console: Console) -> None:
