@@ -329,6 +329,7 @@ def fill(url: str, n: int, seed: int = SEED, page: int = 2000) -> int:
     from aggregator.collectors.twitter.entities import TweetPage
     from aggregator.collectors.twitter.normalize import normalize_page
     from aggregator.models import Page
+    from aggregator.storage.copy import analyze
     from aggregator.storage.db import open_database
     from aggregator.storage.repository import Repository
     from aggregator.topics.wiring import make_classify
@@ -358,6 +359,7 @@ def fill(url: str, n: int, seed: int = SEED, page: int = 2000) -> int:
             topics = [classify(p, ()) for p in posts]
             done += repo.save_page(ids["x-list"], Page(posts, None), topics).new
         _mark(db)
+        analyze(db)  # what autovacuum does after a bulk load, and `rounds db copy` does
     finally:
         db.dispose()
     return done

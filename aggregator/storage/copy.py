@@ -79,6 +79,16 @@ def _reset_sequences(dst: Database) -> None:
                                   f"COALESCE({top}, 0) + 1, false)"), {"seq": seq})
 
 
+def analyze(db: Database) -> None:
+    """Refresh the planner's statistics after a bulk load. PostgreSQL's autovacuum gets
+    there eventually; until it does, a freshly filled database plans topic pages from
+    empty statistics (measured: 57 ms instead of 3 ms per page of 50 at 100k posts)."""
+    if db.dialect != "postgresql":
+        return  # SQLite plans well without statistics; with them its plans would change
+    with db.engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+
+
 def copy_database(src: Database, dst: Database, *, batch: int = 1000,
                   progress: Progress | None = None) -> dict[str, tuple[int, int]]:
     """Copy everything; returns table -> (rows in source, rows in target).
@@ -97,4 +107,5 @@ def copy_database(src: Database, dst: Database, *, batch: int = 1000,
         logger.info("copied %d rows of %s", n, table.name)
     if dst.dialect == "postgresql":
         _reset_sequences(dst)
+    analyze(dst)
     return {t.name: (count_rows(src, t), count_rows(dst, t)) for t in _tables()}
