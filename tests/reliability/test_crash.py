@@ -22,9 +22,10 @@ from pathlib import Path
 import pytest
 
 from aggregator.storage.db import open_database
+from tests.fakes.both import BothNetworks
 from tests.fakes.mastodon import TOKEN as MASTODON_TOKEN
 from tests.fakes.mastodon import FakeMastodon
-from tests.fakes.server import LoopbackServer, Reply, Request
+from tests.fakes.server import LoopbackServer, Slowed
 from tests.fakes.twitter import TOKEN as X_TOKEN
 from tests.fakes.twitter import FakeX
 
@@ -35,23 +36,12 @@ LIST_ID = "3141592653"
 REPORT_NETWORK = "both"  # for the `make reliability` table
 
 
-class SlowRouter:
-    """Mastodon under /api/, X under /2/, each answer after a short pause."""
-
-    def __init__(self, mastodon: FakeMastodon, x: FakeX, delay: float) -> None:
-        self.mastodon, self.x, self.delay = mastodon, x, delay
-
-    def __call__(self, req: Request) -> Reply:
-        time.sleep(self.delay)
-        return self.x.handle(req) if req.path.startswith("/2/") else self.mastodon(req)
-
-
 @pytest.fixture
 def fakes() -> Iterator[tuple[FakeMastodon, FakeX, LoopbackServer]]:
     mastodon, x = FakeMastodon(), FakeX()
     mastodon.set_budget(1_000_000, 300)
     x.set_budget(1_000_000, 900)
-    server = LoopbackServer(SlowRouter(mastodon, x, 0.015)).start()
+    server = LoopbackServer(Slowed(BothNetworks(mastodon, x), 0.015)).start()
     yield mastodon, x, server
     server.stop()
 

@@ -27,9 +27,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.both import BothNetworks
 from tests.fakes.mastodon import TOKEN as MASTODON_TOKEN
 from tests.fakes.mastodon import FakeMastodon
-from tests.fakes.server import LoopbackServer, Reply, Request
+from tests.fakes.server import LoopbackServer, Reply
 from tests.fakes.twitter import TOKEN as X_TOKEN
 from tests.fakes.twitter import FakeX, problem
 
@@ -52,14 +53,6 @@ REPORT_NETWORK = "both"  # for the `make reliability` table
 def assert_inert(text: str, what: str) -> None:
     found = [repr(c) for c in FORBIDDEN if c in text]
     assert not found, f"{what} carries {found}"
-
-
-class Router:
-    def __init__(self, mastodon: FakeMastodon, x: FakeX) -> None:
-        self.mastodon, self.x = mastodon, x
-
-    def __call__(self, req: Request) -> Reply:
-        return self.x.handle(req) if req.path.startswith("/2/") else self.mastodon(req)
 
 
 @dataclass
@@ -95,7 +88,7 @@ def hostile(tmp_path: Path) -> Iterator[Hostile]:
         x.make_tweet("snowman", "long one", note_text="note " * 21_000),
         x.make_tweet("snowman", " ".join(f"#h{i}" for i in range(2000))),
     ])
-    server = LoopbackServer(Router(mastodon, x)).start()
+    server = LoopbackServer(BothNetworks(mastodon, x)).start()
     # errors that echo server text: a Mastodon list and an X list that answer with it
     server.faults.arm(Reply.json({"error": f"Nope {HOSTILE}"}, 404), "/timelines/list/", 99)
     server.faults.arm(problem(403, f"Forbidden {OSC52}", f"Denied {HOSTILE}"), "/2/lists/9/", 99)

@@ -23,8 +23,9 @@ from aggregator.service import CollectService
 from aggregator.settings import AccountSettings, Settings, SourceSettings
 from aggregator.storage.db import open_database
 from aggregator.storage.repository import Repository
+from tests.fakes.both import BothNetworks
 from tests.fakes.mastodon import FakeMastodon
-from tests.fakes.server import LoopbackServer, Reply, Request
+from tests.fakes.server import LoopbackServer, Reply
 from tests.fakes.twitter import FakeX, problem
 from tests.reliability.conftest import POLICY
 
@@ -42,14 +43,6 @@ def assert_secret_free(data: str | bytes, what: str) -> None:
         assert needle not in data, f"a token leaked into {what}"
 
 
-class Router:
-    def __init__(self, mastodon: FakeMastodon, x: FakeX) -> None:
-        self.mastodon, self.x = mastodon, x
-
-    def __call__(self, req: Request) -> Reply:
-        return self.x.handle(req) if req.path.startswith("/2/") else self.mastodon(req)
-
-
 @dataclass
 class Servers:
     mastodon: FakeMastodon
@@ -63,7 +56,7 @@ def servers() -> Iterator[Servers]:
     mastodon.add_statuses("tag:ok", [mastodon.make_status() for _ in range(5)])
     mastodon.add_statuses("tag:flaky", [mastodon.make_status() for _ in range(5)])
     x.add_tweets("list:100", [x.make_tweet("snowman", f"t{i}") for i in range(5)])
-    server = LoopbackServer(Router(mastodon, x)).start()
+    server = LoopbackServer(BothNetworks(mastodon, x)).start()
     yield Servers(mastodon, x, server)
     server.stop()
 
