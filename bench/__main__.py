@@ -12,9 +12,8 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from bench.generate import OUT, build_db, expected_keys, generate_statuses
@@ -208,24 +207,16 @@ def bench_reads(report: Report, url: str | None, sizes: list[int], runs: int,
 @contextmanager
 def pg_schema() -> Iterator[str | None]:
     """A schema of its own on the local server (dropped afterwards), or None."""
-    from sqlalchemy import create_engine, text
+    from tests.fakes.pgschema import scratch_schema
 
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:
-        print(f"  PostgreSQL skipped: {PG_URL} unreachable ({str(exc).splitlines()[0]})")
-        yield None
-        return
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(scratch_schema(PG_URL, prefix="bench"))
+        except Exception as exc:
+            print(f"  PostgreSQL skipped: {PG_URL} unreachable ({str(exc).splitlines()[0]})")
+            yield None
+            return
+        yield url
 
 
 def bench_postgres(report: Report, n_ingest: int, n_read: int, runs: int) -> None:

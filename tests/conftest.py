@@ -8,15 +8,15 @@ when ROUNDS_TEST_PG_URL is set (each test in a schema of its own, dropped afterw
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from aggregator.clock import ManualClock
 from aggregator.storage.db import Database, open_database
+from tests.fakes.pgschema import scratch_schema
 
 PG_URL = os.environ.get("ROUNDS_TEST_PG_URL")
 REQUIRE_PG = os.environ.get("ROUNDS_TEST_REQUIRE_PG") == "1"
@@ -44,23 +44,14 @@ def _pg_schema_url() -> Iterator[str]:
             pytest.fail("ROUNDS_TEST_REQUIRE_PG=1 but ROUNDS_TEST_PG_URL is not set")
         pytest.skip("PostgreSQL tests need ROUNDS_TEST_PG_URL "
                     "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # server down on a laptop: say why
-        admin.dispose()
-        if REQUIRE_PG:
-            raise
-        pytest.skip(f"PostgreSQL at ROUNDS_TEST_PG_URL unreachable: {exc}")
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(scratch_schema(PG_URL))
+        except Exception as exc:  # server down on a laptop: say why
+            if REQUIRE_PG:
+                raise
+            pytest.skip(f"PostgreSQL at ROUNDS_TEST_PG_URL unreachable: {exc}")
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
