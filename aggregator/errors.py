@@ -4,11 +4,16 @@
     AggregatorError
       ConfigError          bad configuration file, flag or environment (exit 2)
       QueryError           a query string that does not parse (.position points at it)
-      CollectorError       (network, message): one source failed, the others go on
-        AuthError          token missing, invalid or revoked; a private list without a token
-        NotFound           list, account or hashtag gone
-        RateLimited        .retry_at: the server said to wait longer than we will
-        TransientError     timeouts, connection errors, 5xx, bodies that are not JSON
+      CollectorError       (network, message, status=, endpoint=, retry_after=): one source
+        |                  failed, the others go on. Code decides on the TYPE, never the text.
+        AuthError          a credential problem
+          AuthMissing      no token/key configured (the message names the variable or file)
+          AuthRejected     the server refused the credential (401/403)
+        NotFound           list, account or hashtag gone (404/410, or a 200 saying so)
+        RateLimited        .retry_at: the server said to wait longer than we will (429)
+        CursorTooOld       the saved cursor is outside what the server accepts (X since_id)
+        TransientError     5xx, bodies that are not JSON: worth a retry
+          Unreachable      DNS failure, refused or reset connection, timeout
         BudgetExhausted    an X account reached its max_reads_per_day
       StorageError         database unreachable, corrupt, or from a newer grandrounds
       CurationError        a bad handle, list name or import row
@@ -37,14 +42,30 @@ class QueryError(AggregatorError):
 
 
 class CollectorError(AggregatorError):
-    def __init__(self, network: str, message: str) -> None:
+    """One source failed. `status` is the HTTP status when there was an answer, `endpoint`
+    the request path (no query: ids, never tokens), `retry_after` seconds when the server
+    said. Raised by each network's ``api.py``; callers branch on the subclass."""
+
+    def __init__(self, network: str, message: str, *, status: int | None = None,
+                 endpoint: str | None = None, retry_after: float | None = None) -> None:
         super().__init__(f"{network}: {message}")
         self.network = network
         self.message = message
+        self.status = status
+        self.endpoint = endpoint
+        self.retry_after = retry_after
 
 
 class AuthError(CollectorError):
     pass
+
+
+class AuthMissing(AuthError):
+    """No credential configured: the fix is to set the named variable or file."""
+
+
+class AuthRejected(AuthError):
+    """The server refused the credential we sent (wrong, revoked, not enough scope)."""
 
 
 class NotFound(CollectorError):
@@ -52,13 +73,24 @@ class NotFound(CollectorError):
 
 
 class RateLimited(CollectorError):
-    def __init__(self, network: str, message: str, retry_at: datetime | None = None) -> None:
-        super().__init__(network, message)
+    def __init__(self, network: str, message: str, retry_at: datetime | None = None, *,
+                 status: int | None = 429, endpoint: str | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(network, message, status=status, endpoint=endpoint,
+                         retry_after=retry_after)
         self.retry_at = retry_at
+
+
+class CursorTooOld(CollectorError):
+    """The server refuses the saved cursor as too old; read back to it without one."""
 
 
 class TransientError(CollectorError):
     pass
+
+
+class Unreachable(TransientError):
+    """No HTTP answer at all: name not found, connection refused or reset, timeout."""
 
 
 class BudgetExhausted(CollectorError):

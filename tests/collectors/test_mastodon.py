@@ -171,6 +171,9 @@ def test_user_source_looks_up_the_account_once(
 
 def test_hashtag_is_public_and_needs_no_instance_info(
         make_collector: MakeCollector, mastodon_fake: MastodonFake) -> None:
+    # only remote authors: the local domain (the one instance request) is never needed
+    for status in mastodon_fake.api.timelines[f"tag:{TAG}"]:
+        status["account"]["acct"] += "@elsewhere.example"
     collector = make_collector(token=None)
 
     pages = run(collector, Target("hashtag", TAG))
@@ -238,7 +241,9 @@ def test_nearly_spent_budget_slows_down_instead_of_hitting_429(
 
     assert len(ids(pages)) == 100
     assert clock.sleeps and all(55 <= s <= 61 for s in clock.sleeps)
-    assert len(mastodon_fake.server.log) == 3  # 40 + 40 + 20, and no 429 among them
+    # 40 + 40 + 20, and no 429 among them (plus the one /api/v2/instance for local authors)
+    assert len(mastodon_fake.timeline_requests()) == 3
+    assert len(mastodon_fake.server.log) == 4
 
 
 def test_500_twice_then_ok_succeeds_after_backoff(
@@ -249,7 +254,9 @@ def test_500_twice_then_ok_succeeds_after_backoff(
 
     assert len(ids(pages)) == 7
     assert len(clock.sleeps) == 2 and clock.sleeps[0] <= clock.sleeps[1] * 2
-    assert sum(p.requests for p in pages) == len(mastodon_fake.server.log) == 4  # 3 + end
+    # 3 + end, and the one /api/v2/instance asked for the local authors' domain
+    assert sum(p.requests for p in pages) == len(mastodon_fake.timeline_requests()) == 4
+    assert len(mastodon_fake.server.requests("/instance")) == 1
 
 
 def test_500_forever_is_a_transient_error_after_bounded_attempts(

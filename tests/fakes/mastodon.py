@@ -13,6 +13,11 @@ Z, computed on the injected clock), and a request beyond the budget gets a 429
 ``server.faults.arm(Reply(...), path_contains="/timelines/")``.
 
 Timeline keys: ``list:<id>``, ``tag:<name>`` (lowercase), ``account:<id>``.
+
+Like a server with LOCAL_DOMAIN != WEB_DOMAIN, its own accounts (bare ``acct``) belong to
+`LOCAL_DOMAIN`, which is neither the host it serves from (127.0.0.1) nor the host of their
+profile URLs (localhost, in the recordings): /api/v2/instance (``domain``) and
+/api/v1/instance (``uri``) say so, and a lookup of ``user@LOCAL_DOMAIN`` finds ``user``.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ TAG = "hoot"  # the recorded hashtag (timelines_tag.json)
 PAGED_TAG = "fgiztsshwiaqqiztpmmjbtvmescsculuvmgjgopwoeidbcrixp"  # timelines_tag_page1.json
 ACCOUNT_ID = "117020565966271181"  # mastodonpy_test (accounts_lookup.json)
 ACCOUNT_ACCT = "mastodonpy_test"
+LOCAL_DOMAIN = "clinic.example"  # the fake's LOCAL_DOMAIN (see the module docstring)
 
 
 def load_fixture(name: str) -> dict[str, Any]:
@@ -67,13 +73,15 @@ class FakeMastodon:
     """The fake API and its test-controllable state (use as `LoopbackServer(fake)`)."""
 
     def __init__(self, clock: Clock | None = None, *, tokens: tuple[str, ...] = (TOKEN,),
-                 seed: bool = True) -> None:
+                 seed: bool = True, local_domain: str = LOCAL_DOMAIN) -> None:
         self.clock = clock or SystemClock()
         self.tokens = set(tokens)
         self.timelines: dict[str, list[dict[str, Any]]] = {}
         self.accounts: dict[str, dict[str, Any]] = {}  # acct (lowercase) -> account
+        self.local_domain = local_domain
         self.instance_v1 = load_body("instance_v1_mastodon_social.json")
         self.instance_v2 = load_body("instance_v2_mastodon_social.json")
+        self.instance_v1["uri"] = self.instance_v2["domain"] = local_domain
         self._lock = threading.Lock()
         self._last_id = 117020600000000000
         self._limit = 300
@@ -200,8 +208,9 @@ class FakeMastodon:
         if path == "/api/v1/accounts/lookup":
             acct = (req.arg("acct") or "").lstrip("@").lower()
             account = self.accounts.get(acct)
-            if account is None and "@" in acct:  # user@this-server is local: bare acct
-                account = self.accounts.get(acct.split("@")[0])
+            user, _, domain = acct.partition("@")
+            if account is None and domain == self.local_domain:  # stored with a bare acct
+                account = self.accounts.get(user)
             return Reply.json(account) if account else self._error(404, "Record not found")
         if parts[:4] == ["api", "v1", "timelines", "list"] and len(parts) == 5:
             if auth is None:

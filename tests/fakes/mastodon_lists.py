@@ -18,6 +18,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from tests.fakes.mastodon import FakeMastodon
+
+WEB_DOMAIN = "social.clinic.example"  # where the fake's own accounts' profiles are
 from tests.fakes.server import Reply, Request
 
 
@@ -34,12 +36,13 @@ class MastodonListsFake:
     # ------------------------------------------------------------ test controls
 
     def make_account(self, acct: str, *, followed: bool = True, locked: bool = False) -> str:
-        """An account on the fake (acct as the server shows it); returns its id."""
+        """An account on the fake (acct as the server shows it: bare for its own accounts,
+        whose profile URL is on the web domain, not the local domain); returns its id."""
         account_id = str(next(self._ids) * 1000 + 7)
         username, _, domain = acct.partition("@")
         self.inner.add_account({"id": account_id, "username": username, "acct": acct,
                                 "display_name": username.title(), "locked": locked,
-                                "url": f"https://{domain or 'local'}/@{username}"})
+                                "url": f"https://{domain or WEB_DOMAIN}/@{username}"})
         if followed:
             self.following.add(account_id)
         if locked:
@@ -52,7 +55,9 @@ class MastodonListsFake:
         return list_id
 
     def accts(self, list_id: str) -> list[str]:
-        by_id = {str(a["id"]): str(a["acct"]) for a in self.inner.accounts.values()}
+        """The members as user@domain (local accounts with the local domain)."""
+        by_id = {str(a["id"]): _full(str(a["acct"]), self.inner.local_domain)
+                 for a in self.inner.accounts.values()}
         return sorted(by_id[m] for m in self.lists[list_id]["members"])
 
     # ------------------------------------------------------------ serving
@@ -135,3 +140,7 @@ class MastodonListsFake:
                                      f'{urlencode({"limit": limit, "max_id": start + limit})}>; '
                                      'rel="next"')
         return reply
+
+
+def _full(acct: str, local_domain: str) -> str:
+    return acct if "@" in acct else f"{acct}@{local_domain}"

@@ -33,27 +33,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 from mastodon import Mastodon
-from mastodon.errors import (
-    MastodonAPIError,
-    MastodonError,
-    MastodonNetworkError,
-    MastodonNotFoundError,
-    MastodonRatelimitError,
-    MastodonServerError,
-    MastodonUnauthorizedError,
-)
+from mastodon.errors import MastodonError, MastodonRatelimitError
 from mastodon.types_base import PaginatableList, PaginationInfo
 
 from aggregator import __version__
 from aggregator.clock import Clock
-from aggregator.collectors.retry import RateBudget, RetryPolicy, call_with_retry
-from aggregator.errors import (
-    AuthError,
-    CollectorError,
-    NotFound,
-    RateLimited,
-    TransientError,
-)
+from aggregator.collectors.http import HttpApi
+from aggregator.collectors.retry import RateBudget, RetryPolicy
+from aggregator.errors import CollectorError, NotFound, TransientError
 from aggregator.settings import AccountSettings
 
 logger = logging.getLogger(__name__)
@@ -123,6 +110,12 @@ class _Client(Mastodon):
         subclass, so the answer stays the dicts `json()` made. The typed conversion that
         `timeline_*` / `account_statuses` do (`try_cast_recurse`: about 3 ms per status
         here, 20x the whole HTTP round trip; see bench/) is never run.
+
+        `_mastopy_type` is an underscore key of Mastodon.py's pagination dict, so this
+        path is guarded by `tests/collectors/test_mastodon.py` (plain dicts, one request
+        per page). What would replace it: a public "no conversion" switch in Mastodon.py
+        (halcy/Mastodon.py#448), or, if the key ever changes, a plain `session.get` of the
+        same endpoints with the same auth header, letting `HttpApi` parse the Link header.
         """
         page = PaginationInfo(_pagination_method="GET", _pagination_endpoint=endpoint,
                               _mastopy_type=PaginatableList)
@@ -130,8 +123,30 @@ class _Client(Mastodon):
         return self.fetch_next(page)
 
 
-class MastodonApi:
-    """The calls we make on one account (server + optional token)."""
+def credential_texts(account: AccountSettings,
+                     environ: Mapping[str, str]) -> tuple[str, str | None]:
+    """(what to check when the token is refused, how to configure a missing one or None).
+
+    "check ROUNDS_MED_TOKEN" / "needs an access token: set the environment variable
+    ROUNDS_MED_TOKEN (unset)": a person fixes the right thing at the first try."""
+    names = [n for n in (account.token_env, account.token_file) if n]
+    check = " or ".join(names) if names else f"the token of accounts.{account.name}"
+    if account.token(environ):
+        return check, None
+    if account.token_env:
+        missing = f"set the environment variable {account.token_env} (unset)"
+    elif account.token_file:
+        missing = f"put the token into {account.token_file} (empty)"
+    else:
+        missing = f"add token_env or token_file to accounts.{account.name}"
+    return check, f"an access token: {missing}"
+
+
+class MastodonApi(HttpApi):
+    """The calls we make on one account (server + optional token). Only this module
+    touches Mastodon.py; curation and recheck call these methods."""
+
+    network = NETWORK
 
     def __init__(
         self,
@@ -142,17 +157,17 @@ class MastodonApi:
         policy: RetryPolicy | None = None,
         budget: RateBudget | None = None,
         token: str | None = None,
+        timeout: float | None = None,
+        credential: str | None = None,
+        missing_credential: str | None = None,
     ) -> None:
+        super().__init__(clock=clock, base_url=str(client.api_base_url), policy=policy,
+                         budget=budget, timeout=timeout, secrets=[token],
+                         credential=credential, missing_credential=missing_credential)
         self.client = client
         self.session = session
-        self.clock = clock
-        self.policy = policy or RetryPolicy()
-        self.budget = budget or RateBudget(clock)
-        self.base_url = str(client.api_base_url)
-        self._host = urlsplit(self.base_url).netloc or self.base_url
-        self.requests = 0  # HTTP responses seen, for the run summary
-        self._token = token  # only to scrub it from messages, never logged
         self._responses: list[requests.Response] = []
+        self._local_domain: str | None = None  # fetched once, when first needed
         session.hooks["response"].append(self._remember)
 
     @classmethod
@@ -177,12 +192,14 @@ class MastodonApi:
             session=session,
             user_agent=USER_AGENT,
         )
-        return cls(client, session, clock=clock, policy=policy, budget=budget, token=token)
+        check, missing = credential_texts(account, environ)
+        return cls(client, session, clock=clock, policy=policy, budget=budget, token=token,
+                   timeout=timeout, credential=check, missing_credential=missing)
 
     def close(self) -> None:
         self.session.close()
 
-    # ------------------------------------------------------------------ calls
+    # ------------------------------------------------------------------ timelines
 
     def fetch_list_timeline(
         self,
@@ -193,12 +210,8 @@ class MastodonApi:
         limit: int = MAX_LIMIT,
     ) -> TimelinePage:
         """GET /api/v1/timelines/list/:id (needs a token)."""
-        return self._timeline(
-            f"list {list_id}",
-            lambda: self.client.fetch_plain(
-                f"/api/v1/timelines/list/{list_id}", max_id=max_id, min_id=min_id, limit=limit
-            ),
-        )
+        return self._timeline(f"list {list_id}", f"/api/v1/timelines/list/{list_id}",
+                              max_id=max_id, min_id=min_id, limit=limit)
 
     def fetch_hashtag_timeline(
         self,
@@ -210,12 +223,8 @@ class MastodonApi:
     ) -> TimelinePage:
         """GET /api/v1/timelines/tag/:hashtag (public)."""
         tag = tag.lstrip("#")
-        return self._timeline(
-            f"hashtag #{tag}",
-            lambda: self.client.fetch_plain(
-                f"/api/v1/timelines/tag/{tag}", max_id=max_id, min_id=min_id, limit=limit
-            ),
-        )
+        return self._timeline(f"hashtag #{tag}", f"/api/v1/timelines/tag/{tag}",
+                              max_id=max_id, min_id=min_id, limit=limit)
 
     def fetch_account_statuses(
         self,
@@ -226,19 +235,16 @@ class MastodonApi:
         limit: int = MAX_LIMIT,
     ) -> TimelinePage:
         """GET /api/v1/accounts/:id/statuses (public for public accounts)."""
-        return self._timeline(
-            f"account {account_id}",
-            lambda: self.client.fetch_plain(
-                f"/api/v1/accounts/{account_id}/statuses", max_id=max_id, min_id=min_id,
-                limit=limit,
-            ),
-        )
+        return self._timeline(f"account {account_id}", f"/api/v1/accounts/{account_id}/statuses",
+                              max_id=max_id, min_id=min_id, limit=limit)
+
+    # ------------------------------------------------------------------ single objects
 
     def fetch_account_id(self, acct: str) -> str:
         """GET /api/v1/accounts/lookup?acct=: the account's id on this server."""
         acct = acct.lstrip("@")
         what = f"account lookup {acct}"
-        body, _, _ = self.call(what, lambda: self.client.account_lookup(acct))
+        body = self._json(what, lambda: self.client.account_lookup(acct))
         if not isinstance(body, dict) or not body.get("id"):
             raise TransientError(NETWORK, f"{what}: the server's answer has no account id")
         return str(body["id"])
@@ -246,115 +252,171 @@ class MastodonApi:
     def fetch_status(self, status_id: str) -> dict[str, Any]:
         """GET /api/v1/statuses/:id (edits and deletions re-check); NotFound when deleted."""
         what = f"status {status_id}"
-        body, _, _ = self.call(what, lambda: self.client.status(status_id))
+        body = self._json(what, lambda: self.client.status(status_id))
         if not isinstance(body, dict) or not body.get("id"):
             raise TransientError(NETWORK, f"{what}: the server's answer is not a status")
         return body
+
+    def local_domain(self) -> str | None:
+        """The domain this server's own accounts belong to (Mastodon's LOCAL_DOMAIN), which
+        can differ from the host serving the API (WEB_DOMAIN): ``domain`` in
+        GET /api/v2/instance, ``uri`` in v1 on older servers. Asked once per api object,
+        and only when a bare ``acct`` needs it; None (the caller falls back to the profile
+        URL's host) when the server will not say."""
+        if self._local_domain is None:
+            self._local_domain = self._fetch_local_domain()
+        return self._local_domain or None
+
+    def _fetch_local_domain(self) -> str:
+        try:
+            try:
+                body = self._json("instance", lambda: self.client.instance_v2())
+                domain = body.get("domain") if isinstance(body, dict) else None
+            except NotFound:  # Mastodon < 4.0
+                body = self._json("instance", lambda: self.client.instance_v1())
+                domain = body.get("uri") if isinstance(body, dict) else None
+        except CollectorError as exc:
+            logger.warning("%s; naming local accounts after the host of their profile URL",
+                           exc)
+            return ""
+        if not isinstance(domain, str) or not domain.strip():
+            logger.warning("%s does not name its local domain; naming local accounts after "
+                           "the host of their profile URL", self.host)
+            return ""
+        domain = domain.strip().lower()
+        return (urlsplit(domain).hostname or domain) if "//" in domain else domain
+
+    # ------------------------------------------------------------------ lists (curation)
+
+    def fetch_list_accounts(self, list_id: str, *, max_id: str | None = None,
+                            limit: int = 80) -> tuple[list[dict[str, Any]], str | None]:
+        """GET /api/v1/lists/:id/accounts: one page of accounts, and the max_id of the
+        next page (None on the last)."""
+        what = f"list {list_id} accounts"
+        body, response = self._json_and_response(
+            what, lambda: self.client.list_accounts(list_id, max_id=max_id, limit=limit))
+        if not isinstance(body, list):
+            raise TransientError(NETWORK, f"{what}: not a list")
+        accounts = [a for a in body if isinstance(a, dict)]
+        next_id = link_param(response.links, "next", "max_id") if accounts else None
+        return accounts, next_id
+
+    def fetch_relationships(self, account_ids: list[str]) -> list[dict[str, Any]]:
+        """GET /api/v1/accounts/relationships?id[]= (at most 40 ids per call)."""
+        body = self._json("relationships", lambda: self.client.account_relationships(
+            account_ids))
+        return [r for r in body or [] if isinstance(r, dict)]
+
+    def follow_account(self, account_id: str) -> bool:
+        """POST /api/v1/accounts/:id/follow; True when now following (False: a locked
+        account got a follow request)."""
+        body = self._json(f"follow {account_id}", lambda: self.client.account_follow(
+            account_id))
+        return bool(isinstance(body, dict) and body.get("following"))
+
+    def add_list_member(self, list_id: str, account_id: str) -> bool:
+        """POST /api/v1/lists/:id/accounts. False when the account was on the list already:
+        Mastodon refuses that with 422 "Validation failed: Account has already been taken",
+        which for us is done (a rerun after a lost answer must finish)."""
+        try:
+            self._json(f"add {account_id} to list {list_id}",
+                       lambda: self.client.list_accounts_add(list_id, [account_id]))
+        except CollectorError as exc:
+            if exc.status == 422 and "already been taken" in exc.message:
+                return False
+            raise
+        return True
+
+    def remove_list_member(self, list_id: str, account_id: str) -> None:
+        """DELETE /api/v1/lists/:id/accounts (Mastodon answers 200 for a non-member too)."""
+        self._json(f"remove {account_id} from list {list_id}",
+                   lambda: self.client.list_accounts_delete(list_id, [account_id]))
+
+    def create_list(self, title: str) -> str:
+        """POST /api/v1/lists; the new list's id."""
+        body = self._json("create list", lambda: self.client.list_create(title))
+        if not isinstance(body, dict) or not body.get("id"):
+            raise TransientError(NETWORK, "create list: the answer has no list id")
+        return str(body["id"])
 
     # ------------------------------------------------------------------ plumbing
 
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self._responses.append(response)
-        self.requests += 1
 
-    def _timeline(self, what: str, fn: Callable[[], object]) -> TimelinePage:
-        body, response, count = self.call(what, fn)
+    def _timeline(self, what: str, endpoint: str, **params: str | int | None) -> TimelinePage:
+        before = self.requests
+        body, response = self._json_and_response(
+            what, lambda: self.client.fetch_plain(endpoint, **params))
         if not isinstance(body, list):
             raise TransientError(
                 NETWORK, f"{what}: expected a list of statuses, got {type(body).__name__}"
             )
-        links = response.links if response is not None else {}
         return TimelinePage(
             statuses=[s for s in body if isinstance(s, dict)],
-            next_max_id=link_param(links, "next", "max_id"),
-            prev_min_id=link_param(links, "prev", "min_id", "since_id"),
-            requests=count,
+            next_max_id=link_param(response.links, "next", "max_id"),
+            prev_min_id=link_param(response.links, "prev", "min_id", "since_id"),
+            requests=self.requests - before,
         )
 
-    def call(
-        self, what: str, fn: Callable[[], object]
-    ) -> tuple[Any, requests.Response | None, int]:
-        """Run one Mastodon.py call (any endpoint: the curation code uses the list-management
-        ones) with pacing, retries and error translation.
+    def _json(self, what: str, fn: Callable[[], object]) -> Any:
+        return self._json_and_response(what, fn)[0]
 
-        Returns (plain JSON body, the HTTP response, requests made).
-        """
-        before = self.requests
-
-        def attempt() -> tuple[Any, requests.Response | None]:
-            self.budget.before_request()
+    def _json_and_response(self, what: str,
+                           fn: Callable[[], object]) -> tuple[Any, requests.Response]:
+        """One Mastodon.py call, paced, retried and translated by `HttpApi`; the body as
+        plain JSON (exactly what the server sent) and the answer it came in."""
+        def send() -> requests.Response:
             self._responses.clear()
-            try:
-                fn()
-            except MastodonError as exc:
-                raise self._translate(what, exc) from exc
-            finally:
-                self._note_rate_limit()
-            response = self._responses[-1] if self._responses else None
-            if response is None:
-                return None, None
+            fn()
+            if not self._responses:
+                raise TransientError(NETWORK, f"{what}: no answer")
+            return self._responses[-1]
+
+        def read(response: requests.Response) -> tuple[Any, requests.Response]:
             try:
                 return json.loads(response.content), response
             except ValueError as exc:
-                raise TransientError(NETWORK, f"{what}: the server's answer is not JSON") from exc
+                raise TransientError(NETWORK, f"{what}: the server's answer is not JSON") \
+                    from exc
 
-        body, response = call_with_retry(
-            attempt, what=self._host, clock=self.clock, policy=self.policy
-        )
-        return body, response, self.requests - before
+        return self.call(what, send, read)
 
-    def _note_rate_limit(self) -> None:
-        if not self._responses:
-            return
-        headers = self._responses[-1].headers
+    # ------------------------------------------------------------------ HttpApi hooks
+
+    def rate_limit(self, response: requests.Response) -> tuple[int | None, datetime | None]:
         remaining: int | None
         try:
-            remaining = int(headers.get("X-RateLimit-Remaining", ""))
+            remaining = int(response.headers.get("X-RateLimit-Remaining", ""))
         except ValueError:
             remaining = None
-        self.budget.update(remaining, parse_reset(headers.get("X-RateLimit-Reset")))
+        return remaining, parse_reset(response.headers.get("X-RateLimit-Reset"))
 
-    def _scrub(self, text: str) -> str:
-        if self._token:
-            text = text.replace(self._token, "***")
-        return text[:300]
+    def problem(self, response: requests.Response) -> str:
+        """Mastodon's explanation: the ``error`` of its JSON error body."""
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            return ""
+        error = body.get("error") if isinstance(body, dict) else None
+        return str(error) if error else ""
 
-    def _translate(self, what: str, exc: MastodonError) -> CollectorError:
-        response = self._responses[-1] if self._responses else None
+    def response_of(self, exc: Exception) -> requests.Response | None:
+        # Mastodon.py raises its own classes for error statuses (and for a 2xx it cannot
+        # read); the answer itself came through our session hook.
+        if isinstance(exc, MastodonError) and self._responses:
+            return self._responses[-1]
+        return None
+
+    def library_error(self, what: str, exc: Exception, response: requests.Response | None,
+                      endpoint: str | None) -> CollectorError:
         status = response.status_code if response is not None else None
-        detail = ""
-        if isinstance(exc, MastodonAPIError) and len(exc.args) >= 4 and exc.args[3]:
-            detail = f": {self._scrub(str(exc.args[3]))}"
-        if isinstance(exc, MastodonRatelimitError) and status is not None and status != 429:
+        if isinstance(exc, MastodonRatelimitError) and status is not None:
             # Mastodon.py raises this when it cannot parse X-RateLimit-Reset, even on a 200.
-            return TransientError(NETWORK, f"{what}: unusable rate-limit headers (HTTP {status})")
-        if isinstance(exc, MastodonRatelimitError) or status == 429:
-            reset = (
-                parse_reset(response.headers.get("X-RateLimit-Reset"))
-                if response is not None
-                else None
-            )
-            return RateLimited(NETWORK, f"{what}: rate limited by {self.base_url}", reset)
-        if isinstance(exc, MastodonUnauthorizedError) or status in (401, 403):
-            hint = (
-                "needs a valid access token"
-                if self._token is None
-                else "was refused with this access token"
-            )
-            return AuthError(NETWORK, f"{what} {hint} (HTTP {status}{detail})")
-        if isinstance(exc, MastodonNotFoundError) or status in (404, 410):
-            return NotFound(
-                NETWORK, f"{what}: not found on {self.base_url} (HTTP {status}{detail})"
-            )
-        if isinstance(exc, MastodonNetworkError):
-            return TransientError(
-                NETWORK, f"{what}: cannot reach {self.base_url} ({self._scrub(str(exc))})"
-            )
-        if isinstance(exc, MastodonServerError) or (
-            status is not None and (status >= 500 or status == 408)
-        ):
-            return TransientError(NETWORK, f"{what}: server error (HTTP {status}{detail})")
-        if status is not None and status < 400:
+            return TransientError(NETWORK, f"{what}: unusable rate-limit headers (HTTP {status})",
+                                  status=status, endpoint=endpoint)
+        if status is not None:
             # A 2xx whose body Mastodon.py could not parse (HTML, truncated JSON).
-            return TransientError(NETWORK, f"{what}: the server's answer is not JSON")
-        return CollectorError(NETWORK, f"{what}: HTTP {status}{detail or ' ' + type(exc).__name__}")
+            return TransientError(NETWORK, f"{what}: the server's answer is not JSON",
+                                  status=status, endpoint=endpoint)
+        return CollectorError(NETWORK, f"{what}: {self.scrub(str(exc))}", endpoint=endpoint)

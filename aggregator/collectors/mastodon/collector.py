@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from aggregator.clock import Clock
 from aggregator.collectors.mastodon.api import MAX_LIMIT, MastodonApi, TimelinePage
 from aggregator.collectors.mastodon.normalize import AuthorCache, normalize_status
+from aggregator.collectors.paging import normalize_entries
 from aggregator.collectors.retry import RateBudget, RetryPolicy
 from aggregator.errors import CollectorError
 from aggregator.models import Network, Page, Post, SourceState, Target, id_order
@@ -41,14 +42,8 @@ def _entry_id(status: dict[str, Any]) -> str | None:
 
 def _normalize(entries: list[dict[str, Any]], warnings: list[str],
                authors: AuthorCache) -> tuple[Post, ...]:
-    posts = []
-    for status in entries:
-        try:
-            posts.append(normalize_status(status, authors))
-        except Exception as exc:  # one odd status must not lose the page
-            logger.warning("skipping status %s that cannot be read: %r", _entry_id(status), exc)
-            warnings.append(f"skipped status {_entry_id(status)}: {type(exc).__name__}")
-    return tuple(posts)
+    return normalize_entries(entries, lambda status: normalize_status(status, authors),
+                             warnings, kind="status", id_of=_entry_id)
 
 
 class MastodonCollector:
@@ -60,7 +55,9 @@ class MastodonCollector:
         self.api = api
         self.max_pages = max_pages  # per pass, so a misbehaving server cannot loop us
         self.page_size = min(max(page_size, 1), MAX_LIMIT)
-        self.authors = AuthorCache()  # bios rendered once per account, not once per status
+        # bios rendered once per account, not once per status; local accounts named after
+        # the server's local domain, asked only when the first one is met
+        self.authors = AuthorCache(local_domain=api.local_domain)
 
     @classmethod
     def from_account(

@@ -23,16 +23,16 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from html import unescape
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
+from aggregator.collectors.jsonval import as_str, opt_str, time_from_snowflake
 from aggregator.models import Author, Boost, Media, Post, parse_utc
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # One token per match: a comment, a tag (group 1: "/" for a closing tag, 2: name,
 # 3: attributes), or a run of text (group 4). A stray "<" is text.
@@ -149,30 +149,34 @@ def html_to_text(html: str | None, *, hide_quote_inline: bool = False) -> HtmlTe
 
 
 def _time_from_id(remote_id: str) -> datetime:
-    # Mastodon snowflake ids carry milliseconds since the epoch in their upper bits;
-    # only used when a server leaves created_at out.
-    if remote_id.isdigit() and len(remote_id) >= 15:
-        try:
-            return datetime.fromtimestamp((int(remote_id) >> 16) / 1000, UTC)
-        except (OverflowError, ValueError, OSError):
-            pass
-    return _EPOCH
+    # Mastodon snowflake ids carry milliseconds since the Unix epoch above bit 16.
+    return time_from_snowflake(remote_id, shift=16)
 
 
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ("" if value is None else str(value))
+LocalDomain = Callable[[], "str | None"]  # the server's LOCAL_DOMAIN, asked only when needed
 
 
-def _opt_id(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
+def account_identity(account: Any, local_domain: LocalDomain | None = None) -> str:
+    """Our identity (``user@domain``) of an account as a Mastodon server returns it (an
+    Account, a Mention, a list member). THE one place this is decided: the collector,
+    curation sync and pull and voices all call it.
 
-
-def acct_with_domain(acct: str, url: str) -> str:
-    """Local accounts have a bare acct ('admin'): add the host of their profile URL."""
+    Remote accounts come as ``acct: "jane@example.org"``. The server's own come bare
+    (``acct: "jane"``): they belong to its LOCAL domain, which can differ from the host
+    serving the API and their profile URL (LOCAL_DOMAIN example.org, WEB_DOMAIN
+    social.example.org). `local_domain` is called only for a bare acct; when it is absent
+    or the server would not say, the profile URL's host is the best guess.
+    """
+    if not isinstance(account, Mapping):
+        return ""
+    acct = as_str(account.get("acct")) or as_str(account.get("username"))
     if "@" in acct or not acct:
         return acct
-    host = urlsplit(url).hostname if url else None
-    return f"{acct}@{host}" if host else acct
+    domain = local_domain() if local_domain is not None else None
+    if not domain:
+        url = as_str(account.get("url"))
+        domain = urlsplit(url).hostname if url else None
+    return f"{acct}@{domain}" if domain else acct
 
 
 class AuthorCache:
@@ -180,43 +184,46 @@ class AuthorCache:
     conversion reads, so a changed name or bio is converted again. Bounded: cleared when
     full. One per collector (or per call of `normalize_statuses`), never shared globally."""
 
-    __slots__ = ("_authors", "_size")
+    __slots__ = ("_authors", "_size", "local_domain")
 
-    def __init__(self, size: int = 8192) -> None:
+    def __init__(self, size: int = 8192, *, local_domain: LocalDomain | None = None) -> None:
         self._authors: dict[tuple[str | None, ...], Author] = {}
         self._size = size
+        self.local_domain = local_domain  # see `account_identity`
+
+    def identity(self, account: Any) -> str:
+        return account_identity(account, self.local_domain)
 
     def author(self, account: Any) -> Author:
         if not isinstance(account, dict):
-            return normalize_account(account)
+            return normalize_account(account, self.local_domain)
         key = (account.get("id"), account.get("acct"), account.get("username"),
                account.get("url"), account.get("display_name"), account.get("note"))
         for value in key:  # only plain strings: 1, 1.0 and True would be equal keys
             if value is not None and type(value) is not str:
-                return normalize_account(account)
+                return normalize_account(account, self.local_domain)
         found = self._authors.get(key)
         if found is None:
             if len(self._authors) >= self._size:
                 self._authors.clear()
-            found = self._authors[key] = normalize_account(account)
+            found = self._authors[key] = normalize_account(account, self.local_domain)
         return found
 
 
-def normalize_account(account: Any) -> Author:
-    """A Mastodon Account dict -> Author (key and handle = acct with domain)."""
+def normalize_account(account: Any, local_domain: LocalDomain | None = None) -> Author:
+    """A Mastodon Account dict -> Author (key and handle = `account_identity`)."""
     if not isinstance(account, dict):
         account = {}
-    url = _str(account.get("url"))
-    acct = _str(account.get("acct")) or _str(account.get("username"))
-    key = acct_with_domain(acct, url)
+    url = as_str(account.get("url"))
+    key = account_identity(account, local_domain)
     return Author(
         network="mastodon",
         key=key,
         handle=key,
-        display_name=_str(account.get("display_name")),
+        display_name=as_str(account.get("display_name")),
         url=url,
         bio=html_to_text(account.get("note")).text if account.get("note") else "",
-        remote_id=_str(account.get("id")),
+        remote_id=as_str(account.get("id")),
     )
 
 
@@ -229,7 +236,7 @@ def _quoted_key(quote: Any) -> str | None:
     quoted = quote.get("quoted_status") if "state" in quote else quote
     if not isinstance(quoted, dict):
         return None
-    return _opt_id(quoted.get("uri")) or _opt_id(quoted.get("url"))
+    return opt_str(quoted.get("uri")) or opt_str(quoted.get("url"))
 
 
 def _hashtags(status: dict[str, Any], written: list[str]) -> tuple[str, ...]:
@@ -239,7 +246,7 @@ def _hashtags(status: dict[str, Any], written: list[str]) -> tuple[str, ...]:
     seen: set[str] = set()
     tags = status.get("tags")
     for tag in tags if isinstance(tags, list) else ():
-        name = _str(tag.get("name")) if isinstance(tag, dict) else ""
+        name = as_str(tag.get("name")) if isinstance(tag, dict) else ""
         folded = name.casefold()
         if name and folded not in seen:
             seen.add(folded)
@@ -260,13 +267,13 @@ def _media(status: dict[str, Any]) -> tuple[Media, ...]:
     for item in items:
         if not isinstance(item, dict):
             continue
-        url = _str(item.get("url")) or _str(item.get("remote_url"))
+        url = as_str(item.get("url")) or as_str(item.get("remote_url"))
         if url:
             media.append(
                 Media(
-                    kind=_str(item.get("type")) or "unknown",
+                    kind=as_str(item.get("type")) or "unknown",
                     url=url,
-                    alt_text=_str(item.get("description")),
+                    alt_text=as_str(item.get("description")),
                 )
             )
     return tuple(media)
@@ -275,7 +282,7 @@ def _media(status: dict[str, Any]) -> tuple[Media, ...]:
 def _post(status: dict[str, Any], raw: str, boosts: tuple[Boost, ...],
           authors: AuthorCache) -> Post:
     author = authors.author(status.get("account"))
-    remote_id = _str(status.get("id"))
+    remote_id = as_str(status.get("id"))
     quote_of = _quoted_key(status.get("quote"))
     rendered = html_to_text(status.get("content"), hide_quote_inline=quote_of is not None)
 
@@ -283,11 +290,11 @@ def _post(status: dict[str, Any], raw: str, boosts: tuple[Boost, ...],
     by_id: dict[str, str] = {}
     for m in status.get("mentions") or ():
         if isinstance(m, dict):
-            acct = acct_with_domain(_str(m.get("acct")), _str(m.get("url")))
+            acct = authors.identity(m)
             if acct:
                 mentions.append(acct)
-                by_id[_str(m.get("id"))] = acct
-    reply_to_account = _opt_id(status.get("in_reply_to_account_id"))
+                by_id[as_str(m.get("id"))] = acct
+    reply_to_account = opt_str(status.get("in_reply_to_account_id"))
     reply_to_author = None
     if reply_to_account is not None:
         reply_to_author = (
@@ -297,16 +304,16 @@ def _post(status: dict[str, Any], raw: str, boosts: tuple[Boost, ...],
     created = parse_utc(status.get("created_at")) or _time_from_id(remote_id)
     return Post(
         network="mastodon",
-        key=_str(status.get("uri")) or _str(status.get("url")) or remote_id,
+        key=as_str(status.get("uri")) or as_str(status.get("url")) or remote_id,
         remote_id=remote_id,
-        url=_str(status.get("url")) or _str(status.get("uri")),
+        url=as_str(status.get("url")) or as_str(status.get("uri")),
         author=author,
         created_at=created,
         text=rendered.text,
         raw=raw,
-        lang=_opt_id(status.get("language")),
-        spoiler=_str(status.get("spoiler_text")),
-        reply_to_id=_opt_id(status.get("in_reply_to_id")),
+        lang=opt_str(status.get("language")),
+        spoiler=as_str(status.get("spoiler_text")),
+        reply_to_id=opt_str(status.get("in_reply_to_id")),
         reply_to_author=reply_to_author,
         quote_of=quote_of,
         hashtags=_hashtags(status, rendered.hashtags),
@@ -347,9 +354,9 @@ def normalize_status(status: dict[str, Any], authors: AuthorCache | None = None)
     if isinstance(original, dict):
         boost = Boost(
             booster=authors.author(status.get("account")),
-            remote_id=_str(status.get("id")),
+            remote_id=as_str(status.get("id")),
             created_at=parse_utc(status.get("created_at"))
-            or _time_from_id(_str(status.get("id"))),
+            or _time_from_id(as_str(status.get("id"))),
         )
         return _post(original, raw, (boost,), authors)
     return _post(status, raw, (), authors)

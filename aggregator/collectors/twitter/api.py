@@ -1,14 +1,16 @@
-"""Thin wrapper over tweepy's v2 `Client`: the four calls we make, and the one place where
-tweepy and requests errors become `aggregator.errors`.
+"""Thin wrapper over tweepy's v2 `Client`: the calls we make (collection and list
+management), on the shared `HttpApi` base, which alone turns statuses and requests errors
+into `aggregator.errors`.
 
 Why the wrapper looks like this:
 
 * **Base URL.** tweepy's `BaseClient.request` hard-codes ``https://api.twitter.com``.
   `RoutedClient` overrides `request` (a documented, public method of tweepy's client) to send
-  to the account's `base_url` instead, on this instance only: tweepy itself is never patched,
-  so any other `tweepy.Client` still talks to api.twitter.com. The override also passes a
-  timeout (tweepy sets none, so a stalled server would hang forever) and never logs headers
-  (tweepy's DEBUG log line prints the ``Authorization: Bearer`` header).
+  to the account's `base_url` instead, on this instance only: tweepy itself is never patched.
+  The override also passes a timeout (tweepy sets none, so a stalled server would hang
+  forever), never logs headers (tweepy's DEBUG line prints ``Authorization: Bearer``), and
+  returns every answer as it came: the status is mapped to our errors once, by `HttpApi`
+  (`error_for_status`), not first to tweepy's classes and then again to ours.
 * **return_type=requests.Response.** No tweepy model objects are built (cheap), the rate-limit
   headers of every response are at hand, and we parse the JSON ourselves so that a garbled
   body is a TransientError instead of a raw `requests.JSONDecodeError`.
@@ -17,15 +19,15 @@ Why the wrapper looks like this:
   a `RateBudget` (``x-rate-limit-remaining``/``x-rate-limit-reset``, epoch seconds), the budget
   pauses before we run dry, and a 429 becomes `RateLimited(retry_at=reset)` which
   `call_with_retry` waits out on the injected clock, a bounded number of times.
-* **Errors.** tweepy raises its `HTTPException` subclasses for statuses, but lets
-  `requests` exceptions (connection reset, timeout, truncated body) escape raw: both are
-  translated here, always ``raise ... from exc``, and messages never contain the token.
+* **User context.** List management signs with OAuth 1.0a: the four keys go to the
+  constructor (`UserKeys`), and only those calls send ``user_auth=True``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,20 +35,15 @@ import requests
 import tweepy
 
 from aggregator.clock import Clock
-from aggregator.collectors.retry import RateBudget, RetryPolicy, call_with_retry
+from aggregator.collectors.http import HttpApi
+from aggregator.collectors.retry import RateBudget, RetryPolicy
 from aggregator.collectors.twitter.entities import (
     JsonDict,
     TweetPage,
     describe_error,
     is_not_found,
 )
-from aggregator.errors import (
-    AuthError,
-    CollectorError,
-    NotFound,
-    RateLimited,
-    TransientError,
-)
+from aggregator.errors import CollectorError, CursorTooOld, NotFound, TransientError
 
 logger = logging.getLogger(__name__)
 
@@ -67,26 +64,34 @@ _TWEET_PARAMS: dict[str, Any] = {
     "user_fields": USER_FIELDS, "media_fields": MEDIA_FIELDS,
 }
 
-# requests failures that a retry can cure (tweepy lets them escape untranslated).
-_TRANSIENT_REQUESTS = (requests.ConnectionError, requests.Timeout,
-                       requests.exceptions.ChunkedEncodingError,
-                       requests.exceptions.ContentDecodingError)
+
+@dataclass(frozen=True, slots=True)
+class UserKeys:
+    """OAuth 1.0a user-context keys (list management acts as the account's user)."""
+
+    consumer_key: str
+    consumer_secret: str
+    access_token: str
+    access_token_secret: str
 
 
 class RoutedClient(tweepy.Client):
     """A `tweepy.Client` whose requests go to `base_url` (see the module docstring)."""
 
     def __init__(self, bearer_token: str, *, base_url: str = DEFAULT_BASE_URL,
-                 timeout: float = 30.0,
-                 on_response: Callable[[requests.Response], None] | None = None) -> None:
-        super().__init__(bearer_token=bearer_token, return_type=requests.Response,
-                         wait_on_rate_limit=False)
+                 timeout: float = 30.0, keys: UserKeys | None = None) -> None:
+        super().__init__(
+            bearer_token=bearer_token, return_type=requests.Response, wait_on_rate_limit=False,
+            consumer_key=keys.consumer_key if keys else None,
+            consumer_secret=keys.consumer_secret if keys else None,
+            access_token=keys.access_token if keys else None,
+            access_token_secret=keys.access_token_secret if keys else None)
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.on_response = on_response
 
     def request(self, method: str, route: str, params: Any = None, json: Any = None,
                 user_auth: bool = False) -> requests.Response:
+        """Send and return the answer whatever its status (`TwitterApi` maps it)."""
         headers = {"User-Agent": self.user_agent}
         auth = None
         if user_auth:
@@ -102,32 +107,7 @@ class RoutedClient(tweepy.Client):
                              headers=headers, auth=auth, timeout=self.timeout) as response:
             logger.debug("X response: %s %s in %.2fs", response.status_code, route,
                          response.elapsed.total_seconds())
-            if self.on_response is not None:
-                self.on_response(response)
-            _raise_for_status(response)
             return response
-
-
-def _raise_for_status(response: requests.Response) -> None:
-    """tweepy's status -> exception mapping (as in BaseClient.request)."""
-    status = response.status_code
-    if 200 <= status < 300:
-        return
-    # tweepy's HTTPException calls .get() on the parsed body: a JSON array or string body
-    # (proxies, broken gateways) would crash it with AttributeError, so hand it a dict.
-    try:
-        parsed = response.json()
-    except ValueError:
-        parsed = {}
-    body: JsonDict = parsed if isinstance(parsed, dict) else {}
-    if status == 429:
-        reset = _int_header(response, "x-rate-limit-reset")
-        raise tweepy.TooManyRequests(response, response_json=body, reset_time=reset)
-    kind = {400: tweepy.BadRequest, 401: tweepy.Unauthorized, 403: tweepy.Forbidden,
-            404: tweepy.NotFound}.get(status)
-    if kind is None:
-        kind = tweepy.TwitterServerError if status >= 500 else tweepy.HTTPException
-    raise kind(response, response_json=body)
 
 
 def _int_header(response: requests.Response, name: str) -> int | None:
@@ -137,8 +117,8 @@ def _int_header(response: requests.Response, name: str) -> int | None:
         return None
 
 
-def _reset_at(response: requests.Response | None) -> datetime | None:
-    reset = _int_header(response, "x-rate-limit-reset") if response is not None else None
+def _reset_at(response: requests.Response) -> datetime | None:
+    reset = _int_header(response, "x-rate-limit-reset")
     if reset is None:
         return None
     try:
@@ -147,93 +127,95 @@ def _reset_at(response: requests.Response | None) -> datetime | None:
         return None
 
 
-def _problem(exc: tweepy.HTTPException) -> str:
-    """Status and X's own explanation (title/detail of the problem body), never the token."""
-    status = exc.response.status_code
+def _body(response: requests.Response) -> JsonDict:
     try:
-        body = exc.response.json()
+        parsed = response.json()
     except ValueError:
-        body = None
-    parts = []
-    if isinstance(body, dict) and (body.get("title") or body.get("detail")):
-        parts.append(describe_error(body))
-    # the per-parameter messages say what exactly was wrong (e.g. which since_id)
-    parts += [str(m) for m in exc.api_messages if not parts or str(m) not in parts[0]]
-    return f"HTTP {status} ({'; '.join(parts)[:400]})" if parts else f"HTTP {status}"
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
-class XApi:
-    """The v2 endpoints the collector reads, each retried, paced and translated.
+def _json_object(what: str, response: requests.Response) -> JsonDict:
+    try:
+        body = response.json()
+    except ValueError as exc:  # requests.JSONDecodeError: a body that is not JSON
+        raise TransientError(NETWORK, f"{what}: response is not JSON") from exc
+    if not isinstance(body, dict):
+        raise TransientError(NETWORK, f"{what}: response is not a JSON object")
+    return body
+
+
+def _errors(body: JsonDict) -> list[JsonDict]:
+    errors = body.get("errors")
+    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+
+
+class TwitterApi(HttpApi):
+    """The v2 endpoints we read and write, each paced, retried and translated by `HttpApi`.
 
     Every method returns parsed JSON and raises only `CollectorError` subclasses.
     """
 
+    network = NETWORK
+
     def __init__(self, bearer_token: str, *, clock: Clock, base_url: str = DEFAULT_BASE_URL,
                  policy: RetryPolicy | None = None, budget: RateBudget | None = None,
-                 timeout: float = 30.0) -> None:
-        self.clock = clock
-        self.policy = policy or RetryPolicy()
-        self.budget = budget or RateBudget(clock)
-        self.requests = 0  # HTTP requests sent, retries included (for the run log)
-        self.client = RoutedClient(bearer_token, base_url=base_url, timeout=timeout,
-                                   on_response=self._note_limits)
+                 timeout: float = 30.0, keys: UserKeys | None = None,
+                 credential: str = "the bearer token") -> None:
+        super().__init__(
+            clock=clock, base_url=base_url, policy=policy, budget=budget, timeout=timeout,
+            secrets=[bearer_token, *vars_of(keys)],
+            credential=f"{credential} and the app's access level")
+        self.client = RoutedClient(bearer_token, base_url=base_url, timeout=timeout, keys=keys)
 
-    def _note_limits(self, response: requests.Response) -> None:
-        self.budget.update(_int_header(response, "x-rate-limit-remaining"), _reset_at(response))
+    # ------------------------------------------------------------------ HttpApi hooks
 
-    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
-        """One attempt: pace, send, translate errors, parse the JSON body."""
-        self.budget.before_request()
-        self.requests += 1
-        try:
-            response = fn()
-            body = response.json()
-        except tweepy.TooManyRequests as exc:
-            retry_at = (datetime.fromtimestamp(exc.reset_time, UTC)
-                        if exc.reset_time is not None else None)
-            raise RateLimited(NETWORK, f"{what}: rate limited ({_problem(exc)})",
-                              retry_at=retry_at) from exc
-        except (tweepy.Unauthorized, tweepy.Forbidden) as exc:
-            raise AuthError(NETWORK, f"{what}: not allowed: {_problem(exc)}; check the "
-                                     "bearer token and the app's access level") from exc
-        except tweepy.NotFound as exc:
-            raise NotFound(NETWORK, f"{what}: not found ({_problem(exc)})") from exc
-        except tweepy.TwitterServerError as exc:
-            raise TransientError(NETWORK, f"{what}: server error {_problem(exc)}") from exc
-        except tweepy.HTTPException as exc:
-            raise CollectorError(NETWORK, f"{what}: request refused: {_problem(exc)}") from exc
-        except _TRANSIENT_REQUESTS as exc:
-            raise TransientError(NETWORK, f"{what}: {type(exc).__name__}: network problem "
-                                          "talking to the X API") from exc
-        except ValueError as exc:  # requests.JSONDecodeError: a body that is not JSON
-            raise TransientError(NETWORK, f"{what}: response is not JSON") from exc
-        except requests.RequestException as exc:
-            raise CollectorError(NETWORK, f"{what}: {type(exc).__name__}") from exc
-        if not isinstance(body, dict):
-            raise TransientError(NETWORK, f"{what}: response is not a JSON object")
-        return body
+    def problem(self, response: requests.Response) -> str:
+        """X's own explanation: the problem body's title/detail, then the per-parameter
+        messages (they say what exactly was wrong, e.g. which since_id)."""
+        body = _body(response)
+        parts = [describe_error(body)] if body.get("title") or body.get("detail") else []
+        for error in _errors(body):
+            message = str(error.get("message") or error.get("detail") or "")
+            if message and (not parts or message not in parts[0]):
+                parts.append(message)
+        return "; ".join(parts)
+
+    def rate_limit(self, response: requests.Response) -> tuple[int | None, datetime | None]:
+        return _int_header(response, "x-rate-limit-remaining"), _reset_at(response)
+
+    def special_error(self, what: str, status: int, response: requests.Response, detail: str,
+                      endpoint: str | None) -> CollectorError | None:
+        # Recent search only accepts a since_id from its 7-day window: X says so with a 400
+        # whose error names the since_id parameter.
+        if status == 400 and any("since_id" in (e.get("parameters") or {})
+                                 for e in _errors(_body(response))):
+            return CursorTooOld(NETWORK, f"{what}: the saved cursor is too old for since_id "
+                                         f"(HTTP 400: {detail})", status=status,
+                                endpoint=endpoint)
+        return None
+
+    # ------------------------------------------------------------------ plumbing
 
     def get_json(self, what: str, fn: Callable[[], Any]) -> JsonDict:
-        """Run one tweepy call (any endpoint: curation uses the list-management ones)
-        with pacing, retries and error translation; the JSON object it answered."""
-        result: JsonDict = call_with_retry(lambda: self._call(what, fn), what=what,
-                                           clock=self.clock, policy=self.policy)
-        return result
+        """One tweepy call with pacing, retries and translation; the JSON object it answered."""
+        return self.call(what, fn, lambda response: _json_object(what, response))
 
     def _page(self, what: str, fn: Callable[[], Any], target_param: str = "id") -> TweetPage:
-        def attempt() -> TweetPage:
-            body = self._call(what, fn)
+        def read(response: requests.Response) -> TweetPage:
             try:
-                return TweetPage.from_json(body)
+                return TweetPage.from_json(_json_object(what, response))
             except ValueError as exc:
                 raise TransientError(NETWORK, f"{what}: unexpected response: {exc}") from exc
 
-        page = call_with_retry(attempt, what=what, clock=self.clock, policy=self.policy)
+        page = self.call(what, fn, read)
         # An unknown list or user id is a 200 with no data and a resource-not-found error.
         missing = [e for e in page.errors if is_not_found(e, target_param)]
         if not page.data and missing:
             raise NotFound(NETWORK, f"{what}: {describe_error(missing[0])}")
         return page
+
+    # ------------------------------------------------------------------ reading
 
     def fetch_list_tweets(self, list_id: str, *, max_results: int,
                           pagination_token: str | None = None) -> TweetPage:
@@ -253,26 +235,68 @@ class XApi:
 
     def fetch_search_recent(self, query: str, *, max_results: int, since_id: str | None = None,
                             next_token: str | None = None) -> TweetPage:
-        """GET /2/tweets/search/recent (the last 7 days, newest first).
+        """GET /2/tweets/search/recent (the last 7 days, newest first). CursorTooOld when
+        `since_id` lies before that window.
         https://docs.x.com/x-api/posts/search/api-reference/get-tweets-search-recent"""
         return self._page("recent search", lambda: self.client.search_recent_tweets(
             query, max_results=max_results, since_id=since_id, next_token=next_token,
             **_TWEET_PARAMS), target_param="query")
 
-    def fetch_user_by_username(self, username: str) -> JsonDict:
+    def fetch_user_by_username(self, username: str, *, user_auth: bool = False) -> JsonDict:
         """GET /2/users/by/username/:username -> the user object.
         X answers an unknown name with 200 and only an `errors` entry: that is NotFound.
         https://docs.x.com/x-api/users/lookup/api-reference/get-users-by-username-username"""
         what = f"user lookup @{username}"
         body = self.get_json(what, lambda: self.client.get_user(
-            username=username, user_fields=USER_FIELDS))
+            username=username, user_fields=USER_FIELDS, user_auth=user_auth))
         user = body.get("data")
         if not isinstance(user, dict) or not user.get("id"):
-            errors = body.get("errors")
-            detail = describe_error(errors[0]) if isinstance(errors, list) and errors and \
-                isinstance(errors[0], dict) else "no such user"
+            errors = _errors(body)
+            detail = describe_error(errors[0]) if errors else "no such user"
             raise NotFound(NETWORK, f"{what}: {detail}")
         return user
 
+    # ------------------------------------------------------------------ lists (user context)
+
+    def fetch_list_members(self, list_id: str, *,
+                           pagination_token: str | None = None) -> JsonDict:
+        """GET /2/lists/:id/members: one page ({"data": [users], "meta": {"next_token"}}).
+        An unknown list is a 200 with only a not-found error: NotFound.
+        https://docs.x.com/x-api/lists/list-members/api-reference/get-lists-id-members"""
+        what = f"list {list_id} members"
+        body = self.get_json(what, lambda: self.client.get_list_members(
+            list_id, max_results=100, pagination_token=pagination_token,
+            user_fields=["username", "name"], user_auth=True))
+        errors = _errors(body)
+        if not body.get("data") and errors and pagination_token is None:
+            raise NotFound(NETWORK, f"list {list_id}: {describe_error(errors[0])}")
+        return body
+
+    def add_list_member(self, list_id: str, user_id: str) -> None:
+        """POST /2/lists/:id/members (adding a member twice is no error on X)."""
+        self.get_json(f"add {user_id} to list {list_id}",
+                      lambda: self.client.add_list_member(list_id, user_id))
+
+    def remove_list_member(self, list_id: str, user_id: str) -> None:
+        """DELETE /2/lists/:id/members/:user_id (removing a non-member is no error on X)."""
+        self.get_json(f"remove {user_id} from list {list_id}",
+                      lambda: self.client.remove_list_member(list_id, user_id))
+
+    def create_list(self, name: str) -> str:
+        """POST /2/lists; the new list's id (X caps names at 25 characters)."""
+        body = self.get_json("create list", lambda: self.client.create_list(name[:25]))
+        data = body.get("data")
+        if not isinstance(data, dict) or not data.get("id"):
+            raise TransientError(NETWORK, "create list: the answer has no list id")
+        return str(data["id"])
+
     def close(self) -> None:
         self.client.session.close()
+
+
+def vars_of(keys: UserKeys | None) -> list[str]:
+    """The secret values of `keys`, to scrub from messages."""
+    if keys is None:
+        return []
+    return [keys.consumer_key, keys.consumer_secret, keys.access_token,
+            keys.access_token_secret]

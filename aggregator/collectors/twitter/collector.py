@@ -1,4 +1,4 @@
-"""TwitterCollector: the `Collector` for X, composed of `api.XApi` and `normalize`.
+"""TwitterCollector: the `Collector` for X, composed of `api.TwitterApi` and `normalize`.
 
 Every X timeline pages backwards in time (newest first, ``next_token`` to older posts), so
 each pass yields ``Page(state=None)`` until its last page, and only that last page carries
@@ -26,8 +26,9 @@ from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
 from aggregator.clock import Clock
+from aggregator.collectors.paging import LoopGuard, normalize_entries
 from aggregator.collectors.retry import RateBudget, RetryPolicy
-from aggregator.collectors.twitter.api import NETWORK, XApi
+from aggregator.collectors.twitter.api import NETWORK, TwitterApi
 from aggregator.collectors.twitter.entities import (
     Includes,
     JsonDict,
@@ -35,7 +36,7 @@ from aggregator.collectors.twitter.entities import (
     describe_error,
 )
 from aggregator.collectors.twitter.normalize import normalize_tweet
-from aggregator.errors import AuthError, CollectorError
+from aggregator.errors import AuthMissing, CollectorError, CursorTooOld
 from aggregator.models import Network, Page, Post, SourceState, Target, id_order, newer_id
 from aggregator.settings import AccountSettings
 
@@ -50,14 +51,8 @@ _MIN_RESULTS = {"list": 1, "user": 5, "search": 10}  # max_results lower bounds 
 
 def _normalize(entries: list[JsonDict], includes: Includes,
                warnings: list[str]) -> tuple[Post, ...]:
-    posts = []
-    for tweet in entries:
-        try:
-            posts.append(normalize_tweet(tweet, includes))
-        except Exception as exc:  # one odd tweet must not lose the page
-            logger.warning("skipping tweet %s that cannot be read: %r", tweet.get("id"), exc)
-            warnings.append(f"skipped tweet {tweet.get('id')}: {type(exc).__name__}")
-    return tuple(posts)
+    return normalize_entries(entries, lambda tweet: normalize_tweet(tweet, includes),
+                             warnings, kind="tweet", id_of=lambda tweet: tweet.get("id"))
 
 
 class TwitterCollector:
@@ -65,7 +60,7 @@ class TwitterCollector:
 
     network: ClassVar[Network] = "twitter"
 
-    def __init__(self, api: XApi, *, max_pages: int = MAX_PAGES) -> None:
+    def __init__(self, api: TwitterApi, *, max_pages: int = MAX_PAGES) -> None:
         self.api = api
         self.max_pages = max_pages
 
@@ -76,7 +71,7 @@ class TwitterCollector:
         """Build a collector for one configured X account.
 
         Raises:
-            AuthError: no bearer token (the message names the environment variable to set).
+            AuthMissing: no bearer token (the message names the environment variable to set).
         """
         token = account.token(environ)
         if not token:
@@ -85,9 +80,10 @@ class TwitterCollector:
             else:
                 hint = (f'add bearer_token_env = "ROUNDS_X_BEARER" to accounts.{account.name} '
                         "and set that environment variable")
-            raise AuthError(NETWORK, f"account {account.name!r} has no bearer token: {hint}")
-        api = XApi(token, clock=clock, base_url=account.base_url, policy=policy,
-                   budget=budget, timeout=timeout)
+            raise AuthMissing(NETWORK, f"account {account.name!r} has no bearer token: {hint}")
+        api = TwitterApi(token, clock=clock, base_url=account.base_url, policy=policy,
+                         budget=budget, timeout=timeout,
+                         credential=_bearer_source(account.bearer_token_env, account.token_file))
         return cls(api)
 
     def close(self) -> None:
@@ -115,17 +111,16 @@ class TwitterCollector:
         newest = cursor
         token: str | None = None
         since = cursor  # sent as since_id by user tweets and search (lists have none)
-        seen_tokens: set[str] = set()
-        seen_ids: set[str] = set()
+        guard = LoopGuard()
         while True:
             size = self._page_size(kind, cursor, limit, taken, pages)
             try:
                 page = self._fetch(kind, value if kind != "user" else str(resolved_id),
                                    size=size, cursor=since, token=token)
-            except CollectorError as exc:
+            except CursorTooOld:
                 # Recent search only accepts a since_id from its 7-day window: after a long
                 # pause, page back from the newest post and stop at the cursor instead.
-                if type(exc) is not CollectorError or since is None or "since_id" not in str(exc):
+                if since is None:
                     raise
                 logger.warning("X %s: cursor %s is too old for since_id; reading back to it",
                                value, since)
@@ -138,8 +133,7 @@ class TwitterCollector:
             ids = {str(t["id"]) for t in fresh}
             # a server going in circles (a page again, or a token again) ends the pass
             # without moving the cursor: what it never served is read next run
-            circling = pages > 1 and bool(ids) and ids <= seen_ids
-            seen_ids |= ids
+            circling = guard.page(ids)
             reached_known = False
             if cursor is not None:  # since_id already filtered user/search; lists need it
                 entries = len(fresh)
@@ -159,7 +153,7 @@ class TwitterCollector:
                 warnings.append(f"X repeated an earlier page after {pages} pages; pass "
                                 "ended, the cursor stays")
                 done = True
-            elif not done and next_token in seen_tokens:
+            elif not done and guard.token_seen(next_token):
                 warnings.append(f"X repeated a page token after {pages} pages; pass ended, "
                                 "the cursor stays")
                 done = circling = True
@@ -188,7 +182,7 @@ class TwitterCollector:
                 return
             before, users_read = self.api.requests, 0
             assert next_token is not None
-            seen_tokens.add(next_token)
+            guard.follow(next_token)
             token = next_token
 
     @staticmethod
@@ -210,3 +204,10 @@ class TwitterCollector:
                                               pagination_token=token)
         return self.api.fetch_search_recent(value, max_results=size, since_id=cursor,
                                             next_token=token)
+
+
+def _bearer_source(env: str | None, token_file: str | None) -> str:
+    """Where the bearer token comes from, for "check ..." in a rejected-token message."""
+    if env:
+        return f"the bearer token in {env}"
+    return f"the bearer token in {token_file}" if token_file else "the bearer token"

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from aggregator.collectors.jsonval import shorten
+
 JsonDict = dict[str, Any]
 
 
@@ -86,8 +88,8 @@ def describe_error(error: JsonDict) -> str:
     """A one-line description of a v2 error object (partial `errors` entry or problem body)."""
     title = str(error.get("title") or "error")
     detail = str(error.get("detail") or error.get("message") or "")
-    text = f"{title}: {detail}" if detail else title
-    return text[:300]
+    text = f"{title}: {detail}" if detail and detail != title else title
+    return shorten(text, 300)
 
 
 def is_not_found(error: JsonDict, parameter: str) -> bool:

@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from html import unescape
-from typing import Any
 
+from aggregator.collectors.jsonval import as_str, opt_str, time_from_snowflake
 from aggregator.collectors.twitter.entities import Includes, JsonDict, TweetPage
 from aggregator.models import Author, Boost, Media, Post, parse_utc
 
 _SNOWFLAKE_EPOCH_MS = 1288834974657  # X snowflake ids carry ms since this instant
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MEDIA_KINDS = {"photo": "image", "video": "video", "animated_gif": "gifv"}
 # X links a tweet's own media as https://x.com/<user>/status/<id>/photo/1 (or twitter.com).
 _STATUS_URL = re.compile(
@@ -38,38 +37,24 @@ _STATUS_URL = re.compile(
 _TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)
 
 
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ("" if value is None else str(value))
-
-
-def _opt(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
-
-
 def time_from_id(tweet_id: str) -> datetime:
     """Creation time encoded in a snowflake id; used when `created_at` was not sent."""
-    if tweet_id.isdigit() and len(tweet_id) >= 15:
-        try:
-            ms = (int(tweet_id) >> 22) + _SNOWFLAKE_EPOCH_MS
-            return datetime.fromtimestamp(ms / 1000, UTC)
-        except (OverflowError, ValueError, OSError):
-            pass
-    return _EPOCH
+    return time_from_snowflake(tweet_id, shift=22, epoch_ms=_SNOWFLAKE_EPOCH_MS)
 
 
 def normalize_user(user: JsonDict | None, user_id: str = "") -> Author:
     """A v2 user object -> Author (key = user id, handle = username). A missing user
     (not expanded, suspended) gives an Author known only by its id."""
     user = user if isinstance(user, dict) else {}
-    username = _str(user.get("username"))
-    key = _str(user.get("id")) or user_id
+    username = as_str(user.get("username"))
+    key = as_str(user.get("id")) or user_id
     return Author(
         network="twitter",
         key=key,
         handle=username or key,
-        display_name=_str(user.get("name")),
+        display_name=as_str(user.get("name")),
         url=f"https://x.com/{username}" if username else "",
-        bio=unescape(_str(user.get("description"))),
+        bio=unescape(as_str(user.get("description"))),
         remote_id=key,
     )
 
@@ -88,7 +73,7 @@ def _entities(tweet: JsonDict) -> tuple[str, JsonDict]:
         ents = note.get("entities")
         return note["text"], ents if isinstance(ents, dict) else {}
     ents = tweet.get("entities")
-    return _str(tweet.get("text")), ents if isinstance(ents, dict) else {}
+    return as_str(tweet.get("text")), ents if isinstance(ents, dict) else {}
 
 
 def _media(tweet: JsonDict, includes: Includes) -> tuple[Media, ...]:
@@ -99,9 +84,9 @@ def _media(tweet: JsonDict, includes: Includes) -> tuple[Media, ...]:
         item = includes.media.get(str(key))
         if item is None:
             continue
-        url = _str(item.get("url")) or _str(item.get("preview_image_url"))
-        kind = _MEDIA_KINDS.get(_str(item.get("type")), "unknown")
-        media.append(Media(kind=kind, url=url, alt_text=_str(item.get("alt_text"))))
+        url = as_str(item.get("url")) or as_str(item.get("preview_image_url"))
+        kind = _MEDIA_KINDS.get(as_str(item.get("type")), "unknown")
+        media.append(Media(kind=kind, url=url, alt_text=as_str(item.get("alt_text"))))
     return tuple(media)
 
 
@@ -112,13 +97,13 @@ def _text_and_links(tweet: JsonDict, quote_of: str | None,
     link is the reader's only way to it."""
     text, ents = _entities(tweet)
     text = unescape(text)  # before expanding: expanded urls are not escaped
-    tweet_id = _str(tweet.get("id"))
+    tweet_id = as_str(tweet.get("id"))
     links: list[str] = []
     for item in ents.get("urls") or ():
         if not isinstance(item, dict):
             continue
-        short = _str(item.get("url"))
-        expanded = _str(item.get("expanded_url")) or short
+        short = as_str(item.get("url"))
+        expanded = as_str(item.get("expanded_url")) or short
         status = _STATUS_URL.match(expanded)
         own_media = item.get("media_key") is not None or bool(
             status and status.group(1) == tweet_id and status.group(2))
@@ -137,7 +122,7 @@ def _hashtags(tweet: JsonDict) -> tuple[str, ...]:
     tags: list[str] = []
     seen: set[str] = set()
     for item in ents.get("hashtags") or ():
-        tag = _str(item.get("tag")) if isinstance(item, dict) else ""
+        tag = as_str(item.get("tag")) if isinstance(item, dict) else ""
         if tag and tag.casefold() not in seen:  # keep the author's case, once per tag
             seen.add(tag.casefold())
             tags.append(tag)
@@ -146,7 +131,7 @@ def _hashtags(tweet: JsonDict) -> tuple[str, ...]:
 
 def _mentions(tweet: JsonDict) -> tuple[str, ...]:
     _, ents = _entities(tweet)
-    names = [_str(m.get("username")) for m in ents.get("mentions") or () if isinstance(m, dict)]
+    names = [as_str(m.get("username")) for m in ents.get("mentions") or () if isinstance(m, dict)]
     return tuple(dict.fromkeys(n for n in names if n))
 
 
@@ -156,12 +141,13 @@ def dump_raw(tweet: JsonDict, includes: Includes, original: JsonDict | None = No
     tweets = [original] if original is not None else []
     users = []
     for t in [tweet, *tweets]:
-        user = includes.users.get(_str(t.get("author_id")))
+        user = includes.users.get(as_str(t.get("author_id")))
         if user is not None and user not in users:
             users.append(user)
     for t in [tweet, *tweets]:
         for ref in t.get("referenced_tweets") or ():
-            ref_tweet = includes.tweets.get(_str(ref.get("id"))) if isinstance(ref, dict) else None
+            ref_id = as_str(ref.get("id")) if isinstance(ref, dict) else ""
+            ref_tweet = includes.tweets.get(ref_id) if ref_id else None
             if ref_tweet is not None and ref_tweet not in tweets:
                 tweets.append(ref_tweet)
     media = [m for t in [tweet, *tweets]
@@ -175,14 +161,14 @@ def dump_raw(tweet: JsonDict, includes: Includes, original: JsonDict | None = No
 
 
 def _post(tweet: JsonDict, includes: Includes, raw: str, boosts: tuple[Boost, ...]) -> Post:
-    tweet_id = _str(tweet.get("id"))
-    author = normalize_user(includes.users.get(_str(tweet.get("author_id"))),
-                            _str(tweet.get("author_id")))
+    tweet_id = as_str(tweet.get("id"))
+    author = normalize_user(includes.users.get(as_str(tweet.get("author_id"))),
+                            as_str(tweet.get("author_id")))
     quote_of = _referenced(tweet, "quoted")
     media = _media(tweet, includes)
     text, links = _text_and_links(tweet, quote_of, bool(media))
     handle = author.handle if author.url else "i/web"  # x.com/i/web/status/<id> works for all
-    lang = _opt(tweet.get("lang"))
+    lang = opt_str(tweet.get("lang"))
     return Post(
         network="twitter",
         key=tweet_id,
@@ -194,7 +180,7 @@ def _post(tweet: JsonDict, includes: Includes, raw: str, boosts: tuple[Boost, ..
         raw=raw,
         lang=None if lang == "und" else lang,
         reply_to_id=_referenced(tweet, "replied_to"),
-        reply_to_author=_opt(tweet.get("in_reply_to_user_id")),
+        reply_to_author=opt_str(tweet.get("in_reply_to_user_id")),
         quote_of=quote_of,
         hashtags=_hashtags(tweet),
         mentions=_mentions(tweet),
@@ -212,10 +198,10 @@ def normalize_tweet(tweet: JsonDict, includes: Includes) -> Post:
     raw = dump_raw(tweet, includes, original)
     if original is None:
         return _post(tweet, includes, raw, ())
-    retweet_id = _str(tweet.get("id"))
+    retweet_id = as_str(tweet.get("id"))
     boost = Boost(
-        booster=normalize_user(includes.users.get(_str(tweet.get("author_id"))),
-                               _str(tweet.get("author_id"))),
+        booster=normalize_user(includes.users.get(as_str(tweet.get("author_id"))),
+                               as_str(tweet.get("author_id"))),
         remote_id=retweet_id,
         created_at=parse_utc(tweet.get("created_at")) or time_from_id(retweet_id),
     )
