@@ -154,7 +154,7 @@ def apply_sync(store: CurationStore, plan: SyncPlan, remote: RemoteLists, *,
                 _log(store, list_id, plan.network, "follow", handle, "done", "")
                 report(f"followed {handle}")
             try:
-                remote.add_member(list_rid, item.remote_id)
+                remote.add_member(list_rid, item.remote_id)  # already there counts as done
             except NotFound as exc:
                 result.failed.append(f"not added {handle}: {exc.message}")
                 _log(store, list_id, plan.network, "add", handle, "failed", exc.message)
@@ -165,7 +165,10 @@ def apply_sync(store: CurationStore, plan: SyncPlan, remote: RemoteLists, *,
             result.applied.append(f"added {handle}")
             report(result.applied[-1])
         for member in plan.remove:
-            remote.remove_member(list_rid, member.remote_id)
+            try:
+                remote.remove_member(list_rid, member.remote_id)
+            except NotFound:
+                pass  # not on the list (any more): what we wanted, so done
             _forget(store, list_id, plan.network, member)
             _log(store, list_id, plan.network, "remove", member.handle, "done", "")
             result.applied.append(f"removed {member.handle}")

@@ -11,8 +11,9 @@ import pytest
 from aggregator.cli import main
 from tests.fakes.mastodon import TOKEN as MASTODON_TOKEN
 from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.mastodon import LOCAL_DOMAIN
 from tests.fakes.mastodon_lists import MastodonListsFake
-from tests.fakes.server import LoopbackServer
+from tests.fakes.server import LoopbackServer, Reply, Request
 from tests.fakes.twitter import TOKEN as X_TOKEN
 from tests.fakes.twitter import FakeX
 from tests.fakes.twitter_lists import CREDENTIALS, XListsFake
@@ -206,3 +207,63 @@ def test_x_writes_need_user_context_keys(world: World, monkeypatch: pytest.Monke
     monkeypatch.delenv("T_ATS")
     _, err = world.run("lists", "sync", "Nurses", "--network", "twitter", code=1)
     assert "needs user-context keys; set access_token_secret_env" in err
+
+
+# ---------------------------------------------------------------- local accounts (issue 12)
+
+
+def local_world(world: World) -> str:
+    """A remote list already holding exactly the curated members, two of them the
+    server's own accounts (bare acct, profile on the web domain, local domain elsewhere)."""
+    m = world.masto
+    members = [m.make_account("voice1"), m.make_account("voice2"),
+               m.make_account("alice@example.social")]
+    masto_list = m.make_list("Local", members)
+    world.run("lists", "create", "Local")
+    world.run("lists", "add", "Local", f"voice1@{LOCAL_DOMAIN}", f"voice2@{LOCAL_DOMAIN}",
+              "alice@example.social")
+    world.run("lists", "link", "Local", "--mastodon", f"work:{masto_list}")
+    return masto_list
+
+
+def test_local_members_already_on_the_remote_list_need_no_change(world: World) -> None:
+    local_world(world)
+    out, _ = world.run("lists", "sync", "Local", "--dry-run")
+    assert "0 to add, 0 to remove" in out, out
+    assert "127.0.0.1" not in out and "social.clinic.example" not in out
+    out, _ = world.run("lists", "sync", "Local")
+    assert world.writes() == []
+
+
+def test_pull_of_local_members_creates_no_duplicate_voice(world: World) -> None:
+    masto_list = local_world(world)
+    world.run("lists", "sync", "Local")
+    world.masto.lists[masto_list]["members"].append(world.masto.make_account("voice3"))
+    out, _ = world.run("lists", "pull", "Local", "--yes")
+    assert "1 added and 0 removed remotely" in out and f"+ voice3@{LOCAL_DOMAIN}" in out
+    out, _ = world.run("voices", "show")
+    assert out.count(f"voice1@{LOCAL_DOMAIN}") == 1 and "127.0.0.1" not in out
+    assert len(out.splitlines()) == 4, out  # voice1..3 and alice: one voice each
+
+
+def test_a_sync_whose_answer_was_lost_finishes_when_run_again(world: World) -> None:
+    """The server added the member but the answer never arrived: the retry (and any
+    rerun) meets Mastodon's 422 "already been taken", which means done."""
+    masto_list = local_world(world)
+    newcomer = world.masto.make_account("voice4")
+    world.run("lists", "add", "Local", f"voice4@{LOCAL_DOMAIN}")
+    lost: list[Request] = []
+
+    def lose_first_add(req: Request) -> Reply:
+        reply = world.masto(req)
+        if req.method == "POST" and req.path.endswith("/accounts") and not lost:
+            lost.append(req)
+            return Reply(reset=True)  # applied, but the connection dies before the answer
+        return reply
+
+    world.masto_server.handler = lose_first_add
+    out, _ = world.run("lists", "sync", "Local")
+    assert lost and "in sync" in out, out
+    assert world.masto.lists[masto_list]["members"].count(newcomer) == 1
+    out, _ = world.run("lists", "sync", "Local", "--dry-run")
+    assert "0 to add, 0 to remove" in out
