@@ -134,7 +134,7 @@ def error_for_status(network: str, what: str, status: int, *, host: str, detail:
                            status=status, endpoint=endpoint)
     if status in (401, 403):
         if missing_credential is not None:
-            return AuthMissing(network, f"{what} needs {missing_credential} ({why})",
+            return AuthMissing(network, f"{what} needs {missing_credential}",
                                status=status, endpoint=endpoint)
         check = f": check {credential}" if credential else ""
         return AuthRejected(network, f"{what} was rejected ({why}){check}",

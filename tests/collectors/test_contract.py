@@ -103,10 +103,6 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
             Target("list", "404404"), add_x, f"/2/lists/{X_LIST}/tweets")
 
 
-def test_collector_declares_its_network(harness: Harness) -> None:
-    assert harness.collector().network == harness.network
-
-
 def test_first_pass_respects_backfill_and_commits_the_cursor_last(harness: Harness) -> None:
     keys = harness.add_posts(130)
     pages, state = run(harness.collector(), harness.target, SourceState(), backfill=90)

@@ -321,3 +321,28 @@ def test_unparsable_rate_limit_header_is_retried_not_waited_on(
 
     assert len(ids(pages)) == 7
     assert all(s < 5 for s in clock.sleeps)  # a back-off, not a rate-limit wait
+
+
+# ---------------------------------------------------------------- local domain (issue 12)
+
+
+def test_local_authors_belong_to_the_local_domain_asked_once(
+        make_collector: MakeCollector, mastodon_fake: MastodonFake) -> None:
+    from tests.fakes.mastodon import LOCAL_DOMAIN
+
+    collector = make_collector()
+    pages = run(collector, Target("list", LIST_ID))
+    run(collector, Target("hashtag", TAG))
+    authors = {p.author.key for page in pages for p in page.posts}
+    assert f"admin@{LOCAL_DOMAIN}" in authors  # not the API host, not the profile URL's
+    assert not any(a.endswith(("@127.0.0.1", "@localhost")) for a in authors)
+    assert len(mastodon_fake.server.requests("/instance")) == 1
+
+
+def test_without_instance_info_local_authors_fall_back_to_the_profile_host(
+        make_collector: MakeCollector, mastodon_fake: MastodonFake) -> None:
+    mastodon_fake.server.faults.arm(Reply.json({"error": "Record not found"}, 404),
+                                    "/instance", times=2)
+    pages = run(make_collector(), Target("list", LIST_ID))
+    authors = {p.author.key for page in pages for p in page.posts}
+    assert "admin@localhost" in authors
