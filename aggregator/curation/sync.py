@@ -11,6 +11,7 @@ added or removed on the remote list since our last snapshot of it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -165,10 +166,8 @@ def apply_sync(store: CurationStore, plan: SyncPlan, remote: RemoteLists, *,
             result.applied.append(f"added {handle}")
             report(result.applied[-1])
         for member in plan.remove:
-            try:
+            with contextlib.suppress(NotFound):  # not on the list (any more): done
                 remote.remove_member(list_rid, member.remote_id)
-            except NotFound:
-                pass  # not on the list (any more): what we wanted, so done
             _forget(store, list_id, plan.network, member)
             _log(store, list_id, plan.network, "remove", member.handle, "done", "")
             result.applied.append(f"removed {member.handle}")

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from aggregator.cli import main
+from tests.fakes.mastodon import LOCAL_DOMAIN, FakeMastodon
 from tests.fakes.mastodon import TOKEN as MASTODON_TOKEN
-from tests.fakes.mastodon import FakeMastodon
-from tests.fakes.mastodon import LOCAL_DOMAIN
 from tests.fakes.mastodon_lists import MastodonListsFake
 from tests.fakes.server import LoopbackServer, Reply, Request
 from tests.fakes.twitter import TOKEN as X_TOKEN

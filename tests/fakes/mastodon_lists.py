@@ -18,9 +18,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.server import Reply, Request
 
 WEB_DOMAIN = "social.clinic.example"  # where the fake's own accounts' profiles are
-from tests.fakes.server import Reply, Request
 
 
 class MastodonListsFake:
