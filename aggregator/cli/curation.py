@@ -1,5 +1,6 @@
 """`rounds lists ...` and `rounds voices ...`: curated lists of voices, their history,
-and CSV import/export. Remote sync commands live in curation_sync.py."""
+and CSV import/export. Remote sync commands live in curation_sync.py; both register on
+the groups of curation_groups.py."""
 
 from __future__ import annotations
 
@@ -8,21 +9,13 @@ from pathlib import Path
 
 import click
 
-from aggregator.cli.app import AppContext, pass_app, rounds
+from aggregator.cli.app import AppContext, pass_app
+from aggregator.cli.curation_groups import curation_store, lists, safe, voices
 from aggregator.curation.csvio import FORMATS, Format, export_csv, import_csv
 from aggregator.curation.handles import parse_handle
 from aggregator.curation.model import ROLES, Voice, shown_handle
 from aggregator.curation.store import CurationStore
 from aggregator.errors import CurationError
-from aggregator.textutil import terminal_safe
-
-
-def curation_store(app: AppContext) -> CurationStore:
-    return CurationStore(app.db, app.clock)
-
-
-def safe(text: str) -> str:
-    return terminal_safe(text, single_line=True)
 
 
 def describe(voice: Voice) -> str:
@@ -47,16 +40,6 @@ def resolve_voice(store: CurationStore, ref: str, *, create: bool = False) -> Vo
 
 
 # ---------------------------------------------------------------------------- lists
-
-
-@rounds.group()
-def lists() -> None:
-    """Curated lists: named sets of voices, with their membership history, CSV
-    import/export and sync to Mastodon and X lists.
-
-    \b
-    Accounts are written user@domain (Mastodon), x:name or @name (X), or #ID for a voice.
-    """
 
 
 @lists.command("create")
@@ -242,12 +225,6 @@ def lists_history(app: AppContext, name: str, on: str | None) -> None:
 # ---------------------------------------------------------------------------- voices
 
 
-@rounds.group()
-def voices() -> None:
-    """Voices: people and organizations worth hearing, each with identities on Mastodon
-    (user@domain) and X (x:name)."""
-
-
 _role = click.option("--role", type=click.Choice(ROLES), help="What kind of voice this is.")
 
 
@@ -331,7 +308,3 @@ def voices_unlink(app: AppContext, handle: str) -> None:
     network, parsed = parse_handle(handle)
     voice = curation_store(app).unlink(network, parsed)
     click.echo(f"unlinked into {describe(voice)}")
-
-
-# The remote-list commands (link, sync, pull) register on `lists` from their own module.
-from aggregator.cli import curation_sync  # noqa: E402,F401  isort: skip

@@ -8,7 +8,7 @@ from typing import cast
 import click
 
 from aggregator.cli.app import AppContext, pass_app
-from aggregator.cli.curation import curation_store, lists, safe
+from aggregator.cli.curation_groups import curation_store, lists, safe
 from aggregator.curation.model import RemoteLink
 from aggregator.curation.pull import apply_pull, plan_pull
 from aggregator.curation.remote import RemoteLists, open_remote
