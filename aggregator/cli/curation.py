@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from aggregator.cli.app import AppContext, pass_app
+from aggregator.cli.app import AppContext, pass_app, pass_reader
 from aggregator.cli.curation_groups import curation_store, lists, safe, voices
 from aggregator.curation.csvio import FORMATS, Format, export_csv, import_csv
 from aggregator.curation.handles import parse_handle
@@ -54,7 +54,7 @@ def lists_create(app: AppContext, name: str, topics: tuple[str, ...]) -> None:
 
 @lists.command("show")
 @click.argument("name", required=False)
-@pass_app
+@pass_reader
 def lists_show(app: AppContext, name: str | None) -> None:
     """Show every list with its size and remote links, or the members of list NAME."""
     store = curation_store(app)
@@ -180,7 +180,7 @@ def lists_import(app: AppContext, path: Path, fmt: Format | None, into_list: str
               help="mastodon-lists holds fediverse accounts only; rich holds everything.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write here instead of standard output.")
-@pass_app
+@pass_reader
 def lists_export(app: AppContext, names: tuple[str, ...], fmt: Format,
                  output: Path | None) -> None:
     """Export lists NAMES (default: all) as CSV that Mastodon can import
@@ -198,7 +198,7 @@ def lists_export(app: AppContext, names: tuple[str, ...], fmt: Format,
 @click.argument("name")
 @click.option("--on", "on", metavar="DATE",
               help="Instead: who was on the list on DATE (YYYY-MM-DD, or an ISO time).")
-@pass_app
+@pass_reader
 def lists_history(app: AppContext, name: str, on: str | None) -> None:
     """Every membership change of list NAME (when, what, by which command), or with
     --on DATE the members it had at the end of that day (UTC)."""
@@ -265,7 +265,7 @@ def voices_edit(app: AppContext, voice: str, name: str | None, role: str | None,
 
 @voices.command("show")
 @click.argument("voice", required=False)
-@pass_app
+@pass_reader
 def voices_show(app: AppContext, voice: str | None) -> None:
     """Show every voice, or VOICE (#ID or handle) in detail with the lists it is on."""
     store = curation_store(app)
