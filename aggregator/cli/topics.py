@@ -114,7 +114,7 @@ def reclassify(app: AppContext, restart: bool, batch: int) -> None:
     with Progress(TextColumn("reclassifying"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err, disable=not err.is_terminal) as bar:
         task = bar.add_task("", total=None)
-        result = run(app.db, app.repo, service.classify, source_topics, _taxonomy_text(app),
+        result = run(app.repo, service.classify, source_topics, _taxonomy_text(app),
                      batch=batch, restart=restart,
                      progress=lambda done, total: bar.update(task, completed=done, total=total))
     service.close()
