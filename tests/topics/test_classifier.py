@@ -42,11 +42,6 @@ def by_topic(matches: list[TopicMatch]) -> dict[str, TopicMatch]:
     return {m.topic: m for m in matches}
 
 
-def test_config_copy_is_identical_to_the_packaged_default() -> None:
-    packaged = (ROOT / "aggregator" / "data" / "topics.toml").read_bytes()
-    assert (ROOT / "config" / "topics.toml").read_bytes() == packaged
-
-
 def test_default_taxonomy_has_the_documented_shape() -> None:
     tax = load_taxonomy()
     assert 25 <= len(tax.topics) <= 30
