@@ -22,7 +22,6 @@ from aggregator.topics import (
 )
 from aggregator.topics.classifier import fold, split_camel
 
-ROOT = Path(__file__).resolve().parents[2]
 AUTHOR = Author("mastodon", "a@example.org", "a@example.org", "A")
 
 
