@@ -21,6 +21,7 @@ test: $(STAMP)  ## the whole suite (PostgreSQL too when ROUNDS_TEST_PG_URL is se
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 reliability: $(STAMP)
 	$(BIN)/python -m pytest -q tests/reliability -p tests.reliability.report

@@ -101,5 +101,13 @@ class StorageError(AggregatorError):
     pass
 
 
+class ArchiveMissing(StorageError):
+    """A command that only reads found no archive (no file, or an empty database)."""
+
+
+class ArchiveOutdated(StorageError):
+    """A command that only reads found an archive at an older schema; it never migrates."""
+
+
 class CurationError(AggregatorError):
     pass

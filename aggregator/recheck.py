@@ -15,9 +15,6 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
-
-from sqlalchemy import and_, select, update
 
 from aggregator.clock import Clock
 from aggregator.collectors.mastodon.api import MastodonApi
@@ -25,7 +22,6 @@ from aggregator.collectors.mastodon.normalize import normalize_status
 from aggregator.errors import CollectorError, NotFound
 from aggregator.settings import AccountSettings, Settings
 from aggregator.storage.repository import Repository
-from aggregator.storage.schema import post_sources, posts, sources
 
 logger = logging.getLogger(__name__)
 CURSOR_KEY = "recheck.last_post_id"
@@ -57,9 +53,9 @@ def recheck_recent(settings: Settings, repo: Repository, make_api: MakeApi, *,
     if not accounts:
         return result
     after = int(repo.get_app_state(CURSOR_KEY) or 0)
-    batch = _recent(repo, since, after, limit, list(accounts))
+    batch = repo.recent_posts("mastodon", since, after, limit, list(accounts))
     if len(batch) < limit and after:  # wrap around to the oldest recent ids
-        batch += _recent(repo, since, 0, limit - len(batch), list(accounts))
+        batch += repo.recent_posts("mastodon", since, 0, limit - len(batch), list(accounts))
     apis: dict[str, MastodonApi] = {}
     try:
         for post_id, remote_id, account in batch:
@@ -68,7 +64,7 @@ def recheck_recent(settings: Settings, repo: Repository, make_api: MakeApi, *,
             try:
                 status = api.fetch_status(remote_id)
             except NotFound:
-                _mark_deleted(repo, post_id)
+                repo.mark_deleted(post_id)
                 result.deleted += 1
                 continue
             except CollectorError as exc:
@@ -85,31 +81,3 @@ def recheck_recent(settings: Settings, repo: Repository, make_api: MakeApi, *,
     logger.info("recheck checked=%d edited=%d deleted=%d errors=%d", result.checked,
                 result.edited, result.deleted, result.errors)
     return result
-
-
-def _recent(repo: Repository, since: object, after: int, limit: int,
-            account_names: list[str]) -> list[tuple[Any, ...]]:
-    """(post id, remote id, account): recent, not deleted."""
-    via = (select(post_sources.c.post_id, sources.c.account)
-           .join(sources, sources.c.id == post_sources.c.source_id)
-           .where(sources.c.account.in_(account_names)).subquery())
-    stmt = (select(posts.c.id, posts.c.remote_id, via.c.account)
-            .join(via, via.c.post_id == posts.c.id)
-            .where(and_(posts.c.network == "mastodon", posts.c.created_at >= since,
-                        posts.c.deleted_at.is_(None), posts.c.id > after))
-            .order_by(posts.c.id).limit(limit * 4))
-    with repo.db.engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-    seen: set[int] = set()
-    out = []
-    for r in rows:  # a post brought by several sources: check it once
-        if r.id not in seen:
-            seen.add(r.id)
-            out.append(tuple(r))
-    return out[:limit]
-
-
-def _mark_deleted(repo: Repository, post_id: int) -> None:
-    with repo.db.engine.begin() as conn:
-        conn.execute(update(posts).where(posts.c.id == post_id)
-                     .values(deleted_at=repo.clock.now()))

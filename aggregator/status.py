@@ -49,6 +49,20 @@ class SourceStatus:
         }
 
 
+def never_run(settings: Settings) -> list[SourceStatus]:
+    """Every configured source as it stands before the first collect (no archive yet)."""
+    out = []
+    for s in settings.sources:
+        account = settings.accounts[s.account]
+        x = account.network == "twitter"
+        out.append(SourceStatus(
+            name=s.name, network=account.network, account=s.account, every=s.every,
+            last_run_at=None, last_success_at=None, last_error=None, consecutive_failures=0,
+            next_due=None, posts_24h=0, claimed_by=None, x_reads_today=0 if x else None,
+            x_reads_budget=account.max_reads_per_day if x else None))
+    return out
+
+
 def list_status(settings: Settings, repo: Repository) -> list[SourceStatus]:
     ids = repo.sync_sources(settings)
     since = repo.clock.now() - timedelta(hours=24)

@@ -64,6 +64,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL schema's URL (skips without ROUNDS_TEST_PG_URL)."""
+    yield from _pg_schema_url()
+
+
+@pytest.fixture
 def db(db_url: str) -> Iterator[Database]:
     database = open_database(db_url)
     yield database

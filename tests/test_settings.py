@@ -134,9 +134,3 @@ def test_init_writes_a_0600_starter_that_loads_and_never_overwrites(
     assert main(["--config", str(target), "init"]) == 1
     assert target.read_text() == "# mine\n"
     assert "already exists" in capsys.readouterr().err
-
-
-def test_config_example_in_repo_is_the_packaged_one() -> None:
-    repo = Path(__file__).parent.parent
-    assert (repo / "config/rounds.example.toml").read_text() == (
-        repo / "aggregator/data/rounds.example.toml").read_text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from importlib.resources import files
 from pathlib import Path
+from types import SimpleNamespace
 
 import click
 from rich.console import Console
@@ -12,7 +13,8 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy import func, select
 
-from aggregator.cli.app import AppContext, pass_app, rounds
+from aggregator.cli.app import AppContext, pass_app, pass_reader, rounds
+from aggregator.errors import ArchiveMissing
 from aggregator.settings import find_config
 from aggregator.storage.db import head_revision, open_database, schema_revision
 from aggregator.storage.schema import post_sources, sources
@@ -41,23 +43,31 @@ def init(app: AppContext, path: Path | None) -> None:
 
 
 @rounds.command("sources")
-@pass_app
+@pass_reader
 def list_sources(app: AppContext) -> None:
     """List configured sources with their last run, outcome, cursor and post count."""
     settings = app.settings
-    ids = app.repo.sync_sources(settings)
-    with app.db.engine.connect() as conn:
-        rows = {r.id: r for r in conn.execute(select(sources))}
-        counts = {r[0]: int(r[1]) for r in conn.execute(
-            select(post_sources.c.source_id, func.count()).group_by(post_sources.c.source_id))}
-    reads = {a: app.repo.reads_since(a, app.repo.start_of_day()) for a in settings.accounts
-             if settings.accounts[a].network == "twitter"}
+    try:
+        ids = app.repo.sync_sources(settings)
+    except ArchiveMissing as exc:  # nothing has run yet, and nothing is made: say so
+        click.echo(f"{exc}", err=True)
+        ids, rows, counts = {}, {}, {}
+        reads = dict.fromkeys((a for a, acc in settings.accounts.items()
+                               if acc.network == "twitter"), 0)
+    else:
+        with app.db.engine.connect() as conn:
+            rows = {r.id: r for r in conn.execute(select(sources))}
+            counts = {r[0]: int(r[1]) for r in conn.execute(
+                select(post_sources.c.source_id, func.count())
+                .group_by(post_sources.c.source_id))}
+        reads = {a: app.repo.reads_since(a, app.repo.start_of_day()) for a in settings.accounts
+                 if settings.accounts[a].network == "twitter"}
     table = Table(show_edge=False, pad_edge=False)
     for col in ("source", "account", "target", "every", "last run", "outcome", "cursor",
                 "posts", "X reads today"):
         table.add_column(col, overflow="fold")
     for s in settings.sources:
-        row = rows[ids[s.name]]
+        row = rows.get(ids.get(s.name, -1), _NEVER_RUN)
         outcome = ("never run" if row.last_run_at is None else
                    "ok" if row.last_error is None else f"error: {row.last_error}")
         budget = settings.accounts[s.account].max_reads_per_day
@@ -70,6 +80,10 @@ def list_sources(app: AppContext) -> None:
                       Text(terminal_safe(outcome, single_line=True)), row.cursor or "-",
                       str(counts.get(row.id, 0)), spent)
     Console().print(table)
+
+
+# A source the archive has no row for yet (no archive): what its row will say.
+_NEVER_RUN = SimpleNamespace(id=None, last_run_at=None, last_error=None, cursor=None)
 
 
 def _every(seconds: int) -> str:

@@ -9,16 +9,17 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, update_wrapper
+from typing import Concatenate, ParamSpec, TypeVar
 
 import click
 
 from aggregator import __version__
 from aggregator.clock import Clock, SystemClock
 from aggregator.settings import Settings, load_settings
-from aggregator.storage.db import Database, open_database
+from aggregator.storage.db import Database, open_database, open_existing
 from aggregator.storage.repository import Repository
 from aggregator.textutil import TerminalSafeFormatter
 
@@ -29,6 +30,9 @@ class AppContext:
     database_url: str | None = None
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     clock: Clock = field(default_factory=SystemClock)
+    # Set by commands that only read (`pass_reader`): the archive must already exist at
+    # the current schema; it is never created or migrated for them.
+    existing_only: bool = False
 
     @cached_property
     def settings(self) -> Settings:
@@ -36,6 +40,8 @@ class AppContext:
 
     @cached_property
     def db(self) -> Database:
+        if self.existing_only:
+            return open_existing(self.settings.database_url)
         return open_database(self.settings.database_url)
 
     @cached_property
@@ -44,6 +50,19 @@ class AppContext:
 
 
 pass_app = click.make_pass_decorator(AppContext)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def pass_reader(command: Callable[Concatenate[AppContext, P], R]) -> Callable[P, R]:
+    """`pass_app` for commands that only read: their `app.db` is the existing archive,
+    never created or migrated (a missing or older one is an error saying what to run)."""
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        app = click.get_current_context().ensure_object(AppContext)
+        app.existing_only = True
+        return command(app, *args, **kwargs)
+    return update_wrapper(run, command)
 
 
 def configure_logging(verbose: int, quiet: bool) -> None:

@@ -7,6 +7,7 @@ from aggregator.cli import (  # noqa: F401
     archive,
     collect,
     curation,
+    curation_sync,
     daemon,
     demo,
     export,

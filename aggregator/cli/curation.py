@@ -1,5 +1,6 @@
 """`rounds lists ...` and `rounds voices ...`: curated lists of voices, their history,
-and CSV import/export. Remote sync commands live in curation_sync.py."""
+and CSV import/export. Remote sync commands live in curation_sync.py; both register on
+the groups of curation_groups.py."""
 
 from __future__ import annotations
 
@@ -8,21 +9,13 @@ from pathlib import Path
 
 import click
 
-from aggregator.cli.app import AppContext, pass_app, rounds
+from aggregator.cli.app import AppContext, pass_app, pass_reader
+from aggregator.cli.curation_groups import curation_store, lists, safe, voices
 from aggregator.curation.csvio import FORMATS, Format, export_csv, import_csv
 from aggregator.curation.handles import parse_handle
 from aggregator.curation.model import ROLES, Voice, shown_handle
 from aggregator.curation.store import CurationStore
 from aggregator.errors import CurationError
-from aggregator.textutil import terminal_safe
-
-
-def curation_store(app: AppContext) -> CurationStore:
-    return CurationStore(app.db, app.clock)
-
-
-def safe(text: str) -> str:
-    return terminal_safe(text, single_line=True)
 
 
 def describe(voice: Voice) -> str:
@@ -49,16 +42,6 @@ def resolve_voice(store: CurationStore, ref: str, *, create: bool = False) -> Vo
 # ---------------------------------------------------------------------------- lists
 
 
-@rounds.group()
-def lists() -> None:
-    """Curated lists: named sets of voices, with their membership history, CSV
-    import/export and sync to Mastodon and X lists.
-
-    \b
-    Accounts are written user@domain (Mastodon), x:name or @name (X), or #ID for a voice.
-    """
-
-
 @lists.command("create")
 @click.argument("name")
 @click.option("--topic", "topics", multiple=True, help="Default topic of the list (repeatable).")
@@ -71,7 +54,7 @@ def lists_create(app: AppContext, name: str, topics: tuple[str, ...]) -> None:
 
 @lists.command("show")
 @click.argument("name", required=False)
-@pass_app
+@pass_reader
 def lists_show(app: AppContext, name: str | None) -> None:
     """Show every list with its size and remote links, or the members of list NAME."""
     store = curation_store(app)
@@ -197,7 +180,7 @@ def lists_import(app: AppContext, path: Path, fmt: Format | None, into_list: str
               help="mastodon-lists holds fediverse accounts only; rich holds everything.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write here instead of standard output.")
-@pass_app
+@pass_reader
 def lists_export(app: AppContext, names: tuple[str, ...], fmt: Format,
                  output: Path | None) -> None:
     """Export lists NAMES (default: all) as CSV that Mastodon can import
@@ -215,7 +198,7 @@ def lists_export(app: AppContext, names: tuple[str, ...], fmt: Format,
 @click.argument("name")
 @click.option("--on", "on", metavar="DATE",
               help="Instead: who was on the list on DATE (YYYY-MM-DD, or an ISO time).")
-@pass_app
+@pass_reader
 def lists_history(app: AppContext, name: str, on: str | None) -> None:
     """Every membership change of list NAME (when, what, by which command), or with
     --on DATE the members it had at the end of that day (UTC)."""
@@ -240,12 +223,6 @@ def lists_history(app: AppContext, name: str, on: str | None) -> None:
 
 
 # ---------------------------------------------------------------------------- voices
-
-
-@rounds.group()
-def voices() -> None:
-    """Voices: people and organizations worth hearing, each with identities on Mastodon
-    (user@domain) and X (x:name)."""
 
 
 _role = click.option("--role", type=click.Choice(ROLES), help="What kind of voice this is.")
@@ -288,7 +265,7 @@ def voices_edit(app: AppContext, voice: str, name: str | None, role: str | None,
 
 @voices.command("show")
 @click.argument("voice", required=False)
-@pass_app
+@pass_reader
 def voices_show(app: AppContext, voice: str | None) -> None:
     """Show every voice, or VOICE (#ID or handle) in detail with the lists it is on."""
     store = curation_store(app)
@@ -331,7 +308,3 @@ def voices_unlink(app: AppContext, handle: str) -> None:
     network, parsed = parse_handle(handle)
     voice = curation_store(app).unlink(network, parsed)
     click.echo(f"unlinked into {describe(voice)}")
-
-
-# The remote-list commands (link, sync, pull) register on `lists` from their own module.
-from aggregator.cli import curation_sync  # noqa: E402,F401  isort: skip

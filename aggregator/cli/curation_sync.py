@@ -7,8 +7,8 @@ from typing import cast
 
 import click
 
-from aggregator.cli.app import AppContext, pass_app
-from aggregator.cli.curation import curation_store, lists, safe
+from aggregator.cli.app import AppContext, pass_app, pass_reader
+from aggregator.cli.curation_groups import curation_store, lists, safe
 from aggregator.curation.model import RemoteLink
 from aggregator.curation.pull import apply_pull, plan_pull
 from aggregator.curation.remote import RemoteLists, open_remote
@@ -151,7 +151,7 @@ def lists_pull(app: AppContext, name: str, network: str | None, yes: bool) -> No
 
 @lists.command("synclog")
 @click.argument("name")
-@pass_app
+@pass_reader
 def lists_synclog(app: AppContext, name: str) -> None:
     """The latest remote changes made by sync for list NAME (newest first)."""
     for line in list_sync_log(curation_store(app), name):

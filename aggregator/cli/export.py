@@ -11,7 +11,7 @@ from typing import IO
 import click
 
 from aggregator.archive import Split
-from aggregator.cli.app import AppContext, pass_app, rounds
+from aggregator.cli.app import AppContext, pass_reader, rounds
 from aggregator.cli.archive import export_files
 from aggregator.export import ExportFilter, iter_records, write_csv, write_jsonl
 from aggregator.settings import parse_duration
@@ -51,7 +51,7 @@ def parse_when(value: str, now: datetime) -> datetime:
               help="One file per day or month of creation, into the directory given by -o, "
                    "with a manifest.json (counts and sha256 per file).")
 @click.option("--gzip", "gz", is_flag=True, help="Compress the file(s) with gzip.")
-@pass_app
+@pass_reader
 def export(app: AppContext, fmt: str, since: str | None, until: str | None,
            source_names: tuple[str, ...], network: str | None, query: str | None, raw: bool,
            output: Path | None, split: Split | None, gz: bool) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from aggregator.cli.app import AppContext, pass_app, rounds
+from aggregator.cli.app import AppContext, pass_reader, rounds
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def build_reader_app(app: AppContext):  # type: ignore[no-untyped-def]
 
 
 @rounds.command()
-@pass_app
+@pass_reader
 def read(app: AppContext) -> None:
     """Open the reader: views, topics, unread counts, read/star, filter, collect (R),
     curated lists (c)."""

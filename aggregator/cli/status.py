@@ -10,8 +10,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from aggregator.cli.app import AppContext, pass_app, rounds
-from aggregator.status import SourceStatus, list_status
+from aggregator.cli.app import AppContext, pass_reader, rounds
+from aggregator.errors import ArchiveMissing
+from aggregator.status import SourceStatus, list_status, never_run
 from aggregator.textutil import terminal_safe
 
 
@@ -29,12 +30,16 @@ def _when(value: datetime | None, now: datetime, never: str = "never") -> str:
 
 @rounds.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON document, for monitoring.")
-@pass_app
+@pass_reader
 def status(app: AppContext, as_json: bool) -> None:
     """Per source: last success, last error, consecutive failures, next due, posts in the
     last 24 h, and X reads spent today. Exits 1 when any source has failed 3 or more
     times in a row."""
-    rows = list_status(app.settings, app.repo)
+    try:
+        rows = list_status(app.settings, app.repo)
+    except ArchiveMissing as exc:  # not a failure: nothing has run yet, and nothing is made
+        click.echo(f"{exc}", err=True)
+        rows = never_run(app.settings)
     now = app.clock.now()
     if as_json:
         click.echo(json.dumps({"now": now.isoformat().replace("+00:00", "Z"),

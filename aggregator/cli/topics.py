@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy import func, or_, select
 
-from aggregator.cli.app import AppContext, pass_app, rounds
+from aggregator.cli.app import AppContext, pass_app, pass_reader, rounds
 from aggregator.errors import QueryError
 from aggregator.export import ExportFilter, iter_records
 from aggregator.storage.schema import accounts, post_topics, posts
@@ -32,7 +32,7 @@ def topics() -> None:
 
 
 @topics.command("list")
-@pass_app
+@pass_reader
 def list_topics(app: AppContext) -> None:
     """Every topic of the taxonomy (with your topics_file merged) and its post count."""
     from aggregator.topics.taxonomy import load_taxonomy
@@ -64,7 +64,7 @@ def _find_post(app: AppContext, ref: str) -> int:
 
 @topics.command()
 @click.argument("post_ref", metavar="POST")
-@pass_app
+@pass_reader
 def explain(app: AppContext, post_ref: str) -> None:
     """Which rules gave POST its topics (POST: its id, remote id, URL or key).
 
@@ -114,7 +114,7 @@ def reclassify(app: AppContext, restart: bool, batch: int) -> None:
     with Progress(TextColumn("reclassifying"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err, disable=not err.is_terminal) as bar:
         task = bar.add_task("", total=None)
-        result = run(app.db, app.repo, service.classify, source_topics, _taxonomy_text(app),
+        result = run(app.repo, service.classify, source_topics, _taxonomy_text(app),
                      batch=batch, restart=restart,
                      progress=lambda done, total: bar.update(task, completed=done, total=total))
     service.close()
@@ -126,7 +126,7 @@ def reclassify(app: AppContext, restart: bool, batch: int) -> None:
 @click.argument("query", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines (the export record shape).")
 @click.option("-n", "--limit", default=50, show_default=True, help="At most this many posts.")
-@pass_app
+@pass_reader
 def search(app: AppContext, query: tuple[str, ...], as_json: bool, limit: int) -> None:
     """Find stored posts, newest first, with the query language.
 

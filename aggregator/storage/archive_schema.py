@@ -1,13 +1,14 @@
 """Edit history: earlier versions of posts that were edited upstream.
 
-Registered on the shared `metadata` (imported at the end of schema.py); migration 0003.
+Registered on the shared `metadata` of `storage.base` (schema.py imports this module so
+that `schema.metadata` is complete); migration 0003.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Column, ForeignKey, Index, Table, Text
 
-from aggregator.storage.schema import Id, UTCDateTime, metadata
+from aggregator.storage.base import Id, UTCDateTime, metadata
 
 post_versions = Table(
     "post_versions", metadata,

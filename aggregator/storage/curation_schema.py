@@ -1,14 +1,15 @@
 """Curation tables: voices, their network identities, curated lists, memberships, the
 membership history, links to remote lists and what each sync applied.
 
-Registered on the shared `metadata` (imported at the end of schema.py); migration 0002.
+Registered on the shared `metadata` of `storage.base` (schema.py imports this module so
+that `schema.metadata` is complete); migration 0002.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
 
-from aggregator.storage.schema import Id, UTCDateTime, metadata
+from aggregator.storage.base import Id, UTCDateTime, metadata
 
 voices = Table(
     "voices", metadata,

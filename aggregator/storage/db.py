@@ -3,13 +3,17 @@
 SQLite runs in WAL mode with a busy timeout so the reader can read while a collector
 writes. A fresh database is migrated on first use; a database written by a newer
 grandrounds, or a file that is not ours, is refused before anything is changed.
+
+Commands that only read open with `open_existing`: it never creates a file, a directory
+or a table, and never migrates (a read against a shared PostgreSQL database once created
+18 tables in it); a missing or older archive is a one-line error that says what to run.
 """
 
 from __future__ import annotations
 
 import fcntl
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +27,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
-from aggregator.errors import StorageError
+from aggregator.errors import ArchiveMissing, ArchiveOutdated, StorageError
 
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -44,20 +48,33 @@ class Database:
         self.engine.dispose()
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    # Switching to WAL rewrites the file header: only in an empty database or one of ours,
-    # so that a foreign file is refused without a byte changed.
-    tables = {r[0] for r in cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not tables or "alembic_version" in tables:
-        cur.execute("PRAGMA journal_mode = WAL")
-    cur.execute("PRAGMA synchronous = NORMAL")
-    cur.execute("PRAGMA foreign_keys = ON")
-    cur.close()
+def _sqlite_pragmas(create: bool) -> Callable[[Any, Any], None]:
+    def pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # Switching to WAL rewrites the file header: only in one of ours, or an empty one we
+        # may create, so that a foreign or an empty file is left without a byte changed.
+        tables = {r[0] for r in
+                  cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "alembic_version" in tables or (create and not tables):
+            cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+    return pragmas
 
 
-def make_engine(url: str) -> Engine:
+def _sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL; None for other databases and in-memory ones."""
+    parsed = make_url(url)
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:":
+        return None
+    return Path(path).expanduser()
+
+
+def make_engine(url: str, *, create: bool = True) -> Engine:
+    """The engine for `url`; `create=False` leaves a missing SQLite directory uncreated."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -66,9 +83,9 @@ def make_engine(url: str) -> Engine:
         ) from None
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
-        path = parsed.database
-        if path and path != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = _sqlite_path(url)
+        if path is not None and create:
+            path.parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000}
     elif parsed.get_backend_name() == "postgresql":
         kwargs["pool_pre_ping"] = True
@@ -77,7 +94,7 @@ def make_engine(url: str) -> Engine:
     except (NoSuchModuleError, ImportError) as exc:
         raise StorageError(f"unsupported database URL {parsed!r}: {exc}") from None
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(create))
     return engine
 
 
@@ -125,12 +142,46 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
                     upgrade(engine)
     except DBAPIError as exc:
         engine.dispose()
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        raise StorageError(f"cannot open database {shown}: {reason}") from None
+        raise StorageError(f"cannot open database {shown}: {_reason(exc)}") from None
     except StorageError:
         engine.dispose()
         raise
     return Database(engine, shown)
+
+
+def open_existing(url: str) -> Database:
+    """Open an archive that already exists at the schema this grandrounds writes, for
+    commands that only read: nothing is created (no file, directory or table) or migrated.
+
+    Raises:
+        StorageError: no archive there yet (run `rounds collect`), an older schema (run
+            `rounds db upgrade`), or whatever `open_database` refuses.
+    """
+    engine = make_engine(url, create=False)  # refuses what is not a URL; connects later
+    path = _sqlite_path(url)
+    shown = make_url(url).render_as_string(hide_password=True)
+    missing = f"no archive yet at {path or shown} — run `rounds collect`"
+    try:
+        if path is not None and not path.is_file():
+            raise ArchiveMissing(missing)
+        current = _check(engine, shown)
+    except DBAPIError as exc:
+        engine.dispose()
+        raise StorageError(f"cannot open database {shown}: {_reason(exc)}") from None
+    except StorageError:
+        engine.dispose()
+        raise
+    if current != head_revisions():
+        engine.dispose()
+        if not current:
+            raise ArchiveMissing(missing)
+        raise ArchiveOutdated(f"the archive at {path or shown} needs an upgrade "
+                           "— run `rounds db upgrade`")
+    return Database(engine, shown)
+
+
+def _reason(exc: DBAPIError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
 
 
 def _check(engine: Engine, shown: str, *, locked: bool = False) -> set[str]:

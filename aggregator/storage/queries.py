@@ -30,9 +30,9 @@ from sqlalchemy import (
 )
 
 from aggregator.errors import StorageError
+from aggregator.storage.base import UTCDateTime
 from aggregator.storage.db import Database
 from aggregator.storage.schema import (
-    UTCDateTime,
     accounts,
     boosts,
     post_sources,

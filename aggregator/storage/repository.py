@@ -7,7 +7,6 @@ middle of a pass neither loses nor duplicates a post.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +21,7 @@ from aggregator.settings import Settings
 from aggregator.storage import sqlite_pages
 from aggregator.storage.archive_schema import post_versions
 from aggregator.storage.db import Database
+from aggregator.storage.rows import EDITED_COLUMNS, post_dict, topic_dicts
 from aggregator.storage.schema import (
     accounts,
     app_state,
@@ -40,14 +40,13 @@ class SaveResult:
     existing: int
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
 class Repository:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, *, sqlite_fast_path: bool = True) -> None:
+        """`sqlite_fast_path=False` writes pages through Core on SQLite too: the test that
+        proves both paths store the same rows uses it."""
         self.db = db
         self.clock = clock
+        self._fast = sqlite_fast_path and db.dialect == "sqlite"
         self._insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
 
     # ------------------------------------------------------------------ sources
@@ -143,7 +142,7 @@ class Repository:
             return SaveResult(0, 0)
         now = self.clock.now()
         network = batch[0].network
-        if self.db.dialect == "sqlite":  # same rows, plain DBAPI statements (sqlite_pages)
+        if self._fast:  # same rows, plain DBAPI statements (sqlite_pages)
             stamp = sqlite_pages.sqlite_time(now)
             author_ids = sqlite_pages.upsert_authors(conn, _authors_of(batch), stamp)
         else:
@@ -155,7 +154,7 @@ class Repository:
                 post = _with_boosts(post, prior.boosts + post.boosts)
             by_key[post.key] = post
         keys = list(by_key)
-        if self.db.dialect == "sqlite":
+        if self._fast:
             new = sqlite_pages.save_posts(
                 conn, source_id, batch, by_key, topics, author_ids, stamp,
                 lambda existing: self._update_edits(conn, existing, by_key, author_ids))
@@ -165,7 +164,7 @@ class Repository:
         if fresh:
             conn.execute(
                 self._insert(posts).on_conflict_do_nothing(index_elements=["network", "key"]),
-                [_post_row(p, author_ids[(p.network, p.author.key)], now) for p in fresh],
+                [post_dict(p, author_ids[(p.network, p.author.key)], now) for p in fresh],
             )
         ids = {**existing, **self._post_ids(conn, network, [p.key for p in fresh])}
         self._update_edits(conn, existing, by_key, author_ids)
@@ -176,12 +175,10 @@ class Repository:
             {"post_id": ids[p.key], "booster_id": author_ids[(b.booster.network, b.booster.key)],
              "remote_id": b.remote_id, "created_at": b.created_at}
             for p in by_key.values() for b in p.boosts])
-        topic_rows = []
+        rows = []
         for post, matches in zip(batch, topics, strict=False):
-            topic_rows += [{"post_id": ids[post.key], "topic": m.topic,
-                            "created_at": post.created_at, "rule": m.rule,
-                            "matched": m.matched[:500], "weight": m.weight} for m in matches]
-        self._insert_ignore(conn, post_topics, topic_rows)
+            rows += topic_dicts(ids[post.key], post.created_at, matches)
+        self._insert_ignore(conn, post_topics, rows)
         return SaveResult(new=len(fresh), existing=len(keys) - len(fresh))
 
     def _insert_ignore(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -220,11 +217,9 @@ class Repository:
             conn.execute(post_versions.insert().values(
                 post_id=pid, edited_at=before.edited_at, text=before.text,
                 spoiler=before.spoiler, replaced_at=now))
-            row = _post_row(post, 0, now)
-            conn.execute(update(posts).where(posts.c.id == pid).values(**{
-                k: row[k] for k in ("text", "spoiler", "lang", "hashtags", "mentions", "links",
-                                    "media", "has_link", "has_media", "sensitive", "raw",
-                                    "edited_at")}))
+            row = post_dict(post, 0, now)
+            conn.execute(update(posts).where(posts.c.id == pid).values(
+                **{k: row[k] for k in EDITED_COLUMNS}))
             changed += 1
         return changed
 
@@ -249,6 +244,32 @@ class Repository:
                 ids[(network, r.key)] = r.id
         return ids
 
+    def recent_posts(self, network: str, since: datetime, after: int, limit: int,
+                     account_names: Sequence[str]) -> list[tuple[int, str, str]]:
+        """(post id, remote id, account) of up to `limit` posts of `network` created since
+        `since`, not deleted, id above `after`, brought by a source of one of `account_names`;
+        in id order, each post once (the recheck job's round-robin)."""
+        via = (select(post_sources.c.post_id, sources.c.account)
+               .join(sources, sources.c.id == post_sources.c.source_id)
+               .where(sources.c.account.in_(account_names)).subquery())
+        stmt = (select(posts.c.id, posts.c.remote_id, via.c.account)
+                .join(via, via.c.post_id == posts.c.id)
+                .where(and_(posts.c.network == network, posts.c.created_at >= since,
+                            posts.c.deleted_at.is_(None), posts.c.id > after))
+                .order_by(posts.c.id).limit(limit * 4))
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        found: dict[int, tuple[int, str, str]] = {}
+        for r in rows:  # a post brought by several sources: once
+            found.setdefault(r.id, (r.id, r.remote_id, r.account))
+        return list(found.values())[:limit]
+
+    def mark_deleted(self, post_id: int) -> None:
+        """The server no longer has the post: hide it (export, reader) from now on."""
+        with self.db.engine.begin() as conn:
+            conn.execute(update(posts).where(posts.c.id == post_id)
+                         .values(deleted_at=self.clock.now()))
+
     # ------------------------------------------------------------------ reader state
 
     def set_flags(self, post_id: int, *, is_read: bool | None = None,
@@ -259,10 +280,8 @@ class Repository:
                 conn.execute(update(posts).where(posts.c.id == post_id).values(**values))
 
     def set_app_state(self, key: str, value: str) -> None:
-        stmt = self._insert(app_state).values(key=key, value=value)
         with self.db.engine.begin() as conn:
-            conn.execute(stmt.on_conflict_do_update(index_elements=["key"],
-                                                    set_={"value": stmt.excluded.value}))
+            upsert_app_state(conn, key, value)
 
     def get_app_state(self, key: str) -> str | None:
         with self.db.engine.connect() as conn:
@@ -273,6 +292,14 @@ class Repository:
         now = self.clock.now()
         return now - timedelta(hours=now.hour, minutes=now.minute, seconds=now.second,
                                microseconds=now.microsecond)
+
+
+def upsert_app_state(conn: Connection, key: str, value: str) -> None:
+    """Set app_state `key` inside the caller's transaction (a job's resume mark)."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(app_state).values(key=key, value=value)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["key"],
+                                            set_={"value": stmt.excluded.value}))
 
 
 def _new_id(result: CursorResult[Any]) -> int:
@@ -296,20 +323,3 @@ def _with_boosts(post: Post, all_boosts: tuple[Any, ...]) -> Post:
             seen.add(b.booster.key)
             merged.append(b)
     return replace(post, boosts=tuple(merged))
-
-
-def _post_row(p: Post, author_id: int, now: datetime) -> dict[str, Any]:
-    return {
-        "network": p.network, "key": p.key, "remote_id": p.remote_id, "url": p.url,
-        "author_id": author_id, "created_at": p.created_at, "text": p.text,
-        "spoiler": p.spoiler, "lang": p.lang, "reply_to_id": p.reply_to_id,
-        "reply_to_author": p.reply_to_author, "quote_of": p.quote_of,
-        "hashtags": _dumps(list(p.hashtags)), "mentions": _dumps(list(p.mentions)),
-        "links": _dumps(list(p.links)),
-        "media": _dumps([{"kind": m.kind, "url": m.url, "alt_text": m.alt_text}
-                         for m in p.media]),
-        "has_link": bool(p.links), "has_media": bool(p.media), "sensitive": p.sensitive,
-        "raw": p.raw, "edited_at": p.edited_at, "deleted_at": None, "first_seen": now,
-        "is_read": False, "starred": False,
-    }
-

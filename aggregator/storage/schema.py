@@ -1,5 +1,7 @@
-"""Tables. Any change here needs an Alembic migration in `migrations/versions/`
-(tests compare this metadata with a migrated database).
+"""The archive's core tables, and the one module whose `metadata` holds every table.
+
+Any change to a table needs an Alembic migration in `migrations/versions/` (tests compare
+this metadata with a migrated database).
 
 Not declared here, because they are dialect-specific: the full-text index
 (`posts_fts` FTS5 table and triggers on SQLite, the `search` tsvector column with its
@@ -8,49 +10,25 @@ GIN index on PostgreSQL); the migrations create them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
 
-metadata = MetaData()
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Stored as naive UTC (both dialects agree on that), returned timezone-aware."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
-
-
-Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite: INTEGER PRIMARY KEY is the rowid
+# The other table modules register on the same `metadata`; importing them here means that
+# whoever imports `schema` for the whole archive (alembic's env, `db copy`, the test that
+# compares metadata with a migrated database) sees every table.
+from aggregator.storage import archive_schema as archive_schema
+from aggregator.storage import curation_schema as curation_schema
+from aggregator.storage.base import Id, UTCDateTime
+from aggregator.storage.base import metadata as metadata
 
 accounts = Table(
     "accounts", metadata,
@@ -166,9 +144,4 @@ app_state = Table(
     "app_state", metadata,
     Column("key", String(128), primary_key=True),
     Column("value", Text, nullable=False),
-)
-
-from aggregator.storage import (  # noqa: E402,F401  (registers their tables)
-    archive_schema,
-    curation_schema,
 )

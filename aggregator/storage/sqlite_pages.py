@@ -2,9 +2,10 @@
 
 `Repository.save_page` runs this on SQLite inside its own transaction (the SQLAlchemy
 connection's); PostgreSQL keeps the Core path. The rows written are exactly the Core
-path's: datetimes in the text form SQLAlchemy's SQLite `DateTime` stores (naive UTC,
-``YYYY-MM-DD HH:MM:SS.ffffff``, what `UTCDateTime` hands it), booleans as 0/1, the same
-JSON text, the same on-conflict rules, the same row order (so the same ids). Per page:
+path's, built by the same `rows` functions: datetimes in the text form SQLAlchemy's
+SQLite `DateTime` stores (naive UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``, what `UTCDateTime`
+hands it), booleans as 0/1, the same on-conflict rules, the same row order (so the same
+ids); tests/storage/test_write_paths.py compares the two. Per page:
 one select of known authors, one upsert of new or changed authors (the unchanged ones
 only get `updated_at`), one select of known posts, one insert of the new ones (the FTS5
 index follows through the schema's trigger), one select of their ids, then one
@@ -16,15 +17,14 @@ Measured on 20,000 bench posts (bench/): ~135 µs per post through SQLAlchemy Co
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection
 
 from aggregator.models import Author, Post, TopicLike
+from aggregator.storage.rows import POST_COLUMNS, TOPIC_COLUMNS, post_row, topic_row
 
 CHUNK = 30_000  # bound parameters per IN (...): SQLite >= 3.32 allows 32,766
 
@@ -34,19 +34,6 @@ def sqlite_time(value: datetime) -> str:
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value.isoformat(" ", "microseconds")
-
-
-def dumps(value: Any) -> str:
-    """The Core path's JSON text (compact, non-ASCII kept): orjson writes the same bytes
-    for lists and dicts of strings; json.dumps for what orjson refuses (lone surrogates)."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _json_list(values: Sequence[str]) -> str:
-    return dumps(list(values)) if values else "[]"
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -65,19 +52,14 @@ _UPSERT_AUTHOR = (
     "handle = excluded.handle, display_name = excluded.display_name, url = excluded.url, "
     "bio = excluded.bio, remote_id = excluded.remote_id, updated_at = excluded.updated_at"
 )
-_POST_COLUMNS = (
-    "network, key, remote_id, url, author_id, created_at, text, spoiler, lang, reply_to_id, "
-    "reply_to_author, quote_of, hashtags, mentions, links, media, has_link, has_media, "
-    "sensitive, raw, edited_at, deleted_at, first_seen, is_read, starred"
-)
-_INSERT_POST = (f"INSERT INTO posts ({_POST_COLUMNS}) VALUES ({_marks(25)}) "
-                "ON CONFLICT (network, key) DO NOTHING")
+_INSERT_POST = (f"INSERT INTO posts ({', '.join(POST_COLUMNS)}) "
+                f"VALUES ({_marks(len(POST_COLUMNS))}) ON CONFLICT (network, key) DO NOTHING")
 _INSERT_SOURCE = ("INSERT INTO post_sources (post_id, source_id, created_at, first_seen) "
                   "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
 _INSERT_BOOST = ("INSERT INTO boosts (post_id, booster_id, remote_id, created_at) "
                  "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
-_INSERT_TOPIC = ("INSERT INTO post_topics (post_id, topic, created_at, rule, matched, weight) "
-                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+_INSERT_TOPIC = (f"INSERT INTO post_topics ({', '.join(TOPIC_COLUMNS)}) "
+                 f"VALUES ({_marks(len(TOPIC_COLUMNS))}) ON CONFLICT DO NOTHING")
 
 
 def upsert_authors(conn: Connection, people: Iterable[Author], now: str
@@ -132,16 +114,6 @@ def post_ids(conn: Connection, network: str, keys: Sequence[str], *, table: str 
     return found
 
 
-def _post_row(p: Post, author_id: int, created: str, now: str) -> tuple[Any, ...]:
-    media = (dumps([{"kind": m.kind, "url": m.url, "alt_text": m.alt_text} for m in p.media])
-             if p.media else "[]")
-    return (p.network, p.key, p.remote_id, p.url, author_id, created, p.text, p.spoiler,
-            p.lang, p.reply_to_id, p.reply_to_author, p.quote_of, _json_list(p.hashtags),
-            _json_list(p.mentions), _json_list(p.links), media, bool(p.links), bool(p.media),
-            p.sensitive, p.raw, None if p.edited_at is None else sqlite_time(p.edited_at),
-            None, now, False, False)
-
-
 def save_posts(conn: Connection, source_id: int, batch: Sequence[Post],
                by_key: dict[str, Post], topics: Sequence[Sequence[TopicLike]],
                author_ids: dict[tuple[str, str], int], now: str,
@@ -158,7 +130,8 @@ def save_posts(conn: Connection, source_id: int, batch: Sequence[Post],
     fresh = [k for k in keys if k not in existing]
     if fresh:
         conn.exec_driver_sql(_INSERT_POST, [
-            _post_row(p, author_ids[(p.network, p.author.key)], created[k], now)
+            post_row(p, author_ids[(p.network, p.author.key)], created[k], now,
+                     None if p.edited_at is None else sqlite_time(p.edited_at))
             for k in fresh for p in (by_key[k],)])
     ids = {**existing, **post_ids(conn, network, fresh)}
     update_edits(existing)
@@ -173,8 +146,7 @@ def save_posts(conn: Connection, source_id: int, batch: Sequence[Post],
             pid, when = ids[post.key], created[post.key]
             if by_key[post.key].created_at != post.created_at:  # a repeat that disagrees
                 when = sqlite_time(post.created_at)
-            topic_rows += [(pid, m.topic, when, m.rule, m.matched[:500], m.weight)
-                           for m in matches]
+            topic_rows += [topic_row(pid, when, m) for m in matches]
     if topic_rows:
         conn.exec_driver_sql(_INSERT_TOPIC, topic_rows)
     return len(fresh)

@@ -98,9 +98,9 @@ def test_reclassify_applies_a_new_topics_file_and_resumes(
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        reclassify(app.db, app.repo, service.classify, {}, "v2", batch=2,
+        reclassify(app.repo, service.classify, {}, "v2", batch=2,
                    progress=stop_after_first_batch)
-    again = reclassify(app.db, app.repo, service.classify, {}, "v2", batch=2)
+    again = reclassify(app.repo, service.classify, {}, "v2", batch=2)
     assert again.resumed_from > 0 and again.done == again.total
     assert main(["--config", str(collected), "topics", "reclassify"]) == 0
     assert len(search(collected, capsys, "topic:coffee")) == 1

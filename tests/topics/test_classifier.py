@@ -22,7 +22,6 @@ from aggregator.topics import (
 )
 from aggregator.topics.classifier import fold, split_camel
 
-ROOT = Path(__file__).resolve().parents[2]
 AUTHOR = Author("mastodon", "a@example.org", "a@example.org", "A")
 
 
@@ -40,11 +39,6 @@ def post(text: str = "", *, hashtags: tuple[str, ...] = (), links: tuple[str, ..
 
 def by_topic(matches: list[TopicMatch]) -> dict[str, TopicMatch]:
     return {m.topic: m for m in matches}
-
-
-def test_config_copy_is_identical_to_the_packaged_default() -> None:
-    packaged = (ROOT / "aggregator" / "data" / "topics.toml").read_bytes()
-    assert (ROOT / "config" / "topics.toml").read_bytes() == packaged
 
 
 def test_default_taxonomy_has_the_documented_shape() -> None:

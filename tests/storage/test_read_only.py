@@ -1,0 +1,100 @@
+"""Commands that only read never create or migrate an archive (issue 12, item 4).
+
+`rounds sources --database-url postgresql://…/test` once created 18 tables in a shared
+database. A missing archive is named with what to run, an older one too, and nothing is
+created: no file, no directory, no table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from aggregator.cli import main
+from aggregator.storage.db import make_engine, schema_revision, upgrade
+
+READ_COMMANDS = [
+    ["export"],
+    ["search", "insulin"],
+    ["topics", "list"],
+    ["topics", "explain", "1"],
+    ["lists", "show"],
+    ["lists", "history", "icu"],
+    ["lists", "export"],
+    ["lists", "synclog", "icu"],
+    ["voices", "show"],
+    ["read"],
+]
+# Monitoring and the first look at a new setup: these list the configured sources as
+# never run (exit 0), and say on stderr that there is no archive yet.
+LISTING_COMMANDS = [["sources"], ["status"]]
+
+
+def _run(capsys: pytest.CaptureFixture[str], url: str, args: list[str]) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(["--database-url", url, *args])
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", READ_COMMANDS + LISTING_COMMANDS, ids=" ".join)
+def test_missing_sqlite_archive_is_named_and_not_created(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str]) -> None:
+    path = tmp_path / "not-yet" / "rounds.db"
+    code, err = _run(capsys, f"sqlite:///{path}", args)
+    assert f"no archive yet at {path} — run `rounds collect`" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert code == (0 if args in LISTING_COMMANDS else 1)
+    assert not path.parent.exists(), "a read command created the archive's directory"
+
+
+def _tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("args", READ_COMMANDS + LISTING_COMMANDS, ids=" ".join)
+def test_empty_postgres_schema_gets_no_table(capsys: pytest.CaptureFixture[str],
+                                             pg_url: str, args: list[str]) -> None:
+    code, err = _run(capsys, pg_url, args)
+    assert "no archive yet at postgresql" in err and "run `rounds collect`" in err
+    assert code == (0 if args in LISTING_COMMANDS else 1)
+    assert _tables(pg_url) == set()
+
+
+def _state(url: str) -> object:
+    if url.startswith("sqlite"):
+        return hashlib.sha256(Path(url.removeprefix("sqlite:///")).read_bytes()).hexdigest()
+    return _tables(url)
+
+
+@pytest.mark.parametrize("args", READ_COMMANDS + LISTING_COMMANDS, ids=" ".join)
+def test_older_schema_asks_for_an_upgrade_and_changes_nothing(
+        capsys: pytest.CaptureFixture[str], db_url: str, args: list[str]) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine, "0002")  # one migration (0003, the edit history) short of head
+    engine.dispose()
+    before = _state(db_url)
+    code, err = _run(capsys, db_url, args)
+    assert code == 1
+    assert "needs an upgrade — run `rounds db upgrade`" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert _state(db_url) == before
+    engine = make_engine(db_url)
+    assert schema_revision(engine) == "0002"
+    engine.dispose()
+
+
+def test_writing_commands_still_create_the_archive(capsys: pytest.CaptureFixture[str],
+                                                    tmp_path: Path) -> None:
+    path = tmp_path / "new" / "rounds.db"
+    code, err = _run(capsys, f"sqlite:///{path}", ["lists", "create", "icu"])
+    assert code == 0, err
+    code, err = _run(capsys, f"sqlite:///{path}", ["lists", "show"])
+    assert code == 0 and "no archive" not in err
