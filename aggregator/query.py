@@ -13,8 +13,8 @@ the reader. Parsing is pure: the text and "now" in, a frozen Query out.
   leading @ is ignored), source (source name), lang, since, until, is (read, unread,
   starred), has (link, media), type (content type facet: paper, preprint...),
   community (community facet: foamed...).
-* ``since:`` / ``until:`` take ``Nh``, ``Nd``, ``Nw`` (ago), ``YYYY-MM-DD`` (UTC day),
-  ``today`` or ``yesterday``; ``until:`` a date includes that whole day.
+* ``since:`` / ``until:`` take a WHEN (aggregator.when: ``7d``, ``36h``, ``2w`` ago,
+  ``today``, ``yesterday``, ``YYYY-MM-DD``, an ISO time); ``until:`` a day includes it.
 * Flags: ``unread``, ``read``, ``starred``, ``boosts`` (boosted by someone);
   ``-starred``, ``-boosts`` negate them. To search for these words, quote them.
 * A token ``word:`` with nothing after the colon is a word unless it names a field.
@@ -28,21 +28,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from aggregator.errors import QueryError
 from aggregator.models import NETWORKS
+from aggregator.when import WHEN_FORMS, WhenError, parse_when
 
 FIELDS = ("topic", "network", "from", "source", "lang", "since", "until", "is", "has",
           "type", "community")
 FLAGS = ("unread", "read", "starred", "boosts")
 _FIELD = re.compile(r"([A-Za-z_]+):")
-_RELATIVE = re.compile(r"^(\d{1,6})([hdw])$")
-_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _LANG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})?$")
 _TOPIC = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
-_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,23 +218,12 @@ def _split(value: str) -> list[str]:
 
 
 def _parse_when(fld: str, value: str, start: int, raw: str, now: datetime) -> datetime:
-    lowered = value.lower()
     try:
-        today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        if lowered in ("today", "yesterday"):
-            day = today - timedelta(days=1 if lowered == "yesterday" else 0)
-            return day + timedelta(days=1) if fld == "until" else day
-        m = _RELATIVE.match(lowered)
-        if m:
-            return now - int(m.group(1)) * _UNITS[m.group(2)]
-        d = _DATE.match(value)
-        if d:
-            day = datetime(int(d.group(1)), int(d.group(2)), int(d.group(3)), tzinfo=UTC)
-            return day + timedelta(days=1) if fld == "until" else day
-    except (ValueError, OverflowError):
+        return parse_when(value, now, end=fld == "until")
+    except WhenError as exc:
+        if exc.unreadable:
+            raise _error(f"cannot read '{fld}:{value}'", start, raw, f"use {WHEN_FORMS}") from None
         raise _error(f"'{fld}:' date out of range: {value!r}", start, raw) from None
-    raise _error(f"cannot read '{fld}:{value}'", start, raw,
-                 "use 7d, 12h, 2w, YYYY-MM-DD, today or yesterday")
 
 
 def with_terms(query: Query, *terms: str) -> Query:

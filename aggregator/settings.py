@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import stat
 import tomllib
 from collections.abc import Mapping
@@ -24,12 +23,11 @@ import platformdirs
 
 from aggregator.errors import ConfigError
 from aggregator.models import NETWORKS, Network, Target, TargetKind
+from aggregator.when import WhenError, parse_duration
 
 logger = logging.getLogger(__name__)
 
 APP = "grandrounds"
-_EVERY = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -39,14 +37,6 @@ def default_config_path() -> Path:
 
 def default_database_url() -> str:
     return f"sqlite:///{Path(platformdirs.user_data_dir(APP)) / 'rounds.db'}"
-
-
-def parse_duration(text: str) -> int:
-    """'15m' -> 900 seconds. Raises ValueError with a helpful message."""
-    m = _EVERY.match(text) if isinstance(text, str) else None
-    if not m or int(m.group(1)) == 0:
-        raise ValueError(f"cannot parse {text!r}: use a positive number with s, m, h or d (15m)")
-    return int(m.group(1)) * _UNITS[m.group(2)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,8 +228,8 @@ def _source(i: int, data: Any, accounts: Mapping[str, AccountSettings],
     if kind == "user" and account.network == "mastodon":
         value = value.lstrip("@")
     try:
-        every = parse_duration(t.get("every", str, "15m"))
-    except ValueError as exc:
+        every = int(parse_duration(t.get("every", str, "15m")).total_seconds())
+    except WhenError as exc:
         t.fail(t.key("every"), str(exc))
     topics = t.get("topics", list, [])
     if not all(isinstance(x, str) for x in topics):

@@ -15,7 +15,7 @@ from aggregator.archive import write_manifest as _write_manifest
 from aggregator.cli.admin import db as db_group
 from aggregator.cli.app import AppContext, pass_app, rounds
 from aggregator.export import iso_z, write_csv, write_jsonl
-from aggregator.settings import parse_duration
+from aggregator.when import WhenError, parse_duration
 
 
 def export_files(app: AppContext, records: Iterator[dict[str, Any]], output: Path | None, *,
@@ -79,7 +79,8 @@ def archive(app: AppContext, directory: Path, check: bool, split: Split, no_gzip
 
 @rounds.command()
 @click.option("--older-than", "older", required=True, metavar="AGE",
-              help="Delete posts created more than AGE ago (365d, 12h, ...).")
+              help="Delete posts created more than AGE ago: a duration such as 365d, 2w, 36h "
+              "(README: Dates and durations).")
 @click.option("--keep-starred", is_flag=True, help="Keep starred posts whatever their age.")
 @click.option("--dry-run", is_flag=True, help="Count what would be deleted; change nothing.")
 @pass_app
@@ -88,8 +89,8 @@ def prune(app: AppContext, older: str, keep_starred: bool, dry_run: bool) -> Non
     from aggregator.retention import prune_posts
 
     try:
-        cutoff = app.clock.now() - timedelta(seconds=parse_duration(older))
-    except ValueError as exc:
+        cutoff = app.clock.now() - parse_duration(older)
+    except WhenError as exc:
         raise click.BadParameter(str(exc), param_hint="--older-than") from None
     result = prune_posts(app.db, cutoff, keep_starred=keep_starred, dry_run=dry_run)
     when = iso_z(cutoff)
