@@ -10,11 +10,12 @@ from typing import Any
 
 import click
 
-from aggregator.archive import Split, archive_new, file_name, open_text, verify, write_files
+from aggregator.archive import Split, archive_new, file_name, verify, write_files
 from aggregator.archive import write_manifest as _write_manifest
 from aggregator.cli.admin import db as db_group
 from aggregator.cli.app import AppContext, pass_app, rounds
 from aggregator.export import iso_z, write_csv, write_jsonl
+from aggregator.fileio import atomic_text
 from aggregator.when import WhenError, parse_duration
 
 
@@ -35,7 +36,7 @@ def export_files(app: AppContext, records: Iterator[dict[str, Any]], output: Pat
         return
     if output.is_dir():
         output = output / file_name("posts", None, fmt, gz)
-    with open_text(output, gz) as out:
+    with atomic_text(output, gz=gz) as out:
         count = write_csv(records, out, raw=raw) if fmt == "csv" else write_jsonl(records, out)
     click.echo(f"exported {count} posts to {output}", err=True)
 

@@ -14,6 +14,7 @@ from aggregator.curation.handles import parse_handle
 from aggregator.curation.model import ROLES, Voice, shown_handle
 from aggregator.curation.store import CurationStore
 from aggregator.errors import CurationError
+from aggregator.fileio import atomic_text
 from aggregator.textutil import terminal_safe
 
 
@@ -205,7 +206,8 @@ def lists_export(app: AppContext, names: tuple[str, ...], fmt: Format,
     topics and notes."""
     text = export_csv(curation_store(app), list(names) or None, fmt)
     if output:
-        output.write_text(text, encoding="utf-8")
+        with atomic_text(output) as out:
+            out.write(text)
         click.echo(f"wrote {output}")
     else:
         click.echo(text, nl=False)

@@ -14,6 +14,7 @@ from aggregator.archive import Split
 from aggregator.cli.app import AppContext, pass_app, rounds
 from aggregator.cli.archive import export_files
 from aggregator.export import ExportFilter, iter_records, write_csv, write_jsonl
+from aggregator.fileio import atomic_text
 from aggregator.when import WhenError, parse_when
 
 
@@ -75,14 +76,11 @@ def export(app: AppContext, fmt: str, since: str | None, until: str | None,
     records = iter_records(app.db, flt, raw=raw)
     if split or gz or (output and output.is_dir()):
         return export_files(app, records, output, fmt=fmt, split=split, gz=gz, raw=raw)
-    tmp = output.with_name(output.name + ".part") if output else None
-    with (tmp.open("w", encoding="utf-8", newline="") if tmp else nullcontext(sys.stdout)) as out:
+    with atomic_text(output) if output else nullcontext(sys.stdout) as out:
         stream: IO[str] = out
         if fmt == "csv":
             count = write_csv(records, stream, raw=raw)
         else:
             count = write_jsonl(records, stream)
-    if tmp and output:
-        tmp.replace(output)
     if output:
         click.echo(f"exported {count} posts to {output}", err=True)
