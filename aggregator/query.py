@@ -26,7 +26,9 @@ Errors raise QueryError(message, position, token); the message names the column.
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -77,8 +79,49 @@ class Query:
         return self == Query()
 
 
-def parse_query(text: str, *, now: datetime) -> Query:
-    """Parse `text`; relative dates count back from `now` (naive means UTC)."""
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """The names a query may use, handed in by the caller (the parser stays pure): an
+    unknown topic or source is an error naming the nearest valid ones instead of a query
+    that silently matches nothing. Without one, names are not checked."""
+
+    topics: Mapping[str, str] = field(default_factory=dict)  # id -> name as the reader shows
+    sources: tuple[str, ...] = ()
+
+    def topic_id(self, typed: str) -> str | None:
+        """The id for an id or a shown name ("Infectious disease" for infectious_disease,
+        whose name is "Infectious disease & AMR"), case and spacing ignored."""
+        key = _fold(typed)
+        for topic_id, name in self.topics.items():
+            if key == _fold(topic_id) or key in _name_forms(name):
+                return topic_id
+        return None
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.replace("_", " ").casefold().split())
+
+
+def _name_forms(name: str) -> set[str]:
+    """A topic name and its head: "Neurology & stroke" is also "Neurology"."""
+    return {_fold(name), _fold(re.split(r" & |, | \(", name)[0])}
+
+
+def _unknown(kind: str, item: str, known: Sequence[str], start: int, raw: str) -> QueryError:
+    near = difflib.get_close_matches(item.casefold(), [k.casefold() for k in known], n=3,
+                                     cutoff=0.6)
+    by_fold = {k.casefold(): k for k in known}
+    if near:
+        hint = "did you mean " + " or ".join(by_fold[n] for n in near) + "?"
+    else:
+        hint = f"known: {', '.join(known[:12])}{', ...' if len(known) > 12 else ''}" \
+            if known else f"no {kind}s are configured"
+    return _error(f"unknown {kind} {item!r}", start, raw, hint)
+
+
+def parse_query(text: str, *, now: datetime, vocabulary: Vocabulary | None = None) -> Query:
+    """Parse `text`; relative dates count back from `now` (naive means UTC). With a
+    `vocabulary`, topics and sources must be known (topic names become ids)."""
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     values: dict[str, Any] = {}
@@ -86,7 +129,7 @@ def parse_query(text: str, *, now: datetime) -> Query:
         if fld is None:
             _apply_word(values, neg, value, phrase, start, raw)
         else:
-            _apply_field(values, neg, fld, value, start, raw, now)
+            _apply_field(values, neg, fld, value, start, raw, now, vocabulary)
     values = {k: tuple(dict.fromkeys(v)) if isinstance(v, list) else v
               for k, v in values.items()}
     return Query(text=text, **values)
@@ -164,7 +207,7 @@ def _apply_word(values: dict[str, Any], neg: bool, value: str, phrase: bool, sta
 
 
 def _apply_field(values: dict[str, Any], neg: bool, fld: str, value: str, start: int,
-                 raw: str, now: datetime) -> None:
+                 raw: str, now: datetime, vocabulary: Vocabulary | None = None) -> None:
     if fld in ("since", "until"):
         if neg:
             raise _error(f"'{fld}:' cannot be negated (use the other one)", start, raw)
@@ -176,7 +219,12 @@ def _apply_field(values: dict[str, Any], neg: bool, fld: str, value: str, start:
         return
     prefix = "exclude_" if neg else ""
     for item in _split(value):
-        if fld in ("topic", "type", "community"):
+        if fld == "topic" and vocabulary is not None:
+            found = vocabulary.topic_id(item)
+            if found is None:
+                raise _unknown("topic", item, sorted(vocabulary.topics), start, raw)
+            _add(values, prefix + "topics", found)
+        elif fld in ("topic", "type", "community"):
             topic = item.lower()
             if not _TOPIC.match(topic):
                 raise _error(f"not a topic id: {item!r}", start, raw)
@@ -184,8 +232,7 @@ def _apply_field(values: dict[str, Any], neg: bool, fld: str, value: str, start:
         elif fld == "network":
             net = {"x": "twitter"}.get(item.lower(), item.lower())
             if net not in NETWORKS:
-                raise _error(f"unknown network {item!r}", start, raw,
-                             f"known: {', '.join(NETWORKS)}")
+                raise _unknown("network", item, NETWORKS, start, raw)
             _add(values, prefix + "networks", net)
         elif fld == "from":
             handle = item.lstrip("@").lower()
@@ -193,6 +240,8 @@ def _apply_field(values: dict[str, Any], neg: bool, fld: str, value: str, start:
                 raise _error("'from:' needs a handle", start, raw)
             _add(values, prefix + "authors", handle)
         elif fld == "source":
+            if vocabulary is not None and item not in vocabulary.sources:
+                raise _unknown("source", item, vocabulary.sources, start, raw)
             _add(values, prefix + "sources", item)
         else:  # lang
             lang = item.lower()

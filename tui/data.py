@@ -129,8 +129,9 @@ class StorageFeedReader:
             from aggregator.storage.search import post_filter
         except ImportError:
             raise QueryError("filtering is not available in this build", 0, text) from None
-        where: ColumnElement[bool] = post_filter(parse_query(text, now=self.clock.now()),
-                                                 self.db.dialect)
+        parsed = parse_query(text, now=self.clock.now(),
+                             vocabulary=self.settings.query_vocabulary())
+        where: ColumnElement[bool] = post_filter(parsed, self.db.dialect)
         return where
 
     def _filter(self, view_id: str, query: str) -> ViewFilter:

@@ -66,7 +66,8 @@ def export(app: AppContext, fmt: str, since: str | None, until: str | None,
         from aggregator.query import parse_query
         from aggregator.storage.search import post_filter
 
-        where = post_filter(parse_query(query, now=now), app.db.dialect)
+        where = post_filter(parse_query(
+            query, now=now, vocabulary=app.settings.query_vocabulary()), app.db.dialect)
     flt = ExportFilter(
         since=_when(since, now, "--since"),
         until=_when(until, now, "--until", end=True),

@@ -142,7 +142,8 @@ def search(app: AppContext, query: tuple[str, ...], as_json: bool, limit: int) -
 
     text = " ".join(query)
     try:
-        parsed = parse_query(text, now=app.clock.now())
+        parsed = parse_query(text, now=app.clock.now(),
+                             vocabulary=app.settings.query_vocabulary())
     except QueryError as exc:
         pointer = " " * exc.position + "^"
         raise click.UsageError(f"{exc}\n  {text}\n  {pointer}") from None
