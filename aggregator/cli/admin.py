@@ -7,12 +7,11 @@ from importlib.resources import files
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 from sqlalchemy import func, select
 
 from aggregator.cli.app import AppContext, pass_app, rounds
+from aggregator.cli.status import hint_no_sources, print_table, shorten, when
 from aggregator.settings import find_config
 from aggregator.storage.db import head_revision, open_database, schema_revision
 from aggregator.storage.schema import post_sources, sources
@@ -43,7 +42,8 @@ def init(app: AppContext, path: Path | None) -> None:
 @rounds.command("sources")
 @pass_app
 def list_sources(app: AppContext) -> None:
-    """List configured sources with their last run, outcome, cursor and post count."""
+    """List configured sources with their last run, outcome, cursor and post count (a long
+    error is cut to fit; `rounds status SOURCE` shows it whole)."""
     settings = app.settings
     ids = app.repo.sync_sources(settings)
     with app.db.engine.connect() as conn:
@@ -52,24 +52,29 @@ def list_sources(app: AppContext) -> None:
             select(post_sources.c.source_id, func.count()).group_by(post_sources.c.source_id))}
     reads = {a: app.repo.reads_since(a, app.repo.start_of_day()) for a in settings.accounts
              if settings.accounts[a].network == "twitter"}
-    table = Table(show_edge=False, pad_edge=False)
-    for col in ("source", "account", "target", "every", "last run", "outcome", "cursor",
-                "posts", "X reads today"):
-        table.add_column(col, overflow="fold")
+    any_x = bool(reads)
+    headers = ["source", "account", "target", "every", "last run", "cursor", "posts",
+               *(["X reads"] if any_x else [])]
+    cells: list[list[str | Text]] = []
+    outcomes: list[str] = []
+    now = app.clock.now()
     for s in settings.sources:
         row = rows[ids[s.name]]
-        outcome = ("never run" if row.last_run_at is None else
-                   "ok" if row.last_error is None else f"error: {row.last_error}")
+        outcomes.append("never run" if row.last_run_at is None else
+                        "ok" if row.last_error is None else f"error: {row.last_error}")
         budget = settings.accounts[s.account].max_reads_per_day
         spent = (f"{reads[s.account]}" + (f"/{budget}" if budget else "")
                  if s.account in reads else "")
-        table.add_row(Text(terminal_safe(s.name, single_line=True)), s.account,
-                      Text(f"{s.target.kind}:{terminal_safe(s.target.value, single_line=True)}"),
-                      _every(s.every),
-                      row.last_run_at.strftime("%Y-%m-%d %H:%M") if row.last_run_at else "-",
-                      Text(terminal_safe(outcome, single_line=True)), row.cursor or "-",
-                      str(counts.get(row.id, 0)), spent)
-    Console().print(table)
+        cells.append([
+            Text(terminal_safe(s.name, single_line=True)), s.account,
+            Text(shorten(f"{s.target.kind}:{s.target.value}", 24)), _every(s.every),
+            when(row.last_run_at, now, never="-"), shorten(row.cursor or "-", 12),
+            str(counts.get(row.id, 0)), *([spent] if any_x else [])])
+    if not settings.sources:
+        hint_no_sources(settings)
+        return
+    print_table(headers, cells, outcomes, "outcome",
+                drop=["cursor", "account", "every", "posts", "last run"])
 
 
 def _every(seconds: int) -> str:
