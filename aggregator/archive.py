@@ -1,9 +1,9 @@
 """Archive files: exports split by period, gzip, a manifest with counts and sha256, and
 `rounds archive DIR`, which exports what arrived since the last archive.
 
-Every file is written to ``<name>.part`` and renamed when complete, so a reader (or a
-backup job) never sees half a file. Gzip output is deterministic (no name or time in
-the header): the same posts give the same bytes and the same sha256.
+Every file is written to a temporary file and renamed when complete (aggregator.fileio),
+so a reader (or a backup job) never sees half a file. Gzip output is deterministic (no
+name or time in the header): the same posts give the same bytes and the same sha256.
 
 The archive's high-water mark (the arrival time up to which posts were archived) is kept
 in `app_state` per archive directory and moves only once the batch's manifest is on
@@ -16,20 +16,19 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
-import io
 import itertools
 import json
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, Literal, cast
+from typing import Any, Literal
 
 from sqlalchemy import and_, exists, select
 
 from aggregator.export import ExportFilter, iso_z, iter_records, write_csv, write_jsonl
+from aggregator.fileio import atomic_text, make_dirs
 from aggregator.storage.repository import Repository
 from aggregator.storage.schema import posts
 
@@ -57,22 +56,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-@contextmanager
-def open_text(path: Path, gz: bool) -> Iterator[IO[str]]:
-    """Text to `path` via `path.part`, renamed on success; deterministic gzip."""
-    part = path.with_name(path.name + ".part")
-    try:
-        with part.open("wb") as raw:
-            binary = cast(IO[bytes], gzip.GzipFile(filename="", mode="wb", fileobj=raw,
-                                                   mtime=0) if gz else raw)
-            with io.TextIOWrapper(binary, encoding="utf-8", newline="") as text:
-                yield text
-        part.replace(path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-
-
 def file_name(stem: str, period: str | None, fmt: str, gz: bool) -> str:
     return f"{stem}{'-' + period if period else ''}.{fmt}{'.gz' if gz else ''}"
 
@@ -81,13 +64,13 @@ def write_files(records: Iterator[dict[str, Any]], directory: Path, *, fmt: str 
                 split: Split | None = None, gz: bool = False, raw: bool = False,
                 stem: str = "posts") -> list[FileEntry]:
     """One file per period of `created_at` (records come oldest first) or one file."""
-    directory.mkdir(parents=True, exist_ok=True)
+    make_dirs(directory)
     entries = []
     width = _PERIOD[split] if split else 0
     for period, group in itertools.groupby(
             records, key=lambda r: str(r["created_at"])[:width] if width else ""):
         path = directory / file_name(stem, period or None, fmt, gz)
-        with open_text(path, gz) as out:
+        with atomic_text(path, gz=gz) as out:
             count = (write_csv(group, out, raw=raw) if fmt == "csv"
                      else write_jsonl(group, out))  # noqa: B031  (each group read once)
         entries.append(FileEntry(path.name, count, sha256_of(path), path.stat().st_size))
@@ -98,7 +81,7 @@ def write_manifest(directory: Path, entries: list[FileEntry], **extra: Any) -> P
     doc = {"format": FORMAT, **extra, "total": sum(e.count for e in entries),
            "files": [asdict(e) for e in entries]}
     path = directory / MANIFEST
-    with open_text(path, gz=False) as out:
+    with atomic_text(path) as out:
         json.dump(doc, out, indent=2, ensure_ascii=True)
         out.write("\n")
     return path
@@ -182,6 +165,7 @@ def archive_new(repo: Repository, directory: Path, *, split: Split = "month", gz
     if not any_new:
         return ArchiveResult(None, [])
     label = since.strftime("%Y%m%dT%H%M%S.%fZ") if since else "start"
+    make_dirs(directory)  # a mistake names the directory the user gave, not our batch
     batch = directory / f"arrived-since-{label}"
     if batch.exists():  # an earlier attempt was interrupted: write it again, whole
         for old in batch.iterdir():

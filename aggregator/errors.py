@@ -17,6 +17,7 @@
         BudgetExhausted    an X account reached its max_reads_per_day
       StorageError         database unreachable, corrupt, or from a newer grandrounds
       CurationError        a bad handle, list name or import row
+      OutputError          an output file that cannot be written (path and reason)
 
 Messages never contain secrets: tokens are not formatted into them anywhere.
 """
@@ -111,3 +112,7 @@ class ArchiveOutdated(StorageError):
 
 class CurationError(AggregatorError):
     pass
+
+
+class OutputError(AggregatorError):
+    """An output file or directory cannot be written (the path and the reason)."""

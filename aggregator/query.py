@@ -13,8 +13,8 @@ the reader. Parsing is pure: the text and "now" in, a frozen Query out.
   leading @ is ignored), source (source name), lang, since, until, is (read, unread,
   starred), has (link, media), type (content type facet: paper, preprint...),
   community (community facet: foamed...).
-* ``since:`` / ``until:`` take ``Nh``, ``Nd``, ``Nw`` (ago), ``YYYY-MM-DD`` (UTC day),
-  ``today`` or ``yesterday``; ``until:`` a date includes that whole day.
+* ``since:`` / ``until:`` take a WHEN (aggregator.when: ``7d``, ``36h``, ``2w`` ago,
+  ``today``, ``yesterday``, ``YYYY-MM-DD``, an ISO time); ``until:`` a day includes it.
 * Flags: ``unread``, ``read``, ``starred``, ``boosts`` (boosted by someone);
   ``-starred``, ``-boosts`` negate them. To search for these words, quote them.
 * A token ``word:`` with nothing after the colon is a word unless it names a field.
@@ -26,23 +26,23 @@ Errors raise QueryError(message, position, token); the message names the column.
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from aggregator.errors import QueryError
 from aggregator.models import NETWORKS
+from aggregator.when import WHEN_FORMS, WhenError, parse_when
 
 FIELDS = ("topic", "network", "from", "source", "lang", "since", "until", "is", "has",
           "type", "community")
 FLAGS = ("unread", "read", "starred", "boosts")
 _FIELD = re.compile(r"([A-Za-z_]+):")
-_RELATIVE = re.compile(r"^(\d{1,6})([hdw])$")
-_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _LANG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})?$")
 _TOPIC = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
-_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +79,49 @@ class Query:
         return self == Query()
 
 
-def parse_query(text: str, *, now: datetime) -> Query:
-    """Parse `text`; relative dates count back from `now` (naive means UTC)."""
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """The names a query may use, handed in by the caller (the parser stays pure): an
+    unknown topic or source is an error naming the nearest valid ones instead of a query
+    that silently matches nothing. Without one, names are not checked."""
+
+    topics: Mapping[str, str] = field(default_factory=dict)  # id -> name as the reader shows
+    sources: tuple[str, ...] = ()
+
+    def topic_id(self, typed: str) -> str | None:
+        """The id for an id or a shown name ("Infectious disease" for infectious_disease,
+        whose name is "Infectious disease & AMR"), case and spacing ignored."""
+        key = _fold(typed)
+        for topic_id, name in self.topics.items():
+            if key == _fold(topic_id) or key in _name_forms(name):
+                return topic_id
+        return None
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.replace("_", " ").casefold().split())
+
+
+def _name_forms(name: str) -> set[str]:
+    """A topic name and its head: "Neurology & stroke" is also "Neurology"."""
+    return {_fold(name), _fold(re.split(r" & |, | \(", name)[0])}
+
+
+def _unknown(kind: str, item: str, known: Sequence[str], start: int, raw: str) -> QueryError:
+    near = difflib.get_close_matches(item.casefold(), [k.casefold() for k in known], n=3,
+                                     cutoff=0.6)
+    by_fold = {k.casefold(): k for k in known}
+    if near:
+        hint = "did you mean " + " or ".join(by_fold[n] for n in near) + "?"
+    else:
+        hint = f"known: {', '.join(known[:12])}{', ...' if len(known) > 12 else ''}" \
+            if known else f"no {kind}s are configured"
+    return _error(f"unknown {kind} {item!r}", start, raw, hint)
+
+
+def parse_query(text: str, *, now: datetime, vocabulary: Vocabulary | None = None) -> Query:
+    """Parse `text`; relative dates count back from `now` (naive means UTC). With a
+    `vocabulary`, topics and sources must be known (topic names become ids)."""
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     values: dict[str, Any] = {}
@@ -88,7 +129,7 @@ def parse_query(text: str, *, now: datetime) -> Query:
         if fld is None:
             _apply_word(values, neg, value, phrase, start, raw)
         else:
-            _apply_field(values, neg, fld, value, start, raw, now)
+            _apply_field(values, neg, fld, value, start, raw, now, vocabulary)
     values = {k: tuple(dict.fromkeys(v)) if isinstance(v, list) else v
               for k, v in values.items()}
     return Query(text=text, **values)
@@ -166,7 +207,7 @@ def _apply_word(values: dict[str, Any], neg: bool, value: str, phrase: bool, sta
 
 
 def _apply_field(values: dict[str, Any], neg: bool, fld: str, value: str, start: int,
-                 raw: str, now: datetime) -> None:
+                 raw: str, now: datetime, vocabulary: Vocabulary | None = None) -> None:
     if fld in ("since", "until"):
         if neg:
             raise _error(f"'{fld}:' cannot be negated (use the other one)", start, raw)
@@ -178,7 +219,12 @@ def _apply_field(values: dict[str, Any], neg: bool, fld: str, value: str, start:
         return
     prefix = "exclude_" if neg else ""
     for item in _split(value):
-        if fld in ("topic", "type", "community"):
+        if fld == "topic" and vocabulary is not None:
+            found = vocabulary.topic_id(item)
+            if found is None:
+                raise _unknown("topic", item, sorted(vocabulary.topics), start, raw)
+            _add(values, prefix + "topics", found)
+        elif fld in ("topic", "type", "community"):
             topic = item.lower()
             if not _TOPIC.match(topic):
                 raise _error(f"not a topic id: {item!r}", start, raw)
@@ -186,8 +232,7 @@ def _apply_field(values: dict[str, Any], neg: bool, fld: str, value: str, start:
         elif fld == "network":
             net = {"x": "twitter"}.get(item.lower(), item.lower())
             if net not in NETWORKS:
-                raise _error(f"unknown network {item!r}", start, raw,
-                             f"known: {', '.join(NETWORKS)}")
+                raise _unknown("network", item, NETWORKS, start, raw)
             _add(values, prefix + "networks", net)
         elif fld == "from":
             handle = item.lstrip("@").lower()
@@ -195,6 +240,8 @@ def _apply_field(values: dict[str, Any], neg: bool, fld: str, value: str, start:
                 raise _error("'from:' needs a handle", start, raw)
             _add(values, prefix + "authors", handle)
         elif fld == "source":
+            if vocabulary is not None and item not in vocabulary.sources:
+                raise _unknown("source", item, vocabulary.sources, start, raw)
             _add(values, prefix + "sources", item)
         else:  # lang
             lang = item.lower()
@@ -220,23 +267,12 @@ def _split(value: str) -> list[str]:
 
 
 def _parse_when(fld: str, value: str, start: int, raw: str, now: datetime) -> datetime:
-    lowered = value.lower()
     try:
-        today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        if lowered in ("today", "yesterday"):
-            day = today - timedelta(days=1 if lowered == "yesterday" else 0)
-            return day + timedelta(days=1) if fld == "until" else day
-        m = _RELATIVE.match(lowered)
-        if m:
-            return now - int(m.group(1)) * _UNITS[m.group(2)]
-        d = _DATE.match(value)
-        if d:
-            day = datetime(int(d.group(1)), int(d.group(2)), int(d.group(3)), tzinfo=UTC)
-            return day + timedelta(days=1) if fld == "until" else day
-    except (ValueError, OverflowError):
+        return parse_when(value, now, end=fld == "until")
+    except WhenError as exc:
+        if exc.unreadable:
+            raise _error(f"cannot read '{fld}:{value}'", start, raw, f"use {WHEN_FORMS}") from None
         raise _error(f"'{fld}:' date out of range: {value!r}", start, raw) from None
-    raise _error(f"cannot read '{fld}:{value}'", start, raw,
-                 "use 7d, 12h, 2w, YYYY-MM-DD, today or yesterday")
 
 
 def with_terms(query: Query, *terms: str) -> Query:

@@ -1,8 +1,9 @@
 """`rounds daemon`: APScheduler 3 runs each source at its `every`.
 
 * One job per source: an interval trigger with jitter, ``max_instances=1`` and
-  ``coalesce=True`` (missed runs collapse into one). First runs are staggered over the
-  first interval (at most a minute), so a restart does not fire every source at once.
+  ``coalesce=True`` (missed runs collapse into one). An overdue source (never run, or
+  its `every` passed while no daemon ran) runs at once; the others first run when due,
+  staggered by up to a minute so a restart does not fire every source at once.
 * Every run goes through `SourceRunner.run(due_only=True)`: the same claim as cron and
   other daemons, so no two processes (on one SQLite file or one PostgreSQL) collect a
   source at once, and a source just collected elsewhere is not collected again.
@@ -28,7 +29,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from aggregator.clock import Clock
-from aggregator.jobs import SourceRunner
+from aggregator.jobs import SourceRunner, next_due
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class Daemon:
                 logger.info("unscheduled %s", job.id)
         existing = {job.id: job for job in self._scheduler.get_jobs()}
         now = self.clock.now()
+        last = runner.last_runs()
         count = max(len(settings.sources), 1)
         for i, source in enumerate(settings.sources):
             alias = f"account:{source.account}"
@@ -96,16 +98,21 @@ class Daemon:
             old_every = (getattr(old.trigger, "interval", None) if old is not None else None)
             if old is not None and old_every == timedelta(seconds=source.every):
                 continue  # unchanged: keep its place in the schedule
-            offset = i / count * min(float(source.every), self.stagger_max)
+            due = next_due(last.get(source.name), source.every)
+            if due is None or due <= now:
+                first, offset = now, 0.0  # overdue (or never run): collect it at once
+            else:  # on its own schedule, staggered so a restart does not fire all at once
+                offset = i / count * min(float(source.every), self.stagger_max)
+                first = due + timedelta(seconds=offset)
             self._scheduler.add_job(
                 self._run_job, IntervalTrigger(
                     seconds=source.every, jitter=jitter_for(source.every), timezone=UTC),
-                next_run_time=now + timedelta(seconds=offset),
+                next_run_time=first,
                 args=[source.name], id=job_id, name=source.name, executor=alias,
                 max_instances=1, coalesce=True, replace_existing=True,
                 misfire_grace_time=max(source.every, 1))
             logger.info("scheduled source=%s every=%ds first_run_in=%.1fs", source.name,
-                        source.every, offset)
+                        source.every, (first - now).total_seconds())
 
     def _run_job(self, name: str) -> None:
         if self.stopping.is_set():

@@ -10,26 +10,27 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import stat
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import platformdirs
 
 from aggregator.errors import ConfigError
 from aggregator.models import NETWORKS, Network, Target, TargetKind
+from aggregator.when import WhenError, parse_duration
+
+if TYPE_CHECKING:
+    from aggregator.query import Vocabulary
 
 logger = logging.getLogger(__name__)
 
 APP = "grandrounds"
-_EVERY = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -39,14 +40,6 @@ def default_config_path() -> Path:
 
 def default_database_url() -> str:
     return f"sqlite:///{Path(platformdirs.user_data_dir(APP)) / 'rounds.db'}"
-
-
-def parse_duration(text: str) -> int:
-    """'15m' -> 900 seconds. Raises ValueError with a helpful message."""
-    m = _EVERY.match(text) if isinstance(text, str) else None
-    if not m or int(m.group(1)) == 0:
-        raise ValueError(f"cannot parse {text!r}: use a positive number with s, m, h or d (15m)")
-    return int(m.group(1)) * _UNITS[m.group(2)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +103,15 @@ class Settings:
     topics_file: Path | None = None
     reader: ReaderSettings = ReaderSettings()
     recheck_hours: int = 48
+
+    def query_vocabulary(self) -> Vocabulary:
+        """What queries may name: the taxonomy's topics and the configured sources."""
+        from aggregator.query import Vocabulary
+        from aggregator.topics.taxonomy import load_taxonomy
+
+        taxonomy = load_taxonomy(self.topics_file)
+        return Vocabulary(topics={t.id: t.name for t in taxonomy.topics},
+                          sources=tuple(s.name for s in self.sources))
 
     def source(self, name: str) -> SourceSettings:
         for s in self.sources:
@@ -238,8 +240,8 @@ def _source(i: int, data: Any, accounts: Mapping[str, AccountSettings],
     if kind == "user" and account.network == "mastodon":
         value = value.lstrip("@")
     try:
-        every = parse_duration(t.get("every", str, "15m"))
-    except ValueError as exc:
+        every = int(parse_duration(t.get("every", str, "15m")).total_seconds())
+    except WhenError as exc:
         t.fail(t.key("every"), str(exc))
     topics = t.get("topics", list, [])
     if not all(isinstance(x, str) for x in topics):
@@ -251,15 +253,26 @@ def _source(i: int, data: Any, accounts: Mapping[str, AccountSettings],
                           every=every, topics=tuple(topics), backfill=backfill)
 
 
-def _check_query(table: _Table, query: str) -> None:
-    """A saved view's query must parse; say where it goes wrong."""
+def _check_names(settings: Settings, view_tables: Sequence[_Table]) -> None:
+    """Saved views must parse and name known topics and sources; a source's topics must
+    be topic ids. Checked once, when the file loads (the taxonomy only if needed)."""
     from aggregator.errors import QueryError
     from aggregator.query import parse_query
 
-    try:
-        parse_query(query, now=datetime(2000, 1, 1, tzinfo=UTC))
-    except QueryError as exc:
-        table.fail(table.key("query"), str(exc))
+    if not view_tables and not any(s.topics for s in settings.sources):
+        return
+    vocabulary = settings.query_vocabulary()
+    for s in settings.sources:
+        unknown = [t for t in s.topics if t not in vocabulary.topics]
+        if unknown:
+            raise ConfigError(f"{settings.path or '<config>'}: sources.{s.name}.topics: "
+                              f"unknown topic {unknown[0]!r} (topic ids: "
+                              f"{', '.join(vocabulary.topics)})")
+    for table, view in zip(view_tables, settings.views, strict=True):
+        try:
+            parse_query(view.query, now=datetime(2000, 1, 1, tzinfo=UTC), vocabulary=vocabulary)
+        except QueryError as exc:
+            table.fail(table.key("query"), f"view {view.name!r}: {exc}")
 
 
 def parse_settings(data: Mapping[str, Any], path: Path | None,
@@ -280,14 +293,13 @@ def parse_settings(data: Mapping[str, Any], path: Path | None,
         if s.name in seen:
             top.fail(f"sources.{s.name}", "duplicate source name")
         seen.add(s.name)
-    views = []
+    views, view_tables = [], []
     for i, v in enumerate(top.get("views", list, [])):
         vt = _Table(f"views[{i}]", v, path)
         vt.check_unknown({"name", "query"})
-        view = ViewSettings(vt.get("name", str, required=True),
-                            vt.get("query", str, required=True))
-        _check_query(vt, view.query)
-        views.append(view)
+        views.append(ViewSettings(vt.get("name", str, required=True),
+                                  vt.get("query", str, required=True)))
+        view_tables.append(vt)
     topics_file = top.get("topics_file", str)
     rt = _Table("reader", top.get("reader", dict, {}), path)
     rt.check_unknown({"mark_read_on_move", "poll_seconds"})
@@ -295,11 +307,13 @@ def parse_settings(data: Mapping[str, Any], path: Path | None,
                             float(rt.get("poll_seconds", (int, float), 5.0)))
     recheck = top.get("recheck_hours", int, 48)
     base = path.parent if path else Path.cwd()
-    return Settings(
+    settings = Settings(
         path=path, database_url=url, accounts=accounts, sources=sources, views=tuple(views),
         topics_file=(base / Path(topics_file).expanduser()) if topics_file else None,
         reader=reader, recheck_hours=recheck,
     )
+    _check_names(settings, view_tables)
+    return settings
 
 
 def find_config(explicit: str | None, environ: Mapping[str, str]) -> tuple[Path, bool]:

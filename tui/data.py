@@ -25,6 +25,7 @@ from aggregator.storage.repository import Repository
 from aggregator.storage.schema import post_topics, posts
 
 if TYPE_CHECKING:
+    from aggregator.query import Vocabulary
     from aggregator.service import CollectService
 
 logger = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ class StorageFeedReader:
         self.clock = clock
         self.topic_names = dict(topic_names or {})
         self._source_ids: dict[str, int] = {}
+        self._vocabulary: Vocabulary | None = None
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -129,8 +131,10 @@ class StorageFeedReader:
             from aggregator.storage.search import post_filter
         except ImportError:
             raise QueryError("filtering is not available in this build", 0, text) from None
-        where: ColumnElement[bool] = post_filter(parse_query(text, now=self.clock.now()),
-                                                 self.db.dialect)
+        if self._vocabulary is None:  # the taxonomy, read once: views refresh every poll
+            self._vocabulary = self.settings.query_vocabulary()
+        parsed = parse_query(text, now=self.clock.now(), vocabulary=self._vocabulary)
+        where: ColumnElement[bool] = post_filter(parsed, self.db.dialect)
         return where
 
     def _filter(self, view_id: str, query: str) -> ViewFilter:

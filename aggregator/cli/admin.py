@@ -8,12 +8,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import click
-from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 from sqlalchemy import func, select
 
 from aggregator.cli.app import AppContext, pass_app, pass_reader, rounds
+from aggregator.cli.status import hint_no_sources, print_table, shorten, when
 from aggregator.errors import ArchiveMissing
 from aggregator.settings import find_config
 from aggregator.storage.db import head_revision, open_database, schema_revision
@@ -45,7 +44,8 @@ def init(app: AppContext, path: Path | None) -> None:
 @rounds.command("sources")
 @pass_reader
 def list_sources(app: AppContext) -> None:
-    """List configured sources with their last run, outcome, cursor and post count."""
+    """List configured sources with their last run, outcome, cursor and post count (a long
+    error is cut to fit; `rounds status SOURCE` shows it whole)."""
     settings = app.settings
     try:
         ids = app.repo.sync_sources(settings)
@@ -62,24 +62,29 @@ def list_sources(app: AppContext) -> None:
                 .group_by(post_sources.c.source_id))}
         reads = {a: app.repo.reads_since(a, app.repo.start_of_day()) for a in settings.accounts
                  if settings.accounts[a].network == "twitter"}
-    table = Table(show_edge=False, pad_edge=False)
-    for col in ("source", "account", "target", "every", "last run", "outcome", "cursor",
-                "posts", "X reads today"):
-        table.add_column(col, overflow="fold")
+    any_x = bool(reads)
+    headers = ["source", "account", "target", "every", "last run", "cursor", "posts",
+               *(["X reads"] if any_x else [])]
+    cells: list[list[str | Text]] = []
+    outcomes: list[str] = []
+    now = app.clock.now()
     for s in settings.sources:
         row = rows.get(ids.get(s.name, -1), _NEVER_RUN)
-        outcome = ("never run" if row.last_run_at is None else
-                   "ok" if row.last_error is None else f"error: {row.last_error}")
+        outcomes.append("never run" if row.last_run_at is None else
+                        "ok" if row.last_error is None else f"error: {row.last_error}")
         budget = settings.accounts[s.account].max_reads_per_day
         spent = (f"{reads[s.account]}" + (f"/{budget}" if budget else "")
                  if s.account in reads else "")
-        table.add_row(Text(terminal_safe(s.name, single_line=True)), s.account,
-                      Text(f"{s.target.kind}:{terminal_safe(s.target.value, single_line=True)}"),
-                      _every(s.every),
-                      row.last_run_at.strftime("%Y-%m-%d %H:%M") if row.last_run_at else "-",
-                      Text(terminal_safe(outcome, single_line=True)), row.cursor or "-",
-                      str(counts.get(row.id, 0)), spent)
-    Console().print(table)
+        cells.append([
+            Text(terminal_safe(s.name, single_line=True)), s.account,
+            Text(shorten(f"{s.target.kind}:{s.target.value}", 24)), _every(s.every),
+            when(row.last_run_at, now, never="-"), shorten(row.cursor or "-", 12),
+            str(counts.get(row.id, 0)), *([spent] if any_x else [])])
+    if not settings.sources:
+        hint_no_sources(settings)
+        return
+    print_table(headers, cells, outcomes, "outcome",
+                drop=["cursor", "account", "every", "posts", "last run"])
 
 
 # A source the archive has no row for yet (no archive): what its row will say.

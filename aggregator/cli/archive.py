@@ -10,12 +10,13 @@ from typing import Any
 
 import click
 
-from aggregator.archive import Split, archive_new, file_name, open_text, verify, write_files
+from aggregator.archive import Split, archive_new, file_name, verify, write_files
 from aggregator.archive import write_manifest as _write_manifest
 from aggregator.cli.admin import db as db_group
 from aggregator.cli.app import AppContext, pass_app, rounds
 from aggregator.export import iso_z, write_csv, write_jsonl
-from aggregator.settings import parse_duration
+from aggregator.fileio import atomic_text
+from aggregator.when import WhenError, parse_duration
 
 
 def export_files(app: AppContext, records: Iterator[dict[str, Any]], output: Path | None, *,
@@ -35,7 +36,7 @@ def export_files(app: AppContext, records: Iterator[dict[str, Any]], output: Pat
         return
     if output.is_dir():
         output = output / file_name("posts", None, fmt, gz)
-    with open_text(output, gz) as out:
+    with atomic_text(output, gz=gz) as out:
         count = write_csv(records, out, raw=raw) if fmt == "csv" else write_jsonl(records, out)
     click.echo(f"exported {count} posts to {output}", err=True)
 
@@ -79,7 +80,8 @@ def archive(app: AppContext, directory: Path, check: bool, split: Split, no_gzip
 
 @rounds.command()
 @click.option("--older-than", "older", required=True, metavar="AGE",
-              help="Delete posts created more than AGE ago (365d, 12h, ...).")
+              help="Delete posts created more than AGE ago: a duration such as 365d, 2w, 36h "
+              "(README: Dates and durations).")
 @click.option("--keep-starred", is_flag=True, help="Keep starred posts whatever their age.")
 @click.option("--dry-run", is_flag=True, help="Count what would be deleted; change nothing.")
 @pass_app
@@ -88,8 +90,8 @@ def prune(app: AppContext, older: str, keep_starred: bool, dry_run: bool) -> Non
     from aggregator.retention import prune_posts
 
     try:
-        cutoff = app.clock.now() - timedelta(seconds=parse_duration(older))
-    except ValueError as exc:
+        cutoff = app.clock.now() - parse_duration(older)
+    except WhenError as exc:
         raise click.BadParameter(str(exc), param_hint="--older-than") from None
     result = prune_posts(app.db, cutoff, keep_starred=keep_starred, dry_run=dry_run)
     when = iso_z(cutoff)

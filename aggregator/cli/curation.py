@@ -16,6 +16,7 @@ from aggregator.curation.handles import parse_handle
 from aggregator.curation.model import ROLES, Voice, shown_handle
 from aggregator.curation.store import CurationStore
 from aggregator.errors import CurationError
+from aggregator.fileio import atomic_text
 
 
 def describe(voice: Voice) -> str:
@@ -188,7 +189,8 @@ def lists_export(app: AppContext, names: tuple[str, ...], fmt: Format,
     topics and notes."""
     text = export_csv(curation_store(app), list(names) or None, fmt)
     if output:
-        output.write_text(text, encoding="utf-8")
+        with atomic_text(output) as out:
+            out.write(text)
         click.echo(f"wrote {output}")
     else:
         click.echo(text, nl=False)

@@ -36,6 +36,8 @@ def daemon(ctx: click.Context, log_file: Path | None, log_format: str, lease: fl
     level = logging.WARNING if parent.get("quiet") else (
         logging.DEBUG if parent.get("verbose", 0) >= 2 else logging.INFO)
     configure_daemon_logging(str(log_file) if log_file else None, log_format, level)
+    # Opening the database may migrate it: Alembic's "Context impl ..." lines are not news.
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
     if not app.settings.sources:
         raise click.UsageError("no sources configured; add [[sources]] to "
                                f"{app.settings.path or 'your configuration (rounds init)'}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import nullcontext
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
@@ -14,30 +14,28 @@ from aggregator.archive import Split
 from aggregator.cli.app import AppContext, pass_reader, rounds
 from aggregator.cli.archive import export_files
 from aggregator.export import ExportFilter, iter_records, write_csv, write_jsonl
-from aggregator.settings import parse_duration
+from aggregator.fileio import atomic_text
+from aggregator.when import WhenError, parse_when
 
 
-def parse_when(value: str, now: datetime) -> datetime:
-    """'2026-11-01', '2026-11-01T08:00:00Z' or a duration back from now ('7d')."""
+def _when(value: str | None, now: datetime, option: str, *, end: bool = False
+          ) -> datetime | None:
+    if value is None:
+        return None
     try:
-        return now - timedelta(seconds=parse_duration(value))
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not a date (2026-11-01), a time (2026-11-01T08:00Z) or a duration (7d)"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return parse_when(value, now, end=end)
+    except WhenError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
 
 
 @rounds.command()
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
               show_default=True, help="Output format.")
-@click.option("--since", metavar="WHEN", help="Only posts created at or after WHEN "
-              "(2026-11-01, an ISO time, or a duration back from now such as 7d).")
-@click.option("--until", metavar="WHEN", help="Only posts created before WHEN.")
+@click.option("--since", metavar="WHEN", help="Only posts created at or after WHEN: 7d, 2w, "
+              "36h (ago), today, yesterday, 2026-11-01, an ISO time (README: Dates and "
+              "durations).")
+@click.option("--until", metavar="WHEN", help="Only posts created before WHEN (a day: "
+              "until its end).")
 @click.option("--source", "source_names", multiple=True, metavar="NAME",
               help="Only posts brought by this source (repeatable).")
 @click.option("--network", type=click.Choice(["mastodon", "twitter"]), help="Only this network.")
@@ -68,24 +66,22 @@ def export(app: AppContext, fmt: str, since: str | None, until: str | None,
         from aggregator.query import parse_query
         from aggregator.storage.search import post_filter
 
-        where = post_filter(parse_query(query, now=now), app.db.dialect)
+        where = post_filter(parse_query(
+            query, now=now, vocabulary=app.settings.query_vocabulary()), app.db.dialect)
     flt = ExportFilter(
-        since=parse_when(since, now) if since else None,
-        until=parse_when(until, now) if until else None,
+        since=_when(since, now, "--since"),
+        until=_when(until, now, "--until", end=True),
         sources=[app.settings.source(n).name for n in source_names],
         network=network, where=where,
     )
     records = iter_records(app.db, flt, raw=raw)
     if split or gz or (output and output.is_dir()):
         return export_files(app, records, output, fmt=fmt, split=split, gz=gz, raw=raw)
-    tmp = output.with_name(output.name + ".part") if output else None
-    with (tmp.open("w", encoding="utf-8", newline="") if tmp else nullcontext(sys.stdout)) as out:
+    with atomic_text(output) if output else nullcontext(sys.stdout) as out:
         stream: IO[str] = out
         if fmt == "csv":
             count = write_csv(records, stream, raw=raw)
         else:
             count = write_jsonl(records, stream)
-    if tmp and output:
-        tmp.replace(output)
     if output:
         click.echo(f"exported {count} posts to {output}", err=True)

@@ -142,15 +142,20 @@ def search(app: AppContext, query: tuple[str, ...], as_json: bool, limit: int) -
 
     text = " ".join(query)
     try:
-        parsed = parse_query(text, now=app.clock.now())
+        parsed = parse_query(text, now=app.clock.now(),
+                             vocabulary=app.settings.query_vocabulary())
     except QueryError as exc:
         pointer = " " * exc.position + "^"
         raise click.UsageError(f"{exc}\n  {text}\n  {pointer}") from None
     records = iter_records(app.db, ExportFilter(where=post_filter(parsed, app.db.dialect)),
                            newest_first=True, limit=limit)
     if as_json or not sys.stdout.isatty():
+        found = 0
         for record in records:
             click.echo(json.dumps(record, ensure_ascii=True, separators=(",", ":")))
+            found += 1
+        if not found:
+            _hint_no_hits(app)
         return
     table = Table(show_edge=False, pad_edge=False, expand=True)
     for col, kw in (("when", {"no_wrap": True}), ("author", {"max_width": 28}),
@@ -163,4 +168,26 @@ def search(app: AppContext, query: tuple[str, ...], as_json: bool, limit: int) -
                       Text(terminal_safe(str(r["text"]), single_line=True)),
                       ", ".join(r["topics"]))
         shown += 1
-    Console().print(table if shown else "no posts match")
+    if shown:
+        Console().print(table)
+    else:
+        _hint_no_hits(app)
+
+
+def _hint_no_hits(app: AppContext) -> None:
+    """No hits: say whether the archive is empty (collect first) or the query is narrow,
+    on stderr, so that a pipe reading stdout gets no made-up record."""
+    from sqlalchemy import exists, select
+
+    from aggregator.storage.schema import posts
+
+    with app.db.engine.connect() as conn:
+        empty = not conn.execute(select(exists().where(posts.c.id.isnot(None)))).scalar()
+    if not empty:
+        click.echo("no posts match", err=True)
+    elif not app.settings.sources:
+        where = app.settings.path or "your configuration (`rounds init` writes one)"
+        click.echo(f"no posts yet: add [[sources]] to {where}, then run `rounds collect`",
+                   err=True)
+    else:
+        click.echo("no posts yet: run `rounds collect` to collect your sources", err=True)

@@ -1,13 +1,16 @@
 """Handle validation: what a curator may type or import as an account address.
 
 Mastodon: ``user@domain`` (a leading ``@`` is tolerated, the domain is lowercased, the
-username keeps its case). X: 1 to 15 word characters (letters, digits, underscore), a
-leading ``@`` tolerated. Anything else is a CurationError that says what was expected.
+username keeps its case). X: 1 to 15 word characters (letters, digits, underscore), written
+``x:name`` or ``@name`` on the command line. Anything else is a CurationError that says
+what was expected; the forms the command line accepts are the rows of HANDLE_FORMS.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from aggregator.errors import CurationError
 from aggregator.models import Network
@@ -55,19 +58,42 @@ def normalize_handle(network: Network, handle: str) -> str:
     return normalize_mastodon(handle) if network == "mastodon" else normalize_x(handle)
 
 
+@dataclass(frozen=True, slots=True)
+class HandleForm:
+    """One way of writing an account on the command line: `matches` says whether the text is
+    written this way, `normalize` turns the text into the stored handle."""
+
+    shown: str  # as listed in the error for text that matches no form
+    network: Network
+    matches: Callable[[str], bool]
+    normalize: Callable[[str], str]
+
+
+def _after_prefix(text: str) -> str:
+    return text.split(":", 1)[1]
+
+
+# Order matters: the first form whose `matches` holds decides. A new network adds its rows
+# here (e.g. `bsky:HANDLE` and `did:...` for Bluesky). A bare word matches nothing on
+# purpose: `alice` could be an X username, a Mastodon local user or a typo, and guessing
+# silently created voices on the wrong network.
+HANDLE_FORMS: tuple[HandleForm, ...] = (
+    HandleForm("x:name", "twitter", lambda t: t.lower().startswith(("x:", "twitter:")),
+               lambda t: normalize_x(_after_prefix(t))),
+    HandleForm("mastodon:user@domain", "mastodon", lambda t: t.lower().startswith("mastodon:"),
+               lambda t: normalize_mastodon(_after_prefix(t))),
+    HandleForm("user@domain or @user@domain (Mastodon)", "mastodon",
+               lambda t: "@" in t.lstrip("@"), normalize_mastodon),
+    HandleForm("@name (X)", "twitter", lambda t: t.startswith("@"), normalize_x),
+)
+ACCEPTED = "user@domain or @user@domain (Mastodon), x:name or @name (X), #ID (a voice)"
+
+
 def parse_handle(text: str) -> tuple[Network, str]:
-    """Guess the network from the form: `user@domain` is Mastodon, `x:name` or a bare
-    `@name`/`name` is X. Raises CurationError naming both accepted forms."""
+    """The network and normalized handle for an account as typed, by the first matching row
+    of HANDLE_FORMS. Raises CurationError listing the accepted forms for anything else."""
     raw = text.strip()
-    if raw.lower().startswith(("x:", "twitter:")):
-        return "twitter", normalize_x(raw.split(":", 1)[1])
-    if raw.lower().startswith("mastodon:"):
-        return "mastodon", normalize_mastodon(raw.split(":", 1)[1])
-    if "@" in raw.lstrip("@"):
-        return "mastodon", normalize_mastodon(raw)
-    try:
-        return "twitter", normalize_x(raw)
-    except CurationError:
-        raise CurationError(
-            f"{_shown(text)} is neither a Mastodon address (user@domain) nor an X username "
-            "(1 to 15 letters, digits or underscores)") from None
+    for form in HANDLE_FORMS:
+        if form.matches(raw):
+            return form.network, form.normalize(raw)
+    raise CurationError(f"{_shown(text)} is not an account: write {ACCEPTED}")

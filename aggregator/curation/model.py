@@ -8,7 +8,7 @@ from typing import Literal
 
 from aggregator.models import Network
 
-Action = Literal["added", "removed", "moved"]
+Action = Literal["added", "removed", "moved", "merged"]
 ROLES = ("physician", "nurse", "researcher", "pharmacist", "agency", "journal", "patient",
          "organization", "other")
 
@@ -81,5 +81,5 @@ class MembershipEvent:
     voice: Voice
     action: Action
     present: bool  # on the list after this event
-    detail: str = ""  # "to LIST" / "from LIST"
+    detail: str = ""  # "to LIST" / "from LIST" / "as #ID ..." / "#ID ... joined #ID"
     command: str = ""

@@ -213,7 +213,7 @@ class CurationStore:
 
     def link(self, keep: Voice, other: Voice, command: str = "voices link") -> Voice:
         """Join two voices as one person: `other`'s identities and memberships move to
-        `keep`, then `other` is gone."""
+        `keep`, then `other` is gone. Each list `other` was on records a "merged" event."""
         if keep.id == other.id:
             return keep
         clash = {i.network for i in keep.identities} & {i.network for i in other.identities}
@@ -227,14 +227,27 @@ class CurationStore:
                 select(memberships.c.list_id).where(memberships.c.voice_id == other.id))}
             mine = {r.list_id for r in conn.execute(
                 select(memberships.c.list_id).where(memberships.c.voice_id == keep.id))}
-            conn.execute(update(membership_events).where(membership_events.c.voice_id == other.id)
-                         .values(voice_id=keep.id))
+            # `other`'s past events now belong to `keep` (its row goes), but still say who
+            # they were about, so the history never shows the same "added" twice.
+            was = f"as #{other.id} {other.label}"
+            for event_id, detail in conn.execute(
+                    select(membership_events.c.id, membership_events.c.detail)
+                    .where(membership_events.c.voice_id == other.id)).all():
+                conn.execute(update(membership_events)
+                             .where(membership_events.c.id == event_id)
+                             .values(voice_id=keep.id,
+                                     detail=f"{detail}; {was}" if detail else was))
             for list_id in theirs - mine:
                 conn.execute(update(memberships).where(memberships.c.list_id == list_id,
                                                        memberships.c.voice_id == other.id)
                              .values(voice_id=keep.id))
             conn.execute(delete(memberships).where(memberships.c.voice_id == other.id))
             conn.execute(delete(voices).where(voices.c.id == other.id))
+            for list_id in sorted(theirs):
+                conn.execute(insert(membership_events).values(
+                    list_id=list_id, voice_id=keep.id, at=self.clock.now(), action="merged",
+                    present=True, detail=f"#{other.id} {other.label} joined #{keep.id}",
+                    command=command))
         return self.get_voice(keep.id)
 
     def unlink(self, network: Network, handle: str) -> Voice:

@@ -24,7 +24,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from aggregator.errors import ArchiveMissing, ArchiveOutdated, StorageError
@@ -73,14 +73,28 @@ def _sqlite_path(url: str) -> Path | None:
     return Path(path).expanduser()
 
 
-def make_engine(url: str, *, create: bool = True) -> Engine:
-    """The engine for `url`; `create=False` leaves a missing SQLite directory uncreated."""
+_PG_DRIVER = "postgresql+psycopg"
+_PG_SCHEMES = ("postgres", "postgresql")  # as libpq, Heroku and most tools write them
+
+
+def parse_database_url(url: str) -> URL:
+    """The URL as SQLAlchemy should load it: `postgres://` and `postgresql://` mean
+    PostgreSQL through psycopg 3 (SQLAlchemy would look for a `postgres` plugin, or
+    psycopg2, which we do not install)."""
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise StorageError(
-            f"not a database URL: {url!r} (expected sqlite:///PATH or postgresql+psycopg://...)"
+            f"not a database URL: {url!r} (expected sqlite:///PATH or postgresql://...)"
         ) from None
+    if parsed.drivername in _PG_SCHEMES:
+        parsed = parsed.set(drivername=_PG_DRIVER)
+    return parsed
+
+
+def make_engine(url: str, *, create: bool = True) -> Engine:
+    """The engine for `url`; `create=False` leaves a missing SQLite directory uncreated."""
+    parsed = parse_database_url(url)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         path = _sqlite_path(url)
@@ -91,7 +105,12 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
         kwargs["pool_pre_ping"] = True
     try:
         engine = create_engine(parsed, **kwargs)
-    except (NoSuchModuleError, ImportError) as exc:
+    except ImportError:
+        if parsed.get_backend_name() == "postgresql":
+            raise StorageError("PostgreSQL needs the psycopg driver: "
+                               "pip install 'grandrounds[postgres]'") from None
+        raise StorageError(f"unsupported database URL {parsed!r}: missing driver") from None
+    except NoSuchModuleError as exc:
         raise StorageError(f"unsupported database URL {parsed!r}: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas(create))

@@ -46,5 +46,5 @@ def test_parse_handle_tells_networks_apart() -> None:
     assert parse_handle("@alice@example.social") == ("mastodon", "alice@example.social")
     assert parse_handle("x:DrBob") == ("twitter", "DrBob")
     assert parse_handle("@DrBob") == ("twitter", "DrBob")
-    with pytest.raises(CurationError, match="neither a Mastodon address"):
+    with pytest.raises(CurationError, match="is not an account: write user@domain"):
         parse_handle("not a handle!")

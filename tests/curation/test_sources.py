@@ -19,7 +19,8 @@ CONFIG = {
     "accounts": {"work": {"network": "mastodon", "base_url": "https://med.example",
                           "token_env": "T"},
                  "me": {"network": "twitter", "bearer_token_env": "B"}},
-    "sources": [{"name": "Nurses", "account": "work", "curated": "Nurses", "topics": ["a"]},
+    "sources": [{"name": "Nurses", "account": "work", "curated": "Nurses",
+                 "topics": ["oncology"]},
                 {"name": "Nurses on X", "account": "me", "curated": "Nurses"},
                 {"name": "tag", "account": "work", "hashtag": "MedTwitter"}],
 }
@@ -37,9 +38,9 @@ def test_a_curated_source_collects_the_linked_list_and_unsynced_members(
     settings = expand_curated(parse_settings(CONFIG, Path("rounds.toml"), {}), store)
     got = {(s.name, s.account, s.target, s.topics) for s in settings.sources}
     assert got == {
-        ("Nurses", "work", Target("list", "42"), ("a", "nursing")),
+        ("Nurses", "work", Target("list", "42"), ("oncology", "nursing")),
         ("Nurses @bob@med.example", "work", Target("user", "bob@med.example"),
-         ("a", "nursing")),
+         ("oncology", "nursing")),
         ("Nurses on X @CarolRN", "me", Target("user", "CarolRN"), ("nursing",)),
         ("tag", "work", Target("hashtag", "MedTwitter"), ()),
     }

@@ -87,3 +87,23 @@ def test_sighup_picks_up_a_new_interval(write_config: WriteConfig, db_url: str,
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
     assert "configuration reloaded" in log.read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_overdue_sources_are_collected_at_once_and_alembic_stays_quiet(
+        write_config: WriteConfig, db_url: str, tmp_path: Path) -> None:
+    """Issue 12 item 14: every source is overdue at the first start; none waits for a
+    stagger slot (the third used to wait 40 s), and migrating the new database logs nothing
+    at the default level."""
+    cfg = write_config(every="1h")
+    log = tmp_path / "daemon.log"
+    proc = spawn(cfg, "daemon", "--log-file", str(log))
+    try:
+        assert _wait(lambda: {r[0] for r in run_rows(db_url)} >= {"icu-list", "tag", "someone"},
+                     15), log.read_text() if log.exists() else "no log"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    text = log.read_text()
+    assert "alembic" not in text and "Context impl" not in text, text
