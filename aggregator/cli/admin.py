@@ -47,6 +47,9 @@ def list_sources(app: AppContext) -> None:
     """List configured sources with their last run, outcome, cursor and post count (a long
     error is cut to fit; `rounds status SOURCE` shows it whole)."""
     settings = app.settings
+    if not settings.sources:  # first run: one line on what to do, the archive untouched
+        hint_no_sources(settings)
+        return
     try:
         ids = app.repo.sync_sources(settings)
     except ArchiveMissing as exc:  # nothing has run yet, and nothing is made: say so
@@ -80,9 +83,6 @@ def list_sources(app: AppContext) -> None:
             Text(shorten(f"{s.target.kind}:{s.target.value}", 24)), _every(s.every),
             when(row.last_run_at, now, never="-"), shorten(row.cursor or "-", 12),
             str(counts.get(row.id, 0)), *([spent] if any_x else [])])
-    if not settings.sources:
-        hint_no_sources(settings)
-        return
     print_table(headers, cells, outcomes, "outcome",
                 drop=["cursor", "account", "every", "posts", "last run"])
 

@@ -99,6 +99,9 @@ def status(app: AppContext, source: str | None, as_json: bool) -> None:
     error. Exits 1 when any (the) source has failed 3 or more times in a row."""
     if source is not None:
         app.settings.source(source)  # an unknown name is an error naming the known ones
+    if not app.settings.sources and not as_json:  # first run: one line, archive untouched
+        hint_no_sources(app.settings)
+        return
     try:
         rows = list_status(app.settings, app.repo)
     except ArchiveMissing as exc:  # not a failure: nothing has run yet, and nothing is made

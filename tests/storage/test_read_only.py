@@ -39,6 +39,19 @@ def _run(capsys: pytest.CaptureFixture[str], url: str, args: list[str]) -> tuple
     return code, capsys.readouterr().err
 
 
+@pytest.fixture(autouse=True)
+def one_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A configured source, so that `sources` and `status` have something to list (with
+    none, they say how to add one instead)."""
+    config = tmp_path / "rounds.toml"
+    config.write_text('[accounts.med]\nnetwork = "mastodon"\n'
+                      'base_url = "https://med.example"\n\n'
+                      '[[sources]]\nname = "cardiology"\naccount = "med"\n'
+                      'hashtag = "cardiology"\n', encoding="utf-8")
+    config.chmod(0o600)
+    monkeypatch.setenv("ROUNDS_CONFIG", str(config))
+
+
 @pytest.mark.parametrize("args", READ_COMMANDS + LISTING_COMMANDS, ids=" ".join)
 def test_missing_sqlite_archive_is_named_and_not_created(
         capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str]) -> None:
