@@ -15,8 +15,8 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from tui.curation_data import Curator
-from tui.data import FeedReader, Refresher
+from aggregator.reader.curator import Curator
+from aggregator.reader.feed import FeedReader, Refresher
 from tui.screens.curator import CuratorScreen
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from aggregator.storage.queries import PostDetail, PostRow
-from tui.data import View
+from aggregator.reader.feed import PostDetail, PostRow, View
 
 
 @dataclass

@@ -12,14 +12,14 @@ from aggregator.curation.store import CurationStore
 from aggregator.curation.sync import apply_sync, plan_sync
 from aggregator.errors import RateLimited
 from aggregator.models import Network
+from aggregator.reader.curator import StorageCurator
+from aggregator.reader.feed import StorageFeedReader
 from tests.tui.conftest import SIZE, TOPIC_NAMES, Opened
 from tests.tui.helpers import settle
 from tests.tui.screen_text import screen_text
 from tests.tui.seed import Seeder
 from tests.tui.test_snapshots import compare
 from tui.app import ReaderApp
-from tui.curation_data import StorageCurator
-from tui.data import StorageFeedReader
 from tui.screens.curator import CuratorScreen
 from tui.screens.curator_dialogs import ConfirmDialog, HandleDialog, ListPicker
 

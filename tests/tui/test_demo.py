@@ -10,6 +10,7 @@ from aggregator.cli import main as rounds_main
 from aggregator.cli.read import topic_names
 from aggregator.clock import ManualClock
 from aggregator.demo import build_demo, demo_settings
+from aggregator.reader.feed import StorageFeedReader
 from aggregator.storage.db import open_database
 from aggregator.storage.repository import Repository
 from aggregator.topics.taxonomy import load_taxonomy
@@ -17,7 +18,6 @@ from aggregator.topics.wiring import make_classify
 from tests.tui.helpers import listed, main, settle
 from tests.tui.screen_text import screen_text
 from tui.app import ReaderApp
-from tui.data import StorageFeedReader
 
 
 def test_demo_no_tui_fills_every_topic(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -26,7 +26,7 @@ def test_demo_no_tui_fills_every_topic(tmp_path: Path, capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert "posts:" in out and "mastodon" in out and "twitter" in out
     db = open_database(url)
-    from tui.data import View
+    from aggregator.reader.feed import View
 
     reader = StorageFeedReader(db, Repository(db, ManualClock()), demo_settings(url),
                                ManualClock(), topic_names(None))

@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.curation_data import Curator, ListSummary, Member, SyncStatus
+from aggregator.reader.curator import Curator, ListSummary, Member, SyncStatus
 from tui.sanitize import sanitize_line
 from tui.screens.curator_dialogs import ConfirmDialog, HandleDialog, ListPicker
 from tui.widgets.curator_views import list_prompt, member_cells, sync_text, voice_label

@@ -1,6 +1,6 @@
 """The main screen: sidebar of views, the post list, the reading pane, a status bar.
 
-It turns key presses and widget messages into data requests (run by WorkerMixin in
+It turns key presses and widget messages into data requests (run by WorkerScreen in
 threads) and puts the answers back into the widgets.
 """
 
@@ -16,10 +16,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, OptionList
 
 from aggregator.errors import QueryError
+from aggregator.reader.feed import FeedReader, Refresher, View
 from tui import messages as m
-from tui.data import FeedReader, Refresher, View
 from tui.screens.topic_picker import TopicPicker
-from tui.screens.workers import STATE_POST, STATE_VIEW, WorkerMixin
+from tui.screens.workers import STATE_POST, STATE_VIEW, WorkerScreen
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.post_list import PostList
 from tui.widgets.reading_pane import ReadingPane
@@ -29,7 +29,7 @@ from tui.widgets.status_bar import StatusBar
 MAX_SEEK_PAGES = 50  # `n` and restore look this many pages ahead, no further
 
 
-class MainScreen(WorkerMixin):
+class MainScreen(WorkerScreen):
     ESCAPE_TO_MINIMIZE = False  # our `back` action minimizes and puts focus on the list
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "open_browser", "Web", id="browser"),

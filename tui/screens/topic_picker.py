@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from tui.data import View
+from aggregator.reader.feed import View
 from tui.widgets.sidebar import prompt
 
 

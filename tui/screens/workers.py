@@ -13,8 +13,7 @@ from textual import work
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
-from aggregator.storage.queries import PostKey
-from tui.data import FeedReader, Refresher, View
+from aggregator.reader.feed import FeedReader, PostKey, Refresher, View
 from tui.messages import (
     CollectFinished,
     CollectProgress,
@@ -33,7 +32,10 @@ STATE_POST = "reader.post"
 NEWER_LIMIT = 500
 
 
-class WorkerMixin(Screen[None]):
+class WorkerScreen(Screen[None]):
+    """The main screen's base: a Screen whose thread workers call the FeedReader and the
+    Refresher and answer with messages. MainScreen adds the widgets and the keys."""
+
     reader: FeedReader
     refresher: Refresher | None
 

@@ -20,7 +20,7 @@ from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from aggregator.storage.queries import PostRow
+from aggregator.reader.feed import PostRow
 from tui.messages import PageNeeded, PostActivated, SelectionChanged
 from tui.widgets.post_row import row_lines
 from tui.window import PostWindow

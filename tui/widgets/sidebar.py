@@ -7,8 +7,7 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from aggregator.storage.queries import COUNT_CAP
-from tui.data import View
+from aggregator.reader.feed import COUNT_CAP, View
 from tui.sanitize import sanitize_line
 
 LABEL_WIDTH = 16
