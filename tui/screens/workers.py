@@ -46,12 +46,13 @@ class WorkerScreen(Screen[None]):
             view_id = self.reader.get_state(STATE_VIEW)
             post = self.reader.get_state(STATE_POST)
             marker = self.reader.newest_marker()
+            setup = self.reader.setup()
         except Exception as exc:
             logger.exception("cannot load views")
             self.post_message(LoadFailed(-1, f"cannot read the archive: {exc}"))
             return
         post_id = int(post) if post and post.isdigit() else None
-        self.post_message(ViewsLoaded(views, view_id, post_id, marker))
+        self.post_message(ViewsLoaded(views, view_id, post_id, marker, setup))
 
     @work(thread=True, group="pages", exit_on_error=False)
     def fetch_page(self, generation: int, page: int, view_id: str, query: str,
@@ -71,7 +72,7 @@ class WorkerScreen(Screen[None]):
         except Exception as exc:
             self.post_message(LoadFailed(-1, str(exc)))
             return
-        if then is not None and detail.url:
+        if then is not None:
             then(detail.url)
         if not get_current_worker().is_cancelled:
             self.post_message(DetailLoaded(detail))
