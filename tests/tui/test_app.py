@@ -340,3 +340,23 @@ async def test_command_palette_offers_the_reader_actions(make_app: MakeApp) -> N
         command = next(c for c in app.get_system_commands(app.screen) if c.title == "Toggle star")
         command.callback()
         await wait_for(pilot, lambda: selected(app).starred)
+
+
+async def test_overlapping_polls_do_not_list_a_post_twice(make_app: MakeApp, seeded: Seeder,
+                                                          tmp_path: Path) -> None:
+    """Under load two polls can both find the same new posts before either answers."""
+    from tui.messages import NewerLoaded
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        rows = await loaded(pilot, app)
+        seeded.save("cardiology", [post(800 + i, minutes_ago=1 + i / 10) for i in range(2)])
+        screen = main(app)
+        newer = screen.reader.list_newer("all", "", after=rows[0].key, limit=10)
+        assert len(newer) == 2
+        marker = screen.reader.newest_marker()
+        for _ in range(2):  # the same answer twice, as two overlapping polls give it
+            screen.post_message(NewerLoaded(screen.posts.generation, newer, True, marker))
+        await wait_for(pilot, lambda: len(listed(app)) >= 6)
+        await settle(pilot)
+        assert [r.id for r in listed(app)] == [r.id for r in newer + rows]

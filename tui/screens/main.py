@@ -376,14 +376,17 @@ class MainScreen(WorkerScreen):
                        self.marker)
 
     def on_newer_loaded(self, msg: m.NewerLoaded) -> None:
-        self.marker = msg.marker
+        self.marker = max(self.marker, msg.marker)
         self.set_empty_text()
         self.refresh_counts_soon()
         if msg.generation != self.posts.generation:
             return
         w = self.posts.window
-        if msg.complete and w.top_key() is not None:
-            self.posts.prepend(msg.rows)
+        top = w.top_key()
+        if msg.complete and top is not None:
+            # Two polls can overlap (a slow database): the later one may bring rows the
+            # earlier one already put on top. Only what is newer than the top goes on.
+            self.posts.prepend([r for r in msg.rows if r.key > top])
         elif not msg.complete or w.total == 0:
             selected = self.posts.selected
             self.open_view(self.view_id, seek=selected.id if selected else None)
