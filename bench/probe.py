@@ -38,11 +38,11 @@ def _median_ms(fn: Any, args: list[Any], repeat: int = 3) -> tuple[float, list[f
 
 async def _first_screen(url: str) -> tuple[float, int]:
     from aggregator.clock import SystemClock
+    from aggregator.reader.feed import StorageFeedReader
     from aggregator.storage.db import open_database
     from aggregator.storage.repository import Repository
     from bench.generate import bench_settings
     from tui.app import ReaderApp
-    from tui.data import StorageFeedReader
 
     started = time.perf_counter()
     db = open_database(url)

@@ -15,8 +15,9 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from tui.curation_data import Curator
-from tui.data import FeedReader, Refresher
+from aggregator.reader.curator import Curator
+from aggregator.reader.feed import FeedReader, Refresher
+from tui.guidance import NO_CURATOR
 from tui.screens.curator import CuratorScreen
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
@@ -59,8 +60,8 @@ class ReaderApp(App[None]):
         if self.screen is not self.main_screen:
             return
         if self.curator is None:
-            self.main_screen.status.show_activity(
-                "curation not available (no curation store)", error=True)
+            self.main_screen.status.show_activity(NO_CURATOR, error=True)
+            self.notify(NO_CURATOR, severity="warning", markup=False, timeout=30)
             return
         self.push_screen(CuratorScreen(self.curator))
 

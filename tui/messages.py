@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from aggregator.storage.queries import PostDetail, PostRow
-from tui.data import View
+from aggregator.reader.feed import PostDetail, PostRow, Setup, View
 
 
 @dataclass
@@ -16,6 +15,7 @@ class ViewsLoaded(Message):
     saved_view: str | None = None
     saved_post: int | None = None
     marker: int = 0
+    setup: Setup | None = None
 
 
 @dataclass
@@ -77,3 +77,9 @@ class CollectProgress(Message):
 class CollectFinished(Message):
     summary: str
     error: bool = False
+
+
+@dataclass
+class BrowserFailed(Message):
+    url: str
+    text: str  # what to tell the user, the link included

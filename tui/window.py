@@ -13,7 +13,7 @@ from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
-from aggregator.storage.queries import PostKey, PostRow
+from aggregator.reader.feed import PostKey, PostRow
 
 PAGE_SIZE = 100
 MAX_CACHED_PAGES = 20

@@ -43,8 +43,8 @@ def demo(app: AppContext, no_tui: bool) -> None:
         db.dispose()
         return
     from aggregator.cli.read import topic_names
+    from aggregator.reader.feed import StorageFeedReader
     from tui.app import ReaderApp
-    from tui.data import StorageFeedReader
 
     reader = StorageFeedReader(db, repo, settings, app.clock, topic_names(None))
     ReaderApp(reader, None, poll_seconds=settings.reader.poll_seconds).run()

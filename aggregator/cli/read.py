@@ -6,6 +6,11 @@ import logging
 from pathlib import Path
 
 from aggregator.cli.app import AppContext, pass_reader, rounds
+from aggregator.cli.collect import build_service
+from aggregator.curation.store import CurationStore
+from aggregator.reader.curator import StorageCurator
+from aggregator.reader.feed import Refresher, ServiceRefresher, StorageFeedReader
+from aggregator.topics.taxonomy import load_taxonomy
 
 logger = logging.getLogger(__name__)
 
@@ -13,8 +18,6 @@ logger = logging.getLogger(__name__)
 def topic_names(topics_file: Path | None) -> dict[str, str]:
     """Topic id -> display name from the taxonomy (empty if it cannot be loaded)."""
     try:
-        from aggregator.topics.taxonomy import load_taxonomy
-
         taxonomy = load_taxonomy(topics_file)
         return {t.id: t.name for t in taxonomy.topics}
     except Exception as exc:  # the reader works without names: it shows topic ids
@@ -24,8 +27,7 @@ def topic_names(topics_file: Path | None) -> dict[str, str]:
 
 def build_reader_app(app: AppContext):  # type: ignore[no-untyped-def]
     """The reader wired to the configured database and collect service."""
-    from tui.app import ReaderApp
-    from tui.data import Refresher, ServiceRefresher, StorageFeedReader
+    from tui.app import ReaderApp  # the one place aggregator opens the reader
 
     settings = app.settings
     reader = StorageFeedReader(app.db, app.repo, settings, app.clock,
@@ -33,14 +35,9 @@ def build_reader_app(app: AppContext):  # type: ignore[no-untyped-def]
     refresher: Refresher | None = None
     if settings.sources:
         try:
-            from aggregator.cli.collect import build_service
-
             refresher = ServiceRefresher(build_service(app))
         except Exception as exc:
             logger.warning("collect not available in the reader: %s", exc)
-    from aggregator.curation.store import CurationStore
-    from tui.curation_data import StorageCurator
-
     curator = StorageCurator(CurationStore(app.db, app.clock))
     return ReaderApp(reader, refresher, mark_read_on_move=settings.reader.mark_read_on_move,
                      poll_seconds=settings.reader.poll_seconds, curator=curator)

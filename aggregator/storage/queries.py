@@ -348,3 +348,46 @@ def topic_filter(topic: str) -> ColumnElement[bool]:
 def source_filter(source_id: int) -> ColumnElement[bool]:
     return exists().where(post_sources.c.post_id == posts.c.id,
                           post_sources.c.source_id == source_id)
+
+
+# ---------------------------------------------------------------- the reader's read API
+# Added for `aggregator.reader`: the reader's views and the curator's sync status, so that
+# no layer above storage builds SQL on the schema tables.
+
+
+def list_topics(db: Database) -> list[str]:
+    """The topic ids present in the archive, sorted (the sidebar when no taxonomy is given)."""
+    with db.engine.connect() as conn:
+        return sorted(conn.execute(select(post_topics.c.topic).distinct()).scalars())
+
+
+def view_filter(view_id: str, *, unread: bool = False, starred: bool = False,
+                network: str | None = None, topic: str | None = None,
+                source_id: int | None = None,
+                extra: Sequence[ColumnElement[bool]] = ()) -> ViewFilter:
+    """A ViewFilter from what a sidebar view and its filter ask for; `extra` are clauses
+    built elsewhere in storage (`search.post_filter` of a saved view or a typed filter)."""
+    clauses = list(extra)
+    if unread:
+        clauses.insert(0, posts.c.is_read == false())
+    if starred:
+        clauses.insert(0, posts.c.starred == true())
+    if network is not None:
+        clauses.insert(0, posts.c.network == network)
+    where = None if not clauses else clauses[0] if len(clauses) == 1 else and_(*clauses)
+    return ViewFilter(view_id, where, topic, source_id)
+
+
+def sync_trouble(db: Database, list_id: int, network: str,
+                 since: datetime | None) -> list[tuple[str, str]]:
+    """(action, detail) of the sync log entries of one linked list that did not succeed
+    since `since` (the last complete sync; None: ever), oldest first."""
+    from aggregator.storage.curation_schema import sync_log  # curation's table, read here only
+
+    query = select(sync_log.c.action, sync_log.c.detail).where(
+        sync_log.c.list_id == list_id, sync_log.c.network == network,
+        sync_log.c.outcome != "done")
+    if since is not None:
+        query = query.where(sync_log.c.at > since)
+    with db.engine.connect() as conn:
+        return [(r.action, r.detail) for r in conn.execute(query.order_by(sync_log.c.id))]

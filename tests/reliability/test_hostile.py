@@ -194,13 +194,13 @@ def test_hostile_posts_are_inert_in_the_reader(hostile: Hostile) -> None:
 
 async def _drive_reader(cfg: Path) -> None:
     from aggregator.clock import SystemClock
+    from aggregator.reader.feed import StorageFeedReader
     from aggregator.settings import load_settings
     from aggregator.storage.db import open_database
     from aggregator.storage.repository import Repository
     from tests.tui.helpers import listed, selected, settle
     from tests.tui.screen_text import screen_text
     from tui.app import ReaderApp
-    from tui.data import StorageFeedReader
 
     settings = load_settings(str(cfg), {})
     db = open_database(settings.database_url)

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from aggregator.reader.feed import Refresher, StorageFeedReader
 from aggregator.settings import ViewSettings
 from tests.tui.seed import Seeder, standard
 from tui.app import ReaderApp
-from tui.data import Refresher, StorageFeedReader
 
 SIZE = (100, 30)
 

@@ -6,20 +6,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
 
 from aggregator.curation.remote import RemoteMember
 from aggregator.curation.store import CurationStore
 from aggregator.curation.sync import apply_sync, plan_sync
 from aggregator.errors import RateLimited
 from aggregator.models import Network
+from aggregator.reader.curator import StorageCurator
+from aggregator.reader.feed import StorageFeedReader
 from tests.tui.conftest import SIZE, TOPIC_NAMES, Opened
-from tests.tui.helpers import settle
+from tests.tui.helpers import loaded, settle, wait_for, wait_for_text
 from tests.tui.screen_text import screen_text
 from tests.tui.seed import Seeder
-from tests.tui.test_snapshots import compare
+from tests.tui.test_snapshots import matches_snapshot
 from tui.app import ReaderApp
-from tui.curation_data import StorageCurator
-from tui.data import StorageFeedReader
 from tui.screens.curator import CuratorScreen
 from tui.screens.curator_dialogs import ConfirmDialog, HandleDialog, ListPicker
 
@@ -91,11 +93,21 @@ def member_names(store: CurationStore, name: str) -> list[str]:
     return [v.name or v.identities[0].handle for v in store.members(name)]
 
 
-async def open_curator(pilot: object, app: ReaderApp) -> CuratorScreen:
-    await settle(pilot)  # type: ignore[arg-type]
-    await pilot.press("c")  # type: ignore[attr-defined]
-    await settle(pilot)  # type: ignore[arg-type]
-    return curator_screen(app)
+async def open_curator(pilot: Pilot[None], app: ReaderApp) -> CuratorScreen:
+    """Press c once the reader is up; wait until the first list's members are shown."""
+    await loaded(pilot, app)
+    await pilot.press("c")
+    await wait_for(pilot, lambda: isinstance(app.screen, CuratorScreen))
+    screen = curator_screen(app)
+    await wait_for(pilot, lambda: screen.current is not None and "member" in str(
+        screen.query_one("#members-title", Static).render()), what="the first list's members")
+    await settle(pilot)
+    return screen
+
+
+async def focus_members(pilot: Pilot[None], screen: CuratorScreen) -> None:
+    await pilot.press("tab")
+    await wait_for(pilot, lambda: screen.table.has_focus)
 
 
 async def test_c_shows_lists_and_members_and_esc_returns(seeded: Seeder,
@@ -103,44 +115,41 @@ async def test_c_shows_lists_and_members_and_esc_returns(seeded: Seeder,
     app = make(seeded, store)
     async with app.run_test(size=SIZE) as pilot:
         await open_curator(pilot, app)
-        text = screen_text(app)
-        for expected in ("Cardiologists", "Nurses", "not linked", "2 member(s)",
-                         "Dr Jane Heart", "@jane@cardio.example x:@JaneHeart", "physician",
-                         "x:@DrBob", "2026-11-27", "Sync: Cardiologists",
-                         "rounds lists link Cardiologists --mastodon"):
-            assert expected in text, expected
+        await wait_for_text(pilot, app, "Cardiologists", "Nurses", "not linked", "2 member(s)",
+                            "Dr Jane Heart", "@jane@cardio.example x:@JaneHeart", "physician",
+                            "x:@DrBob", "2026-11-27", "Sync: Cardiologists",
+                            "rounds lists link Cardiologists --mastodon")
         await pilot.press("down")  # the Nurses list
-        await settle(pilot)
-        assert "no members yet" in screen_text(app)
+        await wait_for_text(pilot, app, "no members yet")
         await pilot.press("escape")
-        await settle(pilot)
-        assert app.screen is app.main_screen
+        await wait_for(pilot, lambda: app.screen is app.main_screen)
+
+
+async def open_handle_dialog(pilot: Pilot[None], app: ReaderApp) -> None:
+    await pilot.press("a")
+    await wait_for(pilot, lambda: isinstance(app.screen, HandleDialog)
+                   and app.screen.query_one(Input).has_focus)
 
 
 async def test_add_a_handle_valid_and_invalid(seeded: Seeder, store: CurationStore) -> None:
     app = make(seeded, store)
     async with app.run_test(size=SIZE) as pilot:
         await open_curator(pilot, app)
-        await pilot.press("a")
-        await settle(pilot)
-        assert isinstance(app.screen, HandleDialog)
+        await open_handle_dialog(pilot, app)
         await pilot.press(*"bad handle!", "enter")
-        await settle(pilot)
+        await wait_for_text(pilot, app, "is neither a Mastodon address")
         assert isinstance(app.screen, HandleDialog)  # stays open, error inline
-        assert "is neither a Mastodon address" in screen_text(app)
         await pilot.press("escape")
-        await settle(pilot)
-        assert isinstance(app.screen, CuratorScreen)
+        await wait_for(pilot, lambda: isinstance(app.screen, CuratorScreen))
         assert len(store.members("Cardiologists")) == 2
 
-        await pilot.press("a", *"@Alice@Nurses.Example", "enter")
-        await settle(pilot)
-        assert isinstance(app.screen, ConfirmDialog)
+        await open_handle_dialog(pilot, app)
+        await pilot.press(*"@Alice@Nurses.Example", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("y")
-        await settle(pilot)
-        assert "Alice@nurses.example" in member_names(store, "Cardiologists")
-        assert "@Alice@nurses.example" in screen_text(app)
-        assert "3 member(s)" in screen_text(app)
+        await wait_for(pilot, lambda: "Alice@nurses.example" in
+                       member_names(store, "Cardiologists"))
+        await wait_for_text(pilot, app, "@Alice@nurses.example", "3 member(s)")
     event = store.history("Cardiologists")[-1]
     assert (event.action, event.command) == ("added", "reader")
 
@@ -148,19 +157,20 @@ async def test_add_a_handle_valid_and_invalid(seeded: Seeder, store: CurationSto
 async def test_remove_asks_first(seeded: Seeder, store: CurationStore) -> None:
     app = make(seeded, store)
     async with app.run_test(size=SIZE) as pilot:
-        await open_curator(pilot, app)
-        await pilot.press("tab")  # focus the members table; Dr Jane Heart is selected
+        screen = await open_curator(pilot, app)
+        await focus_members(pilot, screen)  # Dr Jane Heart is selected
         await pilot.press("d")
-        await settle(pilot)
-        assert isinstance(app.screen, ConfirmDialog)
-        assert "Remove Dr Jane Heart" in screen_text(app)
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await wait_for_text(pilot, app, "Remove Dr Jane Heart")
         await pilot.press("n")  # cancel keeps the member
-        await settle(pilot)
+        await wait_for(pilot, lambda: app.screen is screen)
         assert member_names(store, "Cardiologists") == ["Dr Jane Heart", "DrBob"]
-        await pilot.press("d", "y")
-        await settle(pilot)
-        assert member_names(store, "Cardiologists") == ["DrBob"]
-        assert "Dr Jane Heart" not in screen_text(app).split("Sync:")[0]
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: member_names(store, "Cardiologists") == ["DrBob"])
+        await wait_for(pilot, lambda: "Dr Jane Heart" not in screen_text(app).split("Sync:")[0],
+                       what=lambda: screen_text(app))
     events = store.history("Cardiologists")
     assert [(e.action, e.voice.name, e.command) for e in events][-1] == (
         "removed", "Dr Jane Heart", "reader")
@@ -169,19 +179,19 @@ async def test_remove_asks_first(seeded: Seeder, store: CurationStore) -> None:
 async def test_move_to_another_list(seeded: Seeder, store: CurationStore) -> None:
     app = make(seeded, store)
     async with app.run_test(size=SIZE) as pilot:
-        await open_curator(pilot, app)
-        await pilot.press("tab", "down", "m")  # DrBob
-        await settle(pilot)
-        assert isinstance(app.screen, ListPicker)
+        screen = await open_curator(pilot, app)
+        await focus_members(pilot, screen)
+        await pilot.press("down")  # DrBob
+        await wait_for(pilot, lambda: screen.table.cursor_row == 1)
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, ListPicker))
         await pilot.press("enter")  # the only other list: Nurses
-        await settle(pilot)
-        assert isinstance(app.screen, ConfirmDialog)
-        assert "Move x:@DrBob from Cardiologists to Nurses?" in screen_text(app)
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await wait_for_text(pilot, app, "Move x:@DrBob from Cardiologists to Nurses?")
         await pilot.press("y")
-        await settle(pilot)
+        await wait_for(pilot, lambda: member_names(store, "Nurses") == ["DrBob"])
         assert member_names(store, "Cardiologists") == ["Dr Jane Heart"]
-        assert member_names(store, "Nurses") == ["DrBob"]
-        assert "1 member(s)" in screen_text(app)
+        await wait_for_text(pilot, app, "1 member(s)")
     assert [(e.action, e.detail, e.command) for e in store.history("Nurses")] == [
         ("moved", "from Cardiologists", "reader")]
 
@@ -201,38 +211,35 @@ async def test_sync_status_of_a_linked_list(seeded: Seeder, store: CurationStore
                      "lists add Cardiologists")
     app = make(seeded, store)
     async with app.run_test(size=(120, 50)) as pilot:
-        await open_curator(pilot, app)
+        screen = await open_curator(pilot, app)
         await pilot.press("y")  # the sync panel, full screen
-        await settle(pilot)
-        text = screen_text(app)
-        for expected in ("Mastodon list 42 (account med): last sync 2026-11-27 12:00, "
-                         "complete", "+ new@heart.example", "changed since",
-                         "rounds lists sync Cardiologists --dry-run",
-                         "mastodon add jane@cardio.example done",
-                         "mastodon remove old@gone.example done"):
-            assert expected in text, text
+        await wait_for(pilot, lambda: screen.maximized is not None)
+        text = await wait_for_text(
+            pilot, app, "Mastodon list 42 (account med): last sync 2026-11-27 12:00, complete",
+            "+ new@heart.example", "changed since", "rounds lists sync Cardiologists --dry-run",
+            "mastodon add jane@cardio.example done", "mastodon remove old@gone.example done")
         assert "- old@gone.example" not in text  # removed by the last sync
         await pilot.press("escape")
-        assert isinstance(app.screen, CuratorScreen) and app.screen.maximized is None
+        await wait_for(pilot, lambda: screen.maximized is None)
+        assert app.screen is screen
     remote.fail_adds = True
     sync_once(store, remote)  # stops at the 429
     app = make(seeded, store)
     async with app.run_test(size=(120, 50)) as pilot:
         await open_curator(pilot, app)
-        text = screen_text(app)
-        assert "last sync 2026-11-27 12:00, incomplete: stopped" in text, text
-        assert "mastodon sync failed (mastodon: 429 Too Many Requests)" in text
+        await wait_for_text(pilot, app, "last sync 2026-11-27 12:00, incomplete: stopped",
+                            "mastodon sync failed (mastodon: 429 Too Many Requests)")
         assert "incomplete" in str(curator_screen(app).list_menu.get_option_at_index(0).prompt)
 
 
 async def test_without_a_curator_the_key_says_so(seeded: Seeder) -> None:
     app = make(seeded, None)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("c")
-        await settle(pilot)
+        await loaded(pilot, app)
+        await pilot.press("c")  # says how to get curated lists, not "not available"
+        await wait_for(pilot, lambda: "rounds lists create" in app.main_screen.status.activity)
         assert app.screen is app.main_screen
-        assert "curation not available" in screen_text(app)
+        assert "rounds read" in app.main_screen.status.activity
 
 
 async def test_strangers_names_are_inert(seeded: Seeder, store: CurationStore) -> None:
@@ -243,12 +250,11 @@ async def test_strangers_names_are_inert(seeded: Seeder, store: CurationStore) -
     app = make(seeded, store)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_curator(pilot, app)
-        text = screen_text(app)
-        assert MARKUP in text and f"{MARKUP} evil" in text and "[b]x[/b]" in text, text
+        await wait_for_text(pilot, app, MARKUP, f"{MARKUP} evil", "[b]x[/b]")
         await pilot.click("#members", offset=(3, 1))  # a live [@click] would quit here
         await pilot.click("#curator-lists", offset=(3, 0))
         await pilot.press("tab", "d")
-        await settle(pilot)
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         assert app.is_running and screen.is_attached
         svg = app.export_screenshot()
         assert "\x1b" not in svg and "\u202e" not in svg
@@ -258,7 +264,7 @@ async def test_curator_snapshot_80x24(seeded: Seeder, store: CurationStore) -> N
     app = make(seeded, store)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_curator(pilot, app)
-        compare(app, "curator_80x24")
+        await matches_snapshot(pilot, app, "curator_80x24")
 
 
 async def test_rounds_read_wires_the_curator(seeded: Seeder, store: CurationStore) -> None:
@@ -268,10 +274,12 @@ async def test_rounds_read_wires_the_curator(seeded: Seeder, store: CurationStor
     ctx = AppContext(database_url=seeded.url, environ={}, clock=seeded.clock)
     app = build_reader_app(ctx)
     async with app.run_test(size=SIZE) as pilot:
-        await open_curator(pilot, app)
-        assert "Dr Jane Heart" in screen_text(app)
-        await pilot.press("tab", "d", "y")
-        await settle(pilot)
-    assert member_names(store, "Cardiologists") == ["DrBob"]
+        screen = await open_curator(pilot, app)
+        await wait_for_text(pilot, app, "Dr Jane Heart")
+        await focus_members(pilot, screen)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: member_names(store, "Cardiologists") == ["DrBob"])
     assert store.history("Cardiologists")[-1].command == "reader"
     ctx.db.dispose()

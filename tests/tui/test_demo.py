@@ -10,14 +10,14 @@ from aggregator.cli import main as rounds_main
 from aggregator.cli.read import topic_names
 from aggregator.clock import ManualClock
 from aggregator.demo import build_demo, demo_settings
+from aggregator.reader.feed import StorageFeedReader
 from aggregator.storage.db import open_database
 from aggregator.storage.repository import Repository
 from aggregator.topics.taxonomy import load_taxonomy
 from aggregator.topics.wiring import make_classify
-from tests.tui.helpers import listed, main, settle
-from tests.tui.screen_text import screen_text
+from tests.tui.helpers import listed, loaded, main, wait_for, wait_for_text
 from tui.app import ReaderApp
-from tui.data import StorageFeedReader
+from tui.screens.topic_picker import TopicPicker
 
 
 def test_demo_no_tui_fills_every_topic(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -26,7 +26,7 @@ def test_demo_no_tui_fills_every_topic(tmp_path: Path, capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert "posts:" in out and "mastodon" in out and "twitter" in out
     db = open_database(url)
-    from tui.data import View
+    from aggregator.reader.feed import View
 
     reader = StorageFeedReader(db, Repository(db, ManualClock()), demo_settings(url),
                                ManualClock(), topic_names(None))
@@ -47,10 +47,13 @@ async def test_reader_opens_on_the_demo(tmp_path: Path) -> None:
     app = ReaderApp(StorageFeedReader(db, repo, settings, clock, topic_names(None)),
                     None, poll_seconds=0, opener=lambda url: None)
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        assert "Cardiology" in screen_text(app) and "Papers" in screen_text(app)
+        await loaded(pilot, app)
+        await wait_for_text(pilot, app, "Cardiology", "Papers")
         assert len(listed(app)) >= 100
-        await pilot.press("t", "enter")
-        await settle(pilot)
-        assert main(app).view_id.startswith("topic:") and listed(app)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, TopicPicker))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: main(app).view_id.startswith("topic:"))
+        await loaded(pilot, app)
+        assert listed(app)
     db.dispose()

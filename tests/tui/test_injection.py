@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aggregator.models import Author
 from tests.tui.conftest import SIZE, MakeApp
-from tests.tui.helpers import main, settle
+from tests.tui.helpers import loaded, main, selected, settle, wait_for, wait_for_text
 from tests.tui.screen_text import screen_text
 from tests.tui.seed import Match, Seeder, post
 from tui.sanitize import sanitize
@@ -39,24 +39,26 @@ def test_sanitize_strips_controls_and_keeps_markup_text() -> None:
 async def test_markup_and_escapes_are_inert(make_app: MakeApp, tmp_path: Path) -> None:
     app = make_app(hostile_archive(tmp_path / "evil.db"))
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        text = screen_text(app)
-        assert MARKUP in text and "[b]bold?[/b]" in text and "[b]Villain[/]" in text
-        assert "[link=https://evil.example]here[/link]" in text
+        await loaded(pilot, app)
+        await wait_for_text(pilot, app, MARKUP, "[b]bold?[/b]", "[b]Villain[/]",
+                            "[link=https://evil.example]here[/link]")
         await pilot.click("#pane", offset=(3, 5))  # a live [@click] would quit here
         await pilot.click("#posts", offset=(8, 1))
         await pilot.press("enter")
+        await wait_for(pilot, lambda: main(app).pane.is_maximized)
         await settle(pilot)
         assert app.is_running
         svg = app.export_screenshot()
         for bad in ("\x1b", "\u202e", "\u200b", "\x07"):
             assert bad not in svg and bad not in screen_text(app)
         await pilot.press("escape", "j", "enter")  # the 100 KB post
-        await settle(pilot)
-        assert app.is_running and "press o to open" in str(
-            main(app).pane.query_one("#pane-body").render())
+        await wait_for(pilot, lambda: "press o to open" in str(
+            main(app).pane.query_one("#pane-body").render()))
+        assert app.is_running
         await pilot.press("escape", "j")  # the 5,000-character word
-        await settle(pilot)
+        await wait_for(pilot, lambda: main(app).pane.detail is not None
+                       and main(app).pane.detail.id == selected(app).id
+                       and any("w" * 60 in line for line in screen_text(app).splitlines()))
         lines = screen_text(app).splitlines()
         assert len(lines) == SIZE[1] and all(len(line) <= SIZE[0] for line in lines)
         assert lines[0].startswith("All") or lines[0].startswith(" All")

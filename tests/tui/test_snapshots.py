@@ -1,5 +1,12 @@
 """Screenshots of the main screen, the reading pane and the help screen, compared with
-checked-in SVGs. Regenerate after an intended change with ROUNDS_UPDATE_SNAPSHOTS=1."""
+checked-in SVGs. Regenerate after an intended change with ROUNDS_UPDATE_SNAPSHOTS=1.
+
+Under load the screen reaches its final look later than the workers answer, so a
+comparison waits (in small steps, up to a timeout) for the screen to match and only then
+fails, with the diff. pytest-textual-snapshot (issue 13 item 7) was considered and not
+taken for now: it takes one screenshot when the app is idle, so under load it needs the
+same waiting in a run_before hook, and it would add a dependency and re-home every golden
+file for the same screens."""
 
 from __future__ import annotations
 
@@ -7,61 +14,75 @@ import difflib
 import os
 from pathlib import Path
 
+from textual.pilot import Pilot
+
 from tests.tui.conftest import SIZE, MakeApp
-from tests.tui.helpers import settle
+from tests.tui.helpers import loaded, wait_for
 from tui.app import ReaderApp
+from tui.screens.help import HelpScreen
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 # Read at import: the suite's autouse fixture clears ROUNDS_* variables for each test.
 UPDATE = os.environ.get("ROUNDS_UPDATE_SNAPSHOTS") == "1"
 
 
-def compare(app: ReaderApp, name: str) -> None:
-    svg = app.export_screenshot(title="grandrounds")
+async def matches_snapshot(pilot: Pilot[None], app: ReaderApp, name: str,
+                           timeout: float = 30.0) -> None:
     golden = SNAPSHOTS / f"{name}.svg"
     if UPDATE or not golden.exists():
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
         SNAPSHOTS.mkdir(exist_ok=True)
-        golden.write_text(svg, encoding="utf-8")
+        golden.write_text(app.export_screenshot(title="grandrounds"), encoding="utf-8")
         if not UPDATE:
             raise AssertionError(f"{golden} did not exist; written, check it and re-run")
         return
     expected = golden.read_text(encoding="utf-8")
-    if svg != expected:
+    shot: list[str] = []
+
+    def same() -> bool:
+        shot[:] = [app.export_screenshot(title="grandrounds")]
+        return shot[0] == expected
+
+    try:
+        await wait_for(pilot, same, timeout=timeout)
+    except AssertionError:
+        svg = shot[0]
         diff = "".join(list(difflib.unified_diff(
             expected.splitlines(True), svg.splitlines(True), "golden", "now"))[:60])
         raise AssertionError(f"{name} differs from {golden} "
-                             f"(ROUNDS_UPDATE_SNAPSHOTS=1 to accept):\n{diff}")
+                             f"(ROUNDS_UPDATE_SNAPSHOTS=1 to accept):\n{diff}") from None
 
 
 async def test_main_screen(make_app: MakeApp) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await loaded(pilot, app)
         await pilot.press("j")
-        await settle(pilot)
-        compare(app, "main_screen")
+        await loaded(pilot, app)
+        await matches_snapshot(pilot, app, "main_screen")
 
 
 async def test_reading_pane(make_app: MakeApp) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await loaded(pilot, app)
         await pilot.press("enter")
-        await settle(pilot)
-        compare(app, "reading_pane")
+        await wait_for(pilot, lambda: app.main_screen.pane.is_maximized)
+        await matches_snapshot(pilot, app, "reading_pane")
 
 
 async def test_help_screen(make_app: MakeApp) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await loaded(pilot, app)
         await pilot.press("question_mark")
-        await settle(pilot)
-        compare(app, "help_screen")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await matches_snapshot(pilot, app, "help_screen")
 
 
 async def test_small_terminal(make_app: MakeApp) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        compare(app, "main_80x24")
+        await loaded(pilot, app)
+        await matches_snapshot(pilot, app, "main_80x24")

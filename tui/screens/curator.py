@@ -17,13 +17,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, OptionList, Static
+from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.curation_data import Curator, ListSummary, Member, SyncStatus
+from aggregator.reader.curator import Curator, ListSummary, Member, SyncStatus
 from tui.sanitize import sanitize_line
 from tui.screens.curator_dialogs import ConfirmDialog, HandleDialog, ListPicker
 from tui.widgets.curator_views import list_prompt, member_cells, sync_text, voice_label
+from tui.widgets.footer import KeysFooter
 
 
 @dataclass
@@ -92,7 +93,7 @@ class CuratorScreen(Screen[None]):
                 with SyncPanel(id="sync-panel"):
                     yield Static("", id="sync-body", markup=False)
         yield Static(Text("curated lists: loading…"), id="curator-status", markup=False)
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeysFooter(compact=True, show_command_palette=False)
 
     @property
     def list_menu(self) -> OptionList:

@@ -40,7 +40,9 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text("grandrounds reader: keys", style="bold"), markup=False)
+            title = Text("grandrounds reader: keys", style="bold")
+            title.append("   Esc closes this help", style="bold #a5b4fc")
+            yield Static(title, markup=False)
             yield Static(keymap_table(), markup=False)
             yield Static(Text("Mouse: click a view or a post; click the selected post to "
                               "open it; the wheel scrolls.", style="dim"), markup=False)

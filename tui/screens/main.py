@@ -1,6 +1,6 @@
 """The main screen: sidebar of views, the post list, the reading pane, a status bar.
 
-It turns key presses and widget messages into data requests (run by WorkerMixin in
+It turns key presses and widget messages into data requests (run by WorkerScreen in
 threads) and puts the answers back into the widgets.
 """
 
@@ -13,14 +13,16 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Input, OptionList
+from textual.widgets import Input, OptionList
 
 from aggregator.errors import QueryError
+from aggregator.reader.feed import FeedReader, Refresher, Setup, View
+from tui import guidance
 from tui import messages as m
-from tui.data import FeedReader, Refresher, View
 from tui.screens.topic_picker import TopicPicker
-from tui.screens.workers import STATE_POST, STATE_VIEW, WorkerMixin
+from tui.screens.workers import STATE_POST, STATE_VIEW, WorkerScreen
 from tui.widgets.filter_bar import FilterBar
+from tui.widgets.footer import KeysFooter
 from tui.widgets.post_list import PostList
 from tui.widgets.reading_pane import ReadingPane
 from tui.widgets.sidebar import Sidebar
@@ -29,7 +31,7 @@ from tui.widgets.status_bar import StatusBar
 MAX_SEEK_PAGES = 50  # `n` and restore look this many pages ahead, no further
 
 
-class MainScreen(WorkerMixin):
+class MainScreen(WorkerScreen):
     ESCAPE_TO_MINIMIZE = False  # our `back` action minimizes and puts focus on the list
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "open_browser", "Web", id="browser"),
@@ -60,6 +62,7 @@ class MainScreen(WorkerMixin):
         self._seek_pages = 0
         self._ready = False
         self._selected_id: int | None = None
+        self.setup: Setup | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -69,7 +72,7 @@ class MainScreen(WorkerMixin):
                 yield PostList(self.reader.now, self.reader.topic_name, id="posts")
                 yield ReadingPane(id="pane")
         yield StatusBar(id="status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeysFooter(compact=True, show_command_palette=False)
 
     @property
     def posts(self) -> PostList:
@@ -108,6 +111,7 @@ class MainScreen(WorkerMixin):
     def on_views_loaded(self, msg: m.ViewsLoaded) -> None:
         self.views = msg.views
         self.marker = msg.marker
+        self.setup = msg.setup
         ids = {v.id for v in msg.views}
         view_id = msg.saved_view if msg.saved_view in ids else "all"
         self.query_one(Sidebar).set_views(msg.views, view_id)
@@ -120,9 +124,19 @@ class MainScreen(WorkerMixin):
         self.query_one(Sidebar).select(view_id)
         self._seek, self._seek_pages = seek, 0
         self.posts.reset()
+        self.set_empty_text()
         self.pane.show(None, self.reader.now(), self.reader.topic_name)
         self.posts.need(0)
         self.update_place()
+
+    def set_empty_text(self) -> None:
+        """What the list says if this view turns out empty: how to get posts at all
+        while the archive holds none, else that this view or filter has none."""
+        if self.marker == 0:
+            text = guidance.empty_archive(self.setup, self.refresher is not None)
+        else:
+            text = guidance.empty_view(self.view_label(), self.view_id, self.query_text)
+        self.posts.empty_text = text
 
     @on(OptionList.OptionSelected, "#sidebar")
     def sidebar_selected(self, event: OptionList.OptionSelected) -> None:
@@ -264,10 +278,27 @@ class MainScreen(WorkerMixin):
             return
         d = self.pane.detail
         if d is not None and d.id == row.id:
-            if d.url:
-                self.opener(d.url)
+            self.open_link(d.url)
         else:
-            self.fetch_detail(row.id, then=self.opener)
+            self.fetch_detail(row.id, then=self.open_link)
+
+    def open_link(self, url: str) -> None:
+        """Hand a post's link to the opener (the web browser); say so when that fails, and
+        show the link to copy. May run in a worker thread: answers with a message."""
+        if not url:
+            self.post_message(m.BrowserFailed("", "this post has no link to open"))
+            return
+        try:
+            opened = self.opener(url)
+        except Exception as exc:  # webbrowser raises on a broken BROWSER setting
+            self.post_message(m.BrowserFailed(url, guidance.no_browser(url, str(exc))))
+            return
+        if opened is False:  # webbrowser.open: no browser found
+            self.post_message(m.BrowserFailed(url, guidance.no_browser(url)))
+
+    def on_browser_failed(self, msg: m.BrowserFailed) -> None:
+        self.status.show_activity(msg.text, error=True)
+        self.notify(msg.text, severity="warning", markup=False, timeout=30)
 
     def action_next_unread(self) -> None:
         self._seek, self._seek_pages = "unread", 0
@@ -309,8 +340,9 @@ class MainScreen(WorkerMixin):
 
     def action_collect(self) -> None:
         if self.refresher is None:
-            self.status.show_activity("collect not available (no collect service)",
-                                      error=True)
+            text = guidance.no_refresher(self.setup)
+            self.status.show_activity(text, error=True)
+            self.notify(text, severity="warning", markup=False, timeout=30)
             return
         self.status.show_activity("collecting…")
         self.run_collect()
@@ -344,13 +376,17 @@ class MainScreen(WorkerMixin):
                        self.marker)
 
     def on_newer_loaded(self, msg: m.NewerLoaded) -> None:
-        self.marker = msg.marker
+        self.marker = max(self.marker, msg.marker)
+        self.set_empty_text()
         self.refresh_counts_soon()
         if msg.generation != self.posts.generation:
             return
         w = self.posts.window
-        if msg.complete and w.top_key() is not None:
-            self.posts.prepend(msg.rows)
+        top = w.top_key()
+        if msg.complete and top is not None:
+            # Two polls can overlap (a slow database): the later one may bring rows the
+            # earlier one already put on top. Only what is newer than the top goes on.
+            self.posts.prepend([r for r in msg.rows if r.key > top])
         elif not msg.complete or w.total == 0:
             selected = self.posts.selected
             self.open_view(self.view_id, seek=selected.id if selected else None)

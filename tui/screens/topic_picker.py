@@ -1,4 +1,7 @@
-"""The `t` topic picker: choose a topic view."""
+"""The `t` topic picker: choose a topic view.
+
+Unlike the sidebar, the picker is as wide as its longest topic name needs (up to the
+screen's width), so whole names show whenever the terminal has room for them."""
 
 from __future__ import annotations
 
@@ -11,15 +14,20 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from tui.data import View
+from aggregator.reader.feed import View
+from tui.sanitize import sanitize_line
 from tui.widgets.sidebar import prompt
+
+TITLE = "Pick a topic (Enter), Esc to cancel"
+NAME_LIMIT = 60  # as the sidebar keeps of a label
 
 
 class TopicPicker(ModalScreen[str | None]):
     DEFAULT_CSS = """
     TopicPicker { align: center middle; }
     TopicPicker > Vertical {
-        width: 40; height: auto; max-height: 90%; border: thick $accent; background: $surface;
+        width: 40; max-width: 100%; height: auto; max-height: 90%;
+        border: thick $accent; background: $surface;
     }
     TopicPicker OptionList { height: auto; max-height: 20; border: none; }
     """
@@ -32,9 +40,13 @@ class TopicPicker(ModalScreen[str | None]):
         self.current = current
 
     def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label("Pick a topic (Enter), Esc to cancel")
-            options = [Option(prompt(v, self.counts.get(v.id)), id=v.id) for v in self.topics]
+        names = max((len(sanitize_line(v.label, NAME_LIMIT)) for v in self.topics), default=0)
+        with Vertical() as box:
+            # name, count (5), the option list's padding (2), the border (2), scrollbar (2)
+            box.styles.width = max(len(TITLE) + 4, names + 11)
+            yield Label(TITLE)
+            options = [Option(prompt(v, self.counts.get(v.id), names), id=v.id)
+                       for v in self.topics]
             yield OptionList(*options, id="topics")
 
     def on_mount(self) -> None:

@@ -13,8 +13,7 @@ from textual import work
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
-from aggregator.storage.queries import PostKey
-from tui.data import FeedReader, Refresher, View
+from aggregator.reader.feed import FeedReader, PostKey, Refresher, View
 from tui.messages import (
     CollectFinished,
     CollectProgress,
@@ -33,7 +32,10 @@ STATE_POST = "reader.post"
 NEWER_LIMIT = 500
 
 
-class WorkerMixin(Screen[None]):
+class WorkerScreen(Screen[None]):
+    """The main screen's base: a Screen whose thread workers call the FeedReader and the
+    Refresher and answer with messages. MainScreen adds the widgets and the keys."""
+
     reader: FeedReader
     refresher: Refresher | None
 
@@ -44,12 +46,13 @@ class WorkerMixin(Screen[None]):
             view_id = self.reader.get_state(STATE_VIEW)
             post = self.reader.get_state(STATE_POST)
             marker = self.reader.newest_marker()
+            setup = self.reader.setup()
         except Exception as exc:
             logger.exception("cannot load views")
             self.post_message(LoadFailed(-1, f"cannot read the archive: {exc}"))
             return
         post_id = int(post) if post and post.isdigit() else None
-        self.post_message(ViewsLoaded(views, view_id, post_id, marker))
+        self.post_message(ViewsLoaded(views, view_id, post_id, marker, setup))
 
     @work(thread=True, group="pages", exit_on_error=False)
     def fetch_page(self, generation: int, page: int, view_id: str, query: str,
@@ -69,7 +72,7 @@ class WorkerMixin(Screen[None]):
         except Exception as exc:
             self.post_message(LoadFailed(-1, str(exc)))
             return
-        if then is not None and detail.url:
+        if then is not None:
             then(detail.url)
         if not get_current_worker().is_cancelled:
             self.post_message(DetailLoaded(detail))

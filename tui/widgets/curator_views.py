@@ -9,10 +9,10 @@ from datetime import datetime
 from rich.text import Text
 
 from aggregator.curation.model import Voice, shown_handle
-from tui.curation_data import LinkStatus, ListSummary, Member, SyncStatus
+from aggregator.reader.curator import LinkStatus, ListSummary, Member, SyncStatus
+from aggregator.reader.feed import NETWORK_NAMES
 from tui.sanitize import sanitize_line
 
-NETWORK_NAMES = {"mastodon": "Mastodon", "twitter": "X"}
 NAME_WIDTH = 18
 MAX_SHOWN = 8  # handles listed per pending direction
 

@@ -8,6 +8,7 @@ worker and hands it back with `install`.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from datetime import datetime
 from typing import ClassVar
@@ -20,7 +21,7 @@ from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from aggregator.storage.queries import PostRow
+from aggregator.reader.feed import PostRow
 from tui.messages import PageNeeded, PostActivated, SelectionChanged
 from tui.widgets.post_row import row_lines
 from tui.window import PostWindow
@@ -56,6 +57,7 @@ class PostList(ScrollView, can_focus=True):
         self._now = now
         self._topic_name = topic_name
         self._pending: set[int] = set()
+        self.empty_text: list[str] = ["No posts here."]  # paragraphs, set by the screen
 
     # ------------------------------------------------------------ data in
 
@@ -126,8 +128,9 @@ class PostList(ScrollView, can_focus=True):
             if index == total and not self.window.exhausted:
                 self.need(len(self.window.pages))
                 return self._plain("  loading…" if part == 0 else "", width)
-            if total == 0 and self.window.exhausted and index == 0 and part == 0:
-                return self._plain("  No posts here.", width)
+            if total == 0 and self.window.exhausted:
+                lines = self._empty_lines(width)
+                return self._plain(lines[line] if line < len(lines) else "", width)
             return Strip.blank(width)
         row = self.window.row(index)
         if row is None:
@@ -140,6 +143,17 @@ class PostList(ScrollView, can_focus=True):
         segments = list(text.render(self.app.console))
         strip = Strip(segments).adjust_cell_length(width)
         return strip.apply_style(style) if index == self.cursor else strip
+
+    def _empty_lines(self, width: int) -> list[str]:
+        """The empty text wrapped at whole words to the list's width: a blank line between
+        paragraphs, a newline within one starts a line (a path stays whole on its own)."""
+        lines: list[str] = []
+        for paragraph in self.empty_text:
+            for part in paragraph.split("\n"):
+                lines.extend(textwrap.wrap(part, max(10, width - 4), initial_indent="  ",
+                                           subsequent_indent="  ", break_on_hyphens=False))
+            lines.append("")
+        return lines
 
     def _plain(self, text: str, width: int) -> Strip:
         style = self.get_component_rich_style("post-list--placeholder")

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from rich.text import Text
 
-from aggregator.storage.queries import PostRow
+from aggregator.reader.feed import PostRow
 from tui.sanitize import first_line, sanitize_line
 from tui.timefmt import relative
 

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from aggregator.storage.queries import PostDetail, RelatedPost
+from aggregator.reader.feed import PostDetail, RelatedPost
 from tui.sanitize import sanitize, sanitize_line
 from tui.timefmt import relative
 from tui.widgets.post_row import badge

@@ -7,8 +7,7 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from aggregator.storage.queries import COUNT_CAP
-from tui.data import View
+from aggregator.reader.feed import COUNT_CAP, View
 from tui.sanitize import sanitize_line
 
 LABEL_WIDTH = 16
@@ -20,11 +19,12 @@ def format_count(n: int | None) -> str:
     return f"{COUNT_CAP - 1}+" if n >= COUNT_CAP else str(n)
 
 
-def prompt(view: View, count: int | None) -> Text:
+def prompt(view: View, count: int | None, width: int = LABEL_WIDTH) -> Text:
+    """The label in `width` cells (cut with "…"), then the unread count."""
     label = sanitize_line(view.label, 60)
-    if len(label) > LABEL_WIDTH:
-        label = label[: LABEL_WIDTH - 1] + "…"
-    text = Text(label.ljust(LABEL_WIDTH), no_wrap=True, overflow="ellipsis", end="")
+    if len(label) > width:
+        label = label[: width - 1] + "…"
+    text = Text(label.ljust(width), no_wrap=True, overflow="ellipsis", end="")
     text.append(format_count(count).rjust(5), style="bold")
     return text
 

@@ -1,5 +1,5 @@
-"""What the curator screen needs: the `Curator` protocol and its storage-backed
-implementation over `CurationStore` and the recorded sync log.
+"""What the reader's curator screen needs: the `Curator` protocol, the dataclasses it
+answers with, and its implementation over `CurationStore` and the recorded sync log.
 
 The reader never builds API clients, so nothing here talks to Mastodon or X: the sync
 status is what the database recorded (last complete sync per linked list, the sync log,
@@ -15,14 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import select
-
 from aggregator.curation.handles import parse_handle
 from aggregator.curation.model import MembershipEvent, RemoteLink, Voice
 from aggregator.curation.store import CurationStore
 from aggregator.curation.sync import get_snapshot, list_sync_log
 from aggregator.errors import CurationError
-from aggregator.storage.curation_schema import sync_log
+from aggregator.storage import queries
 
 COMMAND = "reader"  # how the reader's changes show in `rounds lists history`
 
@@ -133,15 +131,9 @@ class StorageCurator:
 
     def _status(self, list_id: int, name: str, link: RemoteLink) -> LinkStatus:
         since = link.last_synced_at
-        query = select(sync_log.c.outcome, sync_log.c.action, sync_log.c.detail).where(
-            sync_log.c.list_id == list_id, sync_log.c.network == link.network,
-            sync_log.c.outcome != "done")
-        if since is not None:
-            query = query.where(sync_log.c.at > since)
-        with self.store.db.engine.connect() as conn:
-            trouble = conn.execute(query.order_by(sync_log.c.id)).all()
+        trouble = queries.sync_trouble(self.store.db, list_id, link.network, since)
         if trouble:
-            stopped = [r.detail for r in trouble if r.action == "sync"]
+            stopped = [detail for action, detail in trouble if action == "sync"]
             outcome = (f"incomplete: stopped ({stopped[-1]})" if stopped else
                        f"incomplete: {len(trouble)} member(s) not synced")
         elif since is None:

@@ -1,7 +1,10 @@
-"""What the reader needs from the outside world, as two small protocols, and their
-storage-backed implementations over `aggregator.storage.queries` and the Repository.
+"""What the reader's main screen needs from the archive, as two small protocols
+(FeedReader, Refresher), the dataclasses they answer with, and their implementations over
+`aggregator.storage.queries`, the Repository and the CollectService.
 
-Every method may block (database, network): the app calls them from thread workers.
+Every method may block (database, network): the reader calls them from thread workers.
+The post dataclasses (PostRow, PostKey, PostDetail, RelatedPost) are the storage read
+side's own; they are re-exported here so the reader imports nothing from storage.
 """
 
 from __future__ import annotations
@@ -10,23 +13,35 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
-
-from sqlalchemy import ColumnElement, and_, distinct, false, select, true
+from typing import TYPE_CHECKING, Protocol
 
 from aggregator.clock import Clock
 from aggregator.errors import QueryError
 from aggregator.models import NETWORKS
-from aggregator.settings import Settings
+from aggregator.query import parse_query
+from aggregator.settings import Settings, default_config_path
 from aggregator.storage import queries
 from aggregator.storage.db import Database
-from aggregator.storage.queries import PostDetail, PostKey, PostRow, ViewFilter
+from aggregator.storage.queries import (
+    COUNT_CAP,
+    PostDetail,
+    PostKey,
+    PostRow,
+    RelatedPost,
+    ViewFilter,
+)
 from aggregator.storage.repository import Repository
-from aggregator.storage.schema import post_topics, posts
+from aggregator.storage.search import post_filter
 
 if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
+
     from aggregator.query import Vocabulary
-    from aggregator.service import CollectService
+    from aggregator.service import CollectService, SourceResult
+
+__all__ = ["COUNT_CAP", "NETWORK_NAMES", "FeedReader", "PostDetail", "PostKey", "PostRow",
+           "Refresher", "RelatedPost", "ServiceRefresher", "Setup", "StorageFeedReader",
+           "View"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +58,18 @@ class View:
     group: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Setup:
+    """What the reader was started with, so an empty screen can say what to do next."""
+
+    config_path: str  # the settings file read (or the one `rounds init` would write)
+    sources: int  # sources configured there
+
+
 class FeedReader(Protocol):
     def now(self) -> datetime: ...
+
+    def setup(self) -> Setup: ...
 
     def list_views(self) -> list[View]:
         """Every sidebar view, in display order."""
@@ -69,10 +94,12 @@ class FeedReader(Protocol):
     def get_post(self, post_id: int) -> PostDetail: ...
 
     def count_views(self, views: Sequence[View]) -> dict[str, int]:
-        """Unread posts per view id, capped at queries.COUNT_CAP."""
+        """Unread posts per view id, capped at COUNT_CAP."""
         ...
 
-    def newest_marker(self) -> int: ...
+    def newest_marker(self) -> int:
+        """Grows whenever a post is added; 0 while the archive holds no post at all."""
+        ...
 
     def set_flags(self, post_id: int, *, is_read: bool | None = None,
                   starred: bool | None = None) -> None: ...
@@ -98,11 +125,14 @@ class StorageFeedReader:
         self.settings = settings
         self.clock = clock
         self.topic_names = dict(topic_names or {})
-        self._source_ids: dict[str, int] = {}
         self._vocabulary: Vocabulary | None = None
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def setup(self) -> Setup:
+        path = self.settings.path or default_config_path()
+        return Setup(str(path), len(self.settings.sources))
 
     def topic_name(self, topic: str) -> str:
         return self.topic_names.get(topic, topic)
@@ -110,10 +140,8 @@ class StorageFeedReader:
     def list_views(self) -> list[View]:
         views = [View("all", "All"), View("unread", "Unread"), View("starred", "Starred")]
         views += [View(f"view:{v.name}", v.name, "Views") for v in self.settings.views]
-        topics = list(self.topic_names)
-        if not topics:  # no taxonomy given: the topics present in the archive
-            with self.db.engine.connect() as conn:
-                topics = sorted(conn.execute(select(distinct(post_topics.c.topic))).scalars())
+        # no taxonomy given: the topics present in the archive
+        topics = list(self.topic_names) or queries.list_topics(self.db)
         views += sorted((View(f"topic:{t}", self.topic_name(t), "Topics") for t in topics),
                         key=lambda v: v.label.casefold())
         for source_id, name, _network in queries.list_source_names(self.db):
@@ -126,39 +154,24 @@ class StorageFeedReader:
             self._query_where(text)
 
     def _query_where(self, text: str) -> ColumnElement[bool]:
-        try:
-            from aggregator.query import parse_query
-            from aggregator.storage.search import post_filter
-        except ImportError:
-            raise QueryError("filtering is not available in this build", 0, text) from None
         if self._vocabulary is None:  # the taxonomy, read once: views refresh every poll
             self._vocabulary = self.settings.query_vocabulary()
         parsed = parse_query(text, now=self.clock.now(), vocabulary=self._vocabulary)
-        where: ColumnElement[bool] = post_filter(parsed, self.db.dialect)
-        return where
+        return post_filter(parsed, self.db.dialect)
 
     def _filter(self, view_id: str, query: str) -> ViewFilter:
         kind, _, arg = view_id.partition(":")
-        where: ColumnElement[bool] | None = None
-        topic: str | None = None
-        source_id: int | None = None
-        if view_id == "unread":
-            where = posts.c.is_read == false()
-        elif view_id == "starred":
-            where = posts.c.starred == true()
-        elif kind == "view":
+        extra = []
+        if kind == "view":
             saved = {v.name: v.query for v in self.settings.views}
-            where = self._query_where(saved.get(arg, ""))
-        elif kind == "topic":
-            topic = arg
-        elif kind == "source" and arg.isdigit():
-            source_id = int(arg)
-        elif kind == "network":
-            where = posts.c.network == arg
+            extra.append(self._query_where(saved.get(arg, "")))
         if query.strip():
-            extra = self._query_where(query)
-            where = extra if where is None else and_(where, extra)
-        return ViewFilter(view_id, where, topic, source_id)
+            extra.append(self._query_where(query))
+        return queries.view_filter(
+            view_id, unread=view_id == "unread", starred=view_id == "starred",
+            network=arg if kind == "network" else None,
+            topic=arg if kind == "topic" else None,
+            source_id=int(arg) if kind == "source" and arg.isdigit() else None, extra=extra)
 
     def list_posts(self, view_id: str, query: str, *, before: PostKey | None,
                    limit: int) -> list[PostRow]:
@@ -205,7 +218,7 @@ class ServiceRefresher:
         self.service = service
 
     def collect(self, progress: Callable[[str], None]) -> str:
-        def report(result: Any) -> None:
+        def report(result: SourceResult) -> None:
             state = f"failed: {result.error}" if result.error else f"{result.new} new"
             progress(f"{result.name}: {state}")
 
