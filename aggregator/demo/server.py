@@ -78,6 +78,7 @@ class DemoServer:
 
         self._httpd = ThreadingHTTPServer((HOST, 0), _Handler)
         self._httpd.daemon_threads = True
+        self.host = str(self._httpd.server_address[0])  # always HOST: a test checks it
         self.port = int(self._httpd.server_address[1])
         self.base_url = f"http://{HOST}:{self.port}"
         self._thread = threading.Thread(target=self._httpd.serve_forever,
