@@ -8,44 +8,77 @@ from rich.table import Table
 from rich.text import Text
 
 from aggregator.cli.app import AppContext, pass_app, rounds
-from aggregator.demo import build_demo, demo_database_url, demo_settings, reset_sqlite
-from aggregator.storage.db import open_database
+from aggregator.clock import Clock
+from aggregator.demo import (
+    DemoSummary,
+    build_demo,
+    demo_database_url,
+    demo_server,
+    demo_service,
+    demo_settings,
+    reset_sqlite,
+)
+from aggregator.settings import Settings
+from aggregator.storage.db import Database, open_database
 from aggregator.storage.repository import Repository
+
+
+def demo_reader_app(db: Database, repo: Repository,  # type: ignore[no-untyped-def]
+                    settings: Settings, clock: Clock):
+    """The reader on the demo archive: collect (R) from the demo server, curation (c)."""
+    from aggregator.cli.read import topic_names
+    from aggregator.curation.store import CurationStore
+    from aggregator.reader.curator import StorageCurator
+    from aggregator.reader.feed import ServiceRefresher, StorageFeedReader
+    from tui.app import ReaderApp
+
+    reader = StorageFeedReader(db, repo, settings, clock, topic_names(None))
+    refresher = ServiceRefresher(demo_service(settings, db, repo, clock))
+    return ReaderApp(reader, refresher, poll_seconds=settings.reader.poll_seconds,
+                     curator=StorageCurator(CurationStore(db, clock)))
 
 
 @rounds.command()
 @click.option("--no-tui", is_flag=True, help="Build the demo database, print a summary, exit.")
 @pass_app
 def demo(app: AppContext, no_tui: bool) -> None:
-    """Try grandrounds on bundled sample posts (no account or network needed).
+    """Try grandrounds on bundled sample posts (no account, token or network needed).
 
-    Builds a fresh demo database (the user data dir's demo.db, or --database-url) through
-    the real ingest path (normalize, classify, store), then opens the reader on it.
+    Starts a small API server on 127.0.0.1 that serves fictional Mastodon and X sample
+    posts, builds a fresh demo database (the user data dir's demo.db, or --database-url)
+    by collecting from it through the real collectors, adds two curated lists with their
+    history, then opens the reader on it: R collects the posts the server published since.
     """
-    from aggregator.topics.wiring import make_classify
-
     url = app.database_url or demo_database_url()
     if app.database_url is None:
         reset_sqlite(url)
-    settings = demo_settings(url)
     db = open_database(url)
-    repo = Repository(db, app.clock)
-    summary = build_demo(db, repo, settings, make_classify(settings), app.clock)
-    if no_tui:
-        console = Console()
-        console.print(Text(f"demo database: {summary.url}"))
-        console.print(Text(f"{summary.posts} posts: " + ", ".join(
-            f"{n} {net}" for net, n in sorted(summary.by_network.items()))))
-        table = Table("topic", "posts", box=None)
-        for topic, n in summary.by_topic.items():
-            table.add_row(Text(topic), str(n))
-        console.print(table)
+    try:
+        with demo_server(app.clock) as server:
+            settings = demo_settings(url, server.base_url)
+            repo = Repository(db, app.clock)
+            summary = build_demo(db, repo, settings, app.clock, server)
+            if no_tui:
+                _print_summary(summary, Console())
+                return
+            demo_reader_app(db, repo, settings, app.clock).run()
+    finally:
         db.dispose()
-        return
-    from aggregator.cli.read import topic_names
-    from aggregator.reader.feed import StorageFeedReader
-    from tui.app import ReaderApp
 
-    reader = StorageFeedReader(db, repo, settings, app.clock, topic_names(None))
-    ReaderApp(reader, None, poll_seconds=settings.reader.poll_seconds).run()
-    db.dispose()
+
+def _print_summary(summary: DemoSummary, console: Console) -> None:
+    console.print(Text(f"demo database: {summary.url}"))
+    console.print(Text(f"{summary.posts} posts: " + ", ".join(
+        f"{n} {net}" for net, n in sorted(summary.by_network.items()))))
+    console.print(Text(f"collected from the demo server: {len(summary.results)} sources, "
+                       f"{sum(r.new for r in summary.results)} new posts; "
+                       f"{summary.held_back} more wait for R in the reader"))
+    for result in summary.results:
+        if result.error:
+            console.print(Text(f"  {result.name}: {result.error}", style="red"))
+    console.print(Text("curated lists: " + ", ".join(
+        f"{name} ({n} members)" for name, n in summary.lists.items())))
+    table = Table("topic", "posts", box=None)
+    for topic, n in summary.by_topic.items():
+        table.add_row(Text(topic), str(n))
+    console.print(table)

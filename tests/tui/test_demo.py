@@ -1,59 +1,160 @@
-"""`rounds demo`: bundled samples through the real ingest path, then the reader on them."""
+"""`rounds demo`: fictional samples served by the demo's own loopback server, collected
+through the real collectors, with curated lists; then the reader on them (R and c)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from aggregator.cli import main as rounds_main
+from aggregator.cli.demo import demo_reader_app
 from aggregator.cli.read import topic_names
-from aggregator.clock import ManualClock
-from aggregator.demo import build_demo, demo_settings
-from aggregator.reader.feed import StorageFeedReader
-from aggregator.storage.db import open_database
+from aggregator.clock import SystemClock
+from aggregator.curation.store import CurationStore
+from aggregator.demo import (
+    DemoServer,
+    DemoSummary,
+    build_demo,
+    demo_server,
+    demo_settings,
+    generate,
+)
+from aggregator.demo.samples import load_spec
+from aggregator.reader.feed import StorageFeedReader, View
+from aggregator.settings import Settings
+from aggregator.storage.db import Database, open_database
 from aggregator.storage.repository import Repository
 from aggregator.topics.taxonomy import load_taxonomy
-from aggregator.topics.wiring import make_classify
-from tests.tui.helpers import listed, loaded, main, wait_for, wait_for_text
-from tui.app import ReaderApp
-from tui.screens.topic_picker import TopicPicker
+from tests.tui.helpers import listed, main, settle
+from tests.tui.screen_text import screen_text
+
+MAIN_TOPICS = ("cardiology", "oncology", "infectious_disease", "vaccines", "mental_health",
+               "public_health")
 
 
-def test_demo_no_tui_fills_every_topic(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@dataclass
+class Demo:
+    db: Database
+    repo: Repository
+    settings: Settings
+    server: DemoServer
+    summary: DemoSummary
+    clock: SystemClock
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Demo]:
+    # The system clock: the server moves the samples' times to "now", as in `rounds demo`.
+    clock = SystemClock()
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    db = open_database(url)
+    with demo_server(clock) as server:
+        settings = demo_settings(url, server.base_url)
+        repo = Repository(db, clock)
+        yield Demo(db, repo, settings, server, build_demo(db, repo, settings, clock, server),
+                   clock)
+    db.dispose()
+
+
+def reader(d: Demo) -> StorageFeedReader:
+    return StorageFeedReader(d.db, d.repo, d.settings, d.clock, topic_names(None))
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
+    """Wait for a condition (never for a fixed time): settle until it holds."""
+    for _ in range(400):
+        if condition():
+            return
+        await settle(pilot, 1)
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"never happened: {what}\n{screen_text(pilot.app)}")  # type: ignore[arg-type]
+
+
+def test_no_tui_collects_from_the_demo_server_and_prints_what_it_holds(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     assert rounds_main(["--database-url", url, "demo", "--no-tui"]) == 0
     out = capsys.readouterr().out
-    assert "posts:" in out and "mastodon" in out and "twitter" in out
-    db = open_database(url)
-    from aggregator.reader.feed import View
+    assert "mastodon" in out and "twitter" in out and "cardiology" in out
+    assert "Clinicians (4 members)" in out and "Public health (6 members)" in out
+    assert "wait for R" in out
 
-    reader = StorageFeedReader(db, Repository(db, ManualClock()), demo_settings(url),
-                               ManualClock(), topic_names(None))
+
+def test_every_topic_has_posts_and_main_topics_have_six(demo: Demo) -> None:
+    assert all(not r.error for r in demo.summary.results), demo.summary.results
     topics = [View(f"topic:{t.id}", t.name) for t in load_taxonomy(None).topics]
-    counts = reader.count_views(topics)
+    counts = reader(demo).count_views(topics)
     assert all(counts[v.id] > 0 for v in topics), counts
-    db.dispose()
+    assert all(demo.summary.by_topic[t] >= 6 for t in MAIN_TOPICS), demo.summary.by_topic
+    assert demo.summary.by_topic["type:paper"] >= 6 and demo.summary.by_topic["type:preprint"]
 
 
-async def test_reader_opens_on_the_demo(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'demo.db'}"
-    clock = ManualClock()
-    settings = demo_settings(url)
-    db = open_database(url)
-    repo = Repository(db, clock)
-    summary = build_demo(db, repo, settings, make_classify(settings), clock)
-    assert summary.by_network["mastodon"] > 50 and summary.by_network["twitter"] > 5
-    app = ReaderApp(StorageFeedReader(db, repo, settings, clock, topic_names(None)),
-                    None, poll_seconds=0, opener=lambda url: None)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await loaded(pilot, app)
-        await wait_for_text(pilot, app, "Cardiology", "Papers")
-        assert len(listed(app)) >= 100
-        await pilot.press("t")
-        await wait_for(pilot, lambda: isinstance(app.screen, TopicPicker))
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: main(app).view_id.startswith("topic:"))
-        await loaded(pilot, app)
-        assert listed(app)
-    db.dispose()
+def test_x_samples_have_topics_boosts_replies_and_quotes(demo: Demo) -> None:
+    x = reader(demo).list_posts("network:twitter", "", before=None, limit=100)
+    assert len(x) >= 15
+    details = [reader(demo).get_post(row.id) for row in x]
+    assert sum(1 for row in x if row.topics) >= len(x) - 1
+    assert any(row.boosted_by for row in x) and any(d.boosted_by for d in details)
+    assert any(d.reply_to for d in details) and any(d.quote_of for d in details)
+    mastodon = reader(demo).list_posts("network:mastodon", "", before=None, limit=100)
+    assert any(r.boosted_by for r in mastodon) and any(r.has_media for r in mastodon)
+    m_details = [reader(demo).get_post(r.id) for r in mastodon]
+    assert any(d.reply_to for d in m_details) and any(d.quote_of for d in m_details)
+
+
+def test_the_demo_has_curated_lists_with_members_and_history(demo: Demo) -> None:
+    store = CurationStore(demo.db, demo.clock)
+    members = store.members("Clinicians")
+    assert {v.name for v in members} >= {"Dr Amara Okafor", "Dr Sam Whitfield"}
+    amara = next(v for v in members if v.name == "Dr Amara Okafor")
+    assert amara.role == "physician" and amara.topics == ("cardiology",)
+    assert {i.network for i in amara.identities} == {"mastodon", "twitter"}
+    actions = {e.action for e in store.history("Clinicians")}
+    assert actions == {"added", "moved", "removed"}
+    times = {e.at.date() for e in store.history("Public health")}
+    assert len(times) >= 4  # changes happened on different days
+
+
+def test_the_sample_files_are_what_the_generator_writes() -> None:
+    spec = load_spec()
+    for name, (make, _) in generate.GENERATORS.items():
+        committed = json.loads((generate.DATA / name).read_text(encoding="utf-8"))
+        assert committed == json.loads(json.dumps(make(spec))), f"regenerate {name}"
+
+
+async def test_reader_R_collects_new_posts_from_the_demo_server_and_c_curates(
+        demo: Demo) -> None:
+    assert demo.summary.held_back > 0
+    app = demo_reader_app(demo.db, demo.repo, demo.settings, demo.clock)
+    app.opener = lambda url: None
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        before = len(listed(app))
+        assert before == demo.summary.posts
+        texts = {r.text for r in listed(app)}
+        requests = demo.server.requests
+        await pilot.press("R")
+        await until(pilot, lambda: len(listed(app)) > before, "new posts in the list")
+        await until(pilot, lambda: "new posts" in main(app).status.activity, "R's summary")
+        new = [r for r in listed(app) if r.text not in texts]
+        assert new and any("SGLT2" in r.text for r in new)
+        assert demo.server.requests > requests  # it went to the loopback server
+        assert f"{demo.summary.held_back} new posts" in main(app).status.activity
+
+        await pilot.press("R")  # nothing new the second time
+        await until(pilot, lambda: "0 new posts" in main(app).status.activity, "second R")
+        assert len(listed(app)) == before + demo.summary.held_back
+
+        await pilot.press("c")
+        await until(pilot, lambda: "Recent changes" in screen_text(app), "curator")
+        text = screen_text(app)
+        for expected in ("Clinicians", "Public health", "Dr Amara Okafor",
+                         "@amara@cardio.example", "physician", "removed Dr Priya Raman",
+                         "moved Lucía Fernández"):
+            assert expected in text, expected
