@@ -252,8 +252,8 @@ def _source(i: int, data: Any, accounts: Mapping[str, AccountSettings],
     if not value:
         t.fail(t.key(kind), "must not be empty")
     if kind == "search" and account.network == "mastodon":
-        t.fail(t.key("search"), "search sources are for X and Bluesky accounts; use hashtag "
-                                "on Mastodon")
+        t.fail(t.key("search"), "search sources are for X accounts only, or Bluesky ones; "
+                                "use hashtag on Mastodon")
     if account.network == "bluesky":
         value = _bluesky_target(t, kind, value, account)
     elif kind == "feed":

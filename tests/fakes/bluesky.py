@@ -360,3 +360,22 @@ def serve_fake_bluesky(clock: Clock | None = None) -> Iterator[tuple[LoopbackSer
     fake = FakeBluesky(clock)
     for server in serve(fake):
         yield server, fake
+
+
+MISSING_LIST = "at://did:plc:curatorcuratorcurator00/app.bsky.graph.list/3knosuchlist"
+
+
+def contract_harness(clock: Clock, make: Any) -> Iterator[Any]:
+    """The contract suite's harness for Bluesky: `make` is its Harness class (a logged-in
+    account reading the synthetic list)."""
+    from aggregator.models import Target
+
+    fake = FakeBluesky(clock)
+
+    def add(n: int) -> set[str]:
+        return {p["uri"] for p in fake.add_new(f"list:{SYN_LIST}", n)}
+
+    for server in serve(fake):
+        yield make("bluesky", sky_account(server.base_url), {PASSWORD_ENV: APP_PASSWORD},
+                   clock, server, Target("list", SYN_LIST), Target("list", MISSING_LIST), add,
+                   "getListFeed")
