@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-Network = Literal["mastodon", "twitter"]
-NETWORKS: tuple[Network, ...] = ("mastodon", "twitter")
-TargetKind = Literal["list", "hashtag", "user", "search", "curated"]  # curated: rounds lists
+Network = Literal["mastodon", "twitter", "bluesky"]
+NETWORKS: tuple[Network, ...] = ("mastodon", "twitter", "bluesky")
+# curated: rounds lists; feed: a Bluesky custom feed (feed generator)
+TargetKind = Literal["list", "hashtag", "user", "search", "curated", "feed"]
 
 
 def id_order(remote_id: str) -> tuple[int, str]:

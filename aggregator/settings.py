@@ -58,6 +58,8 @@ class AccountSettings:
     access_token_secret_env: str | None = None
     max_reads_per_day: int | None = None
     allow_insecure: bool = False
+    handle: str | None = None  # Bluesky: log in as this handle (search, hashtag)
+    app_password_env: str | None = None  # Bluesky: the app password's variable
 
     def secret(self, env_key: str | None, environ: Mapping[str, str]) -> str | None:
         return environ.get(env_key) or None if env_key else None
@@ -172,13 +174,14 @@ class _Table:
 _ACCOUNT_KEYS = {
     "network", "base_url", "token_env", "token_file", "bearer_token_env", "consumer_key_env",
     "consumer_secret_env", "access_token_env", "access_token_secret_env",
-    "max_reads_per_day", "allow_insecure",
+    "max_reads_per_day", "allow_insecure", "handle", "app_password_env",
 }
-_SOURCE_KEYS = {"name", "account", "list", "hashtag", "user", "search", "curated", "every",
+_SOURCE_KEYS = {"name", "account", "list", "hashtag", "user", "search", "curated", "feed", "every",
                 "topics", "backfill"}
 _TOP_KEYS = {"database", "accounts", "sources", "views", "topics_file", "reader", "recheck_hours"}
-_TARGETS: tuple[TargetKind, ...] = ("list", "hashtag", "user", "search", "curated")
-_DEFAULT_BASE = {"twitter": "https://api.twitter.com"}
+_TARGETS: tuple[TargetKind, ...] = ("list", "hashtag", "user", "search", "curated", "feed")
+_DEFAULT_BASE = {"twitter": "https://api.twitter.com", "bluesky": "https://public.api.bsky.app",
+                 "bluesky+login": "https://bsky.social"}
 
 
 def _account(name: str, data: Any, path: Path | None) -> AccountSettings:
@@ -187,7 +190,9 @@ def _account(name: str, data: Any, path: Path | None) -> AccountSettings:
     network = t.get("network", str, required=True)
     if network not in NETWORKS:
         t.fail(t.key("network"), f"must be one of {', '.join(NETWORKS)}, not {network!r}")
-    base_url = t.get("base_url", str, _DEFAULT_BASE.get(network), required=network == "mastodon")
+    handle = _bluesky_login(t, network)
+    base_url = t.get("base_url", str, _DEFAULT_BASE.get(network + ("+login" if handle else "")),
+                     required=network == "mastodon")
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         t.fail(t.key("base_url"), f"must be an http(s) URL, not {base_url!r}")
@@ -203,8 +208,29 @@ def _account(name: str, data: Any, path: Path | None) -> AccountSettings:
     return AccountSettings(
         name=name, network=network, base_url=base_url.rstrip("/"),
         token_file=t.get("token_file", str), max_reads_per_day=max_reads,
-        allow_insecure=allow_insecure, **envs,
+        allow_insecure=allow_insecure, handle=handle, **envs,
     )
+
+
+def _bluesky_login(t: _Table, network: str) -> str | None:
+    """`handle` and `app_password_env` go together, on Bluesky accounts only."""
+    handle: str | None = t.get("handle", str)
+    env: str | None = t.get("app_password_env", str)
+    if network != "bluesky":
+        if handle is not None or env is not None:
+            t.fail(t.key("handle" if handle is not None else "app_password_env"),
+                   "is for Bluesky accounts only")
+        return None
+    if handle is not None:
+        handle = handle.strip().lstrip("@")
+        if not handle:
+            t.fail(t.key("handle"), "must not be empty")
+        if not env:
+            t.fail(t.key("app_password_env"), "missing (required with handle): name the "
+                   "environment variable that holds an app password")
+    elif env is not None:
+        t.fail(t.key("handle"), "missing (required with app_password_env)")
+    return handle
 
 
 def _source(i: int, data: Any, accounts: Mapping[str, AccountSettings],
@@ -222,14 +248,18 @@ def _source(i: int, data: Any, accounts: Mapping[str, AccountSettings],
     account = accounts[account_name]
     given = [k for k in _TARGETS if k in t.data]
     if len(given) != 1:
-        t.fail(t.where, f"needs exactly one of list, hashtag, user, search, curated "
-                        f"(got {len(given)})")
+        t.fail(t.where, f"needs exactly one of {', '.join(_TARGETS)} (got {len(given)})")
     kind = given[0]
     value = t.get(kind, str).strip()
     if not value:
         t.fail(t.key(kind), "must not be empty")
-    if kind == "search" and account.network != "twitter":
-        t.fail(t.key("search"), "search sources are for X accounts only; use hashtag on Mastodon")
+    if kind == "search" and account.network == "mastodon":
+        t.fail(t.key("search"), "search sources are for X accounts only, or Bluesky ones; "
+                                "use hashtag on Mastodon")
+    if account.network == "bluesky":
+        value = _bluesky_target(t, kind, value, account)
+    elif kind == "feed":
+        t.fail(t.key("feed"), "feed sources are for Bluesky accounts only")
     if kind == "hashtag":
         value = value.lstrip("#")
     if kind == "list" and account.network == "mastodon" and not (
@@ -251,6 +281,19 @@ def _source(i: int, data: Any, accounts: Mapping[str, AccountSettings],
         t.fail(t.key("backfill"), "must be 0 or more")
     return SourceSettings(name=name, account=account_name, target=Target(kind, value),
                           every=every, topics=tuple(topics), backfill=backfill)
+
+
+def _bluesky_target(t: _Table, kind: str, value: str, account: AccountSettings) -> str:
+    from aggregator.collectors.bluesky.uris import check_target
+
+    if kind in ("hashtag", "search") and not account.handle:
+        t.fail(t.key(kind), f"Bluesky {kind} sources need a login: set handle and "
+                            f"app_password_env on accounts.{account.name}")
+    try:
+        return check_target(kind, value)
+    except ValueError as exc:
+        t.fail(t.key(kind), str(exc))
+    raise AssertionError  # t.fail raised
 
 
 def _check_names(settings: Settings, view_tables: Sequence[_Table]) -> None:

@@ -19,6 +19,12 @@ def build_collector(account: AccountSettings, environ: Mapping[str, str], clock:
         collector: Collector = MastodonCollector.from_account(
             account, environ, clock, policy=policy, budget=budget, timeout=timeout)
         return collector
+    if account.network == "bluesky":
+        from aggregator.collectors.bluesky.collector import BlueskyCollector
+
+        collector = BlueskyCollector.from_account(account, environ, clock, policy=policy,
+                                                  budget=budget, timeout=timeout)
+        return collector
     from aggregator.collectors.twitter.collector import TwitterCollector
 
     collector = TwitterCollector.from_account(account, environ, clock, policy=policy,

@@ -32,6 +32,7 @@ from tests.collectors.twitter_fixtures import (  # noqa: F401
     x_loopback,
     x_server,
 )
+from tests.fakes.bluesky import contract_harness as bluesky_harness
 from tests.fakes.mastodon import LIST_ID, TOKEN, MastodonFake
 from tests.fakes.server import LoopbackServer, Reply
 from tests.fakes.twitter import FakeX
@@ -73,9 +74,11 @@ def run(collector: Collector, target: Target, state: SourceState,
     return pages, state
 
 
-@pytest.fixture(params=["mastodon", "twitter"])
+@pytest.fixture(params=["mastodon", "twitter", "bluesky"])
 def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
-    if request.param == "mastodon":
+    if request.param == "bluesky":
+        yield from bluesky_harness(request.getfixturevalue("clock"), Harness)
+    elif request.param == "mastodon":
         fake: MastodonFake = request.getfixturevalue("mastodon_fake")
         clock: ManualClock = request.getfixturevalue("clock")
         fake.api.timelines[f"list:{LIST_ID}"] = []
