@@ -137,7 +137,7 @@ async def test_add_a_handle_valid_and_invalid(seeded: Seeder, store: CurationSto
         await open_curator(pilot, app)
         await open_handle_dialog(pilot, app)
         await pilot.press(*"bad handle!", "enter")
-        await wait_for_text(pilot, app, "is neither a Mastodon address")
+        await wait_for_text(pilot, app, "is not an account")
         assert isinstance(app.screen, HandleDialog)  # stays open, error inline
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, CuratorScreen))
