@@ -101,7 +101,6 @@ backfill = 5000
     mastodon.add_statuses("tag:crashy", [mastodon.make_status() for _ in range(400)])
     x.add_tweets(f"list:{LIST_ID}", [x.make_tweet("snowman", f"p{i}") for i in range(150)])
     counts = []
-    started = time.monotonic()
     for round_ in range(KILLS):
         if round_ % 4 == 3:  # new posts now and then: forward passes get killed too
             mastodon.add_statuses("tag:crashy", [mastodon.make_status() for _ in range(60)])
@@ -117,7 +116,6 @@ backfill = 5000
         proc.communicate()
         counts.append(check_archive(db_path))
     print("stored after each kill:", counts)
-    assert time.monotonic() - started < 60
 
     done = start_collect(cfg)
     _out, err = done.communicate(timeout=120)
