@@ -116,7 +116,9 @@ class StorageFeedReader:
                         key=lambda v: v.label.casefold())
         for source_id, name, _network in queries.list_source_names(self.db):
             views.append(View(f"source:{source_id}", name, "Sources"))
-        views += [View(f"network:{n}", NETWORK_NAMES[n], "Networks") for n in NETWORKS]
+        # networks the reader has a name for (Bluesky joins with its reader work)
+        views += [View(f"network:{n}", NETWORK_NAMES[n], "Networks") for n in NETWORKS
+                  if n in NETWORK_NAMES]
         return views
 
     def check_query(self, text: str) -> None:
