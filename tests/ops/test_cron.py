@@ -65,6 +65,8 @@ def test_due_runs_only_sources_whose_interval_passed(write_config: WriteConfig,
 def test_a_source_claimed_by_a_live_worker_is_skipped_and_a_dead_ones_taken_over(
         write_config: WriteConfig, db_url: str) -> None:
     cfg = write_config(every="1h")
+    # `sources` only reads (issue 12): it registers the sources in an archive that exists.
+    assert main(["--config", str(cfg), "db", "upgrade"]) == 0
     assert main(["--config", str(cfg), "sources"]) == 0  # registers the sources
     now = SystemClock().now()
     _set(db_url, "icu-list", claimed_by="host-a:1:alive",
