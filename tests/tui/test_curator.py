@@ -127,7 +127,7 @@ async def test_add_a_handle_valid_and_invalid(seeded: Seeder, store: CurationSto
         await pilot.press(*"bad handle!", "enter")
         await settle(pilot)
         assert isinstance(app.screen, HandleDialog)  # stays open, error inline
-        assert "is neither a Mastodon address" in screen_text(app)
+        assert "is not an account" in screen_text(app)
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, CuratorScreen)
