@@ -1,12 +1,13 @@
 """`rounds demo`: a demo archive built from bundled, fictional sample posts through the
 real collection path, offline.
 
-The demo starts its own API server on 127.0.0.1 (`DemoServer`, samples.py) and points two
-demo accounts (Mastodon, X) at it; `build_demo` seeds the curated lists (curation.py), runs
-one collect pass of every source through the real collectors, normalizers, classifier and
-storage, then has the server publish the posts it held back, so the reader's `R` collects
-new posts. The database is demo.db, never the user's archive; the accounts' tokens are the
-demo server's own, never the user's environment.
+The demo starts its own API server on 127.0.0.1 (`DemoServer`, samples.py,
+samples_bluesky.py) and points three demo accounts (Mastodon, X, and an anonymous Bluesky
+account reading a list as the public AppView allows) at it; `build_demo` seeds the curated
+lists (curation.py), runs one collect pass of every source through the real collectors,
+normalizers, classifier and storage, then has the server publish the posts it held back,
+so the reader's `R` collects new posts. The database is demo.db, never the user's archive;
+the accounts' tokens are the demo server's own, never the user's environment.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -24,8 +26,10 @@ from aggregator.collectors.registry import build_collector
 from aggregator.curation.sources import expand_curated, voice_topics_of
 from aggregator.curation.store import CurationStore
 from aggregator.demo.curation import load_curation, seed_curation
-from aggregator.demo.samples import LIST_ID, sample_apis
-from aggregator.demo.server import DEMO_TOKEN, DemoServer
+from aggregator.demo.generate_bluesky import list_uri
+from aggregator.demo.samples import LIST_ID, MastodonSamples, XSamples, load_spec
+from aggregator.demo.samples_bluesky import BlueskySamples
+from aggregator.demo.server import DEMO_TOKEN, DemoServer, SampleApi
 from aggregator.models import Target
 from aggregator.service import CollectService, SourceResult
 from aggregator.settings import (
@@ -42,7 +46,7 @@ from aggregator.storage.schema import post_topics, posts
 logger = logging.getLogger(__name__)
 
 __all__ = ["DemoServer", "DemoSummary", "build_demo", "demo_database_url", "demo_server",
-           "demo_service", "demo_settings", "reset_sqlite", "summarize"]
+           "demo_service", "demo_settings", "reset_sqlite", "sample_apis", "summarize"]
 
 # The demo accounts read their tokens from this mapping, not from os.environ: the user's
 # own tokens are never sent to the demo server.
@@ -53,6 +57,11 @@ DEMO_ENVIRON = {name: DEMO_TOKEN for name in _TOKEN_ENV.values()}
 def demo_database_url() -> str:
     """demo.db next to the default archive: the demo never touches the user's own."""
     return default_database_url().replace("rounds.db", "demo.db")
+
+
+def sample_apis(now: datetime) -> list[SampleApi]:
+    """Every network's sample API, with the samples' times moved so the newest is `now`."""
+    return [MastodonSamples(now), XSamples(now), BlueskySamples(now)]
 
 
 @contextmanager
@@ -72,11 +81,15 @@ def demo_settings(url: str, base_url: str) -> Settings:
                                              token_env=_TOKEN_ENV["mastodon"]),
             "demo-x": AccountSettings("demo-x", "twitter", base_url,
                                       bearer_token_env=_TOKEN_ENV["twitter"]),
+            # no handle: anonymous reads, as from https://public.api.bsky.app
+            "demo-bluesky": AccountSettings("demo-bluesky", "bluesky", base_url),
         },
         sources=(
             SourceSettings("health-list", "demo-mastodon", Target("list", LIST_ID)),
             SourceSettings("medmastodon", "demo-mastodon", Target("hashtag", "MedMastodon")),
             SourceSettings("x-health-list", "demo-x", Target("list", LIST_ID)),
+            SourceSettings("medsky-list", "demo-bluesky",
+                           Target("list", list_uri(load_spec()))),
             SourceSettings(curated["name"], "demo-mastodon",
                            Target("curated", curated["list"])),
         ),

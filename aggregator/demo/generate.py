@@ -1,15 +1,15 @@
 """Write the demo's sample API data from the hand-written spec (data/demo/posts.toml).
 
-    python -m aggregator.demo.generate      # rewrites data/demo/{mastodon,twitter}.json
+    python -m aggregator.demo.generate      # rewrites data/demo/{mastodon,twitter,bluesky}.json
 
 The output is what the servers would send: Mastodon statuses and accounts, X API v2 tweets,
-users and media, in the shapes of the recorded responses in tests/data/ (field for field),
-so the demo's loopback server can serve them to the real collectors and normalizers. It is
+users and media, Bluesky feed items (generate_bluesky.py), in the shapes of the recorded
+responses in tests/data/ (field for field), so the demo's loopback server can serve them to
+the real collectors and normalizers. It is
 deterministic (ids derive from the times, files are sorted), so regenerating an unchanged
 spec changes nothing; a test checks the committed files match the spec.
 
-One function per network (`mastodon_data`, `twitter_data`): a third network's samples are
-one more function and one more file.
+One function per network (`mastodon_data`, `twitter_data`, `bluesky_data`), one file each.
 """
 
 from __future__ import annotations
@@ -18,30 +18,22 @@ import html
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aggregator.demo.samples import DATA, LIST_ID, load_spec
+from aggregator.demo.generate_bluesky import bluesky_data
+from aggregator.demo.samples import (
+    DATA,
+    LIST_ID,
+    TOKEN,
+    iso,
+    load_spec,
+    posts_on,
+    spec_times,
+)
 
 Json = dict[str, Any]
 
-_TOKEN = re.compile(r"(?<![\w/])([#@])(\w+)")
 _X_EPOCH_MS = 1288834974657  # X's snowflake epoch
-
-
-def _times(spec: Json) -> tuple[datetime, Callable[[Json], datetime]]:
-    epoch = datetime.fromisoformat(spec["epoch"].replace("Z", "+00:00")).astimezone(UTC)
-    return epoch, lambda post: epoch - timedelta(minutes=int(post["ago"]))
-
-
-def iso(when: datetime) -> str:
-    """Both APIs' style: 2026-01-15T11:25:00.000Z."""
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
-
-
-def _on(spec: Json, network: str) -> list[Json]:
-    """The posts of one network, oldest first (ids grow with time, as on the servers)."""
-    return sorted((p for p in spec["posts"] if p["on"] == network), key=lambda p: -p["ago"])
 
 
 def _dump(data: Json, name: str, items: str) -> None:
@@ -121,7 +113,7 @@ def _m_content(text: str, links: list[str], accounts: dict[str, Json],
         return (f'<span class="h-card" translate="no"><a href="{account["url"]}" '
                 f'class="u-url mention">@<span>{account["username"]}</span></a></span>')
 
-    body = _TOKEN.sub(token, html.escape(text, quote=False))
+    body = TOKEN.sub(token, html.escape(text, quote=False))
     body = " ".join([body, *(_m_link(u) for u in links)])
     return f"<p>{body}</p>", list(tags.values()), mentions
 
@@ -141,13 +133,13 @@ def _m_media(status_id: str, domain: str, alt: str) -> Json:
 def mastodon_data(spec: Json) -> Json:
     """Statuses as `GET /api/v1/timelines/list/:id` sends them (boosts as reblog wrappers,
     Mastodon 4.5 quotes, replies with mentions), newest first."""
-    _, when = _times(spec)
+    _, when = spec_times(spec)
     people = [p for p in spec["people"] if p.get("mastodon")]
     accounts = {p["id"]: _m_account(p, i) for i, p in enumerate(people)}
     by_ref: dict[str, Json] = {}
     statuses: list[Json] = []
     later: list[str] = []
-    for seq, post in enumerate(_on(spec, "mastodon")):
+    for seq, post in enumerate(posts_on(spec, "mastodon")):
         at = when(post)
         status_id = str((int(at.timestamp() * 1000) << 16) + seq)
         account = accounts[post["by"]]
@@ -204,7 +196,7 @@ def _x_user(person: Json, index: int) -> Json:
 def _x_entities(text: str, links: list[tuple[str, str]],
                 users: dict[str, Json]) -> Json:
     entities: Json = {}
-    for m in _TOKEN.finditer(text):
+    for m in TOKEN.finditer(text):
         sign, word = m.groups()
         if sign == "#":
             entities.setdefault("hashtags", []).append(
@@ -224,7 +216,7 @@ def _x_entities(text: str, links: list[tuple[str, str]],
 def twitter_data(spec: Json) -> Json:
     """Tweets, users and media as `GET /2/lists/:id/tweets` sends them with our
     expansions (retweets with `RT @user:` text, quotes and replies as referenced_tweets)."""
-    _, when = _times(spec)
+    _, when = spec_times(spec)
     people = [p for p in spec["people"] if p.get("x")]
     users = {p["id"]: _x_user(p, i) for i, p in enumerate(people)}
     by_name = {u["username"]: u for u in users.values()}
@@ -232,7 +224,7 @@ def twitter_data(spec: Json) -> Json:
     tweets: list[Json] = []
     media: list[Json] = []
     later: list[str] = []
-    for seq, post in enumerate(_on(spec, "x")):
+    for seq, post in enumerate(posts_on(spec, "x")):
         at = when(post)
         tweet_id = str(((int(at.timestamp() * 1000) - _X_EPOCH_MS) << 22) + seq)
         user = users[post["by"]]
@@ -290,6 +282,7 @@ def twitter_data(spec: Json) -> Json:
 GENERATORS: dict[str, tuple[Callable[[Json], Json], str]] = {
     "mastodon.json": (mastodon_data, "statuses"),
     "twitter.json": (twitter_data, "tweets"),
+    "bluesky.json": (bluesky_data, "feed"),
 }
 
 

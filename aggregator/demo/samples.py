@@ -1,5 +1,6 @@
-"""The demo's sample API data (data/demo/*.json, written by generate.py) and the two
-sample APIs the demo server serves it through: Mastodon timelines and X list tweets.
+"""The demo's sample API data (data/demo/*.json, written by generate.py) and the sample
+APIs the demo server serves it through: Mastodon timelines and X list tweets here, Bluesky
+feeds in samples_bluesky.py.
 
 Sample times are stored relative to the spec's epoch and moved forward on load so that the
 newest sample is minutes old whenever the demo runs. Paging follows the real servers:
@@ -11,24 +12,43 @@ and the `includes` our expansions ask for.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from aggregator.demo.server import Answer, SampleApi
+from aggregator.demo.server import Answer
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "demo"
 LIST_ID = "1"  # the one list on each demo network: every sample post's author is on it
 Json = dict[str, Any]
-_TIME_KEYS = {"created_at", "edited_at"}
+TOKEN = re.compile(r"(?<![\w/])([#@])(\w+)")  # #hashtags and @person-id mentions in the spec
+_TIME_KEYS = {"created_at", "edited_at", "createdAt", "indexedAt"}
 
 
 def load_spec() -> Json:
     """posts.toml: the hand-written people and posts the sample files are made from."""
     with (DATA / "posts.toml").open("rb") as fh:
         return tomllib.load(fh)
+
+
+def spec_times(spec: Json) -> tuple[datetime, Callable[[Json], datetime]]:
+    """The spec's epoch, and when a post of the spec was written (`ago` minutes before)."""
+    epoch = datetime.fromisoformat(spec["epoch"].replace("Z", "+00:00")).astimezone(UTC)
+    return epoch, lambda post: epoch - timedelta(minutes=int(post["ago"]))
+
+
+def posts_on(spec: Json, network: str) -> list[Json]:
+    """The posts of one network, oldest first (ids grow with time, as on the servers)."""
+    return sorted((p for p in spec["posts"] if p["on"] == network), key=lambda p: -p["ago"])
+
+
+def iso(when: datetime) -> str:
+    """The APIs' style: 2026-01-15T11:25:00.000Z."""
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 
 def load(name: str, now: datetime) -> Json:
@@ -49,15 +69,14 @@ def _shift(value: Any, delta: timedelta) -> Any:
 
 
 def _moved(text: str, delta: timedelta) -> str:
-    when = datetime.fromisoformat(text.replace("Z", "+00:00")) + delta
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    return iso(datetime.fromisoformat(text.replace("Z", "+00:00")) + delta)
 
 
 def _order(item_id: str) -> tuple[int, str]:
     return (len(item_id), item_id)
 
 
-def _limit(query: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+def limit_of(query: dict[str, str], name: str, default: int, low: int, high: int) -> int:
     try:
         return min(max(int(query.get(name) or default), low), high)
     except ValueError:
@@ -68,10 +87,11 @@ def _rate_headers(prefix: str, reset: str) -> dict[str, str]:
     return {f"{prefix}-Limit": "300", f"{prefix}-Remaining": "299", f"{prefix}-Reset": reset}
 
 
-class _Samples:
+class SampleFile:
     """One network's sample file: its lists (ids newest first) and the posts held back."""
 
     FILE = ""
+    requires_token = True  # the demo accounts' token (Mastodon, X); never the user's
 
     def __init__(self, now: datetime) -> None:
         self.now = now
@@ -84,7 +104,7 @@ class _Samples:
         return count
 
 
-class MastodonSamples(_Samples):
+class MastodonSamples(SampleFile):
     """GET /api/v1/timelines/list/:id, /timelines/tag/:tag, /accounts/lookup and
     /accounts/:id/statuses over the sample statuses."""
 
@@ -122,7 +142,7 @@ class MastodonSamples(_Samples):
 
     def _page(self, statuses: list[Json], path: str, query: dict[str, str],
               base_url: str) -> Answer:
-        limit = _limit(query, "limit", 20, 1, 40)
+        limit = limit_of(query, "limit", 20, 1, 40)
         max_id, since_id, min_id = query.get("max_id"), query.get("since_id"), query.get("min_id")
         if max_id:
             statuses = [s for s in statuses if _order(s["id"]) < _order(max_id)]
@@ -143,7 +163,7 @@ class MastodonSamples(_Samples):
         return Answer(200, page, headers)
 
 
-class XSamples(_Samples):
+class XSamples(SampleFile):
     """GET /2/lists/:id/tweets over the sample tweets."""
 
     FILE = "twitter.json"
@@ -174,7 +194,7 @@ class XSamples(_Samples):
         token = query.get("pagination_token")
         if token:
             ids = [i for i in ids if _order(i) < _order(token.removeprefix("demo"))]
-        size = _limit(query, "max_results", 100, 1, 100)
+        size = limit_of(query, "max_results", 100, 1, 100)
         served = ids[:size]
         meta: Json = {"result_count": len(served)}
         if len(ids) > size:
@@ -201,7 +221,3 @@ class XSamples(_Samples):
             includes["media"] = [self.media[k] for k in keys if k in self.media]
         return includes
 
-
-def sample_apis(now: datetime) -> list[SampleApi]:
-    """Every network's sample API (a third network is one more class here)."""
-    return [MastodonSamples(now), XSamples(now)]

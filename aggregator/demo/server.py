@@ -1,14 +1,15 @@
 """The demo's own API server: the bundled samples served over HTTP on 127.0.0.1.
 
 `rounds demo` starts it on an ephemeral port, points the demo accounts at it and collects
-through the real collectors (Mastodon.py, tweepy), so that the reader's `R` shows a real
-collection pass offline: nothing in our code is faked. Each network's API is one
-`SampleApi` (samples_mastodon.py, samples_x.py); the server only routes by path and keeps
+through the real collectors (Mastodon.py, tweepy, atproto), so that the reader's `R` shows a
+real collection pass offline: nothing in our code is faked. Each network's API is one
+`SampleApi` (samples.py, samples_bluesky.py); the server only routes by path and keeps
 "later" posts back until `publish_later()`, which the demo calls once the archive is built
 so that the first `R` finds new posts.
 
-It binds 127.0.0.1 only (never a wildcard address), answers GET only, and stops with the
-demo (`with DemoServer(...)`).
+It binds 127.0.0.1 only (never a wildcard address), answers GET only, asks for the demo
+accounts' token except where the real API reads anonymously (Bluesky's AppView), and stops
+with the demo (`with DemoServer(...)`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class Answer:
 
 
 class SampleApi(Protocol):
+    requires_token: bool  # False for APIs that answer anonymous reads (Bluesky's AppView)
+
     def handles(self, path: str) -> bool: ...
 
     def answer(self, path: str, query: dict[str, str], base_url: str) -> Answer: ...
@@ -88,13 +91,13 @@ class DemoServer:
         with self._lock:
             self.requests += 1
         parts = urlsplit(target)
-        if authorization != f"Bearer {DEMO_TOKEN}":
+        api = next((a for a in self.apis if a.handles(parts.path)), None)
+        if (api is None or api.requires_token) and authorization != f"Bearer {DEMO_TOKEN}":
             return Answer(401, {"error": "The access token is invalid"})
+        if api is None:
+            return Answer(404, {"error": "Record not found"})
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        for api in self.apis:
-            if api.handles(parts.path):
-                return api.answer(parts.path, query, self.base_url)
-        return Answer(404, {"error": "Record not found"})
+        return api.answer(parts.path, query, self.base_url)
 
     def publish_later(self) -> int:
         return sum(api.publish_later() for api in self.apis)

@@ -24,6 +24,7 @@ from aggregator.demo import (
     demo_server,
     demo_settings,
     generate,
+    generate_bluesky,
 )
 from aggregator.demo.samples import load_spec
 from aggregator.reader.feed import StorageFeedReader, View
@@ -81,7 +82,7 @@ def test_no_tui_collects_from_the_demo_server_and_prints_what_it_holds(
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     assert rounds_main(["--database-url", url, "demo", "--no-tui"]) == 0
     out = capsys.readouterr().out
-    assert "mastodon" in out and "twitter" in out and "cardiology" in out
+    assert "mastodon" in out and "twitter" in out and "bluesky" in out and "cardiology" in out
     assert "Clinicians (4 members)" in out and "Public health (6 members)" in out
     assert "wait for R" in out
 
@@ -144,6 +145,7 @@ async def test_reader_R_collects_new_posts_from_the_demo_server_and_c_curates(
         await until(pilot, lambda: "new posts" in main(app).status.activity, "R's summary")
         new = [r for r in listed(app) if r.text not in texts]
         assert new and any("SGLT2" in r.text for r in new)
+        assert any(r.network == "bluesky" and "colchicine" in r.text for r in new)
         assert demo.server.requests > requests  # it went to the loopback server
         assert f"{demo.summary.held_back} new posts" in main(app).status.activity
 
@@ -158,3 +160,88 @@ async def test_reader_R_collects_new_posts_from_the_demo_server_and_c_curates(
                          "@amara@cardio.example", "physician", "removed Dr Priya Raman",
                          "moved Lucía Fernández"):
             assert expected in text, expected
+
+
+# --------------------------------------------------------------------------- Bluesky
+
+
+def test_bluesky_samples_have_topics_reposts_replies_quotes_and_images(demo: Demo) -> None:
+    sky = reader(demo).list_posts("network:bluesky", "", before=None, limit=100)
+    assert len(sky) >= 15
+    assert all(row.topics for row in sky), [r.text for r in sky if not r.topics]
+    details = [reader(demo).get_post(row.id) for row in sky]
+    assert any(d.boosted_by for d in details) and any(row.boosted_by for row in sky)
+    assert any(d.reply_to and d.reply_to.post_id for d in details)  # the parent is stored
+    assert any(d.quote_of and d.quote_of.post_id for d in details)
+    alts = [m.alt_text for d in details for m in d.media]
+    assert any("stroke risk" in alt for alt in alts)
+    assert {"MedSky", "IDsky"} <= {t for d in details for t in d.hashtags}
+    assert all(d.key.startswith("at://did:plc:demo") for d in details)
+    assert all(d.url.startswith("https://bsky.app/profile/") and ".example/post/" in d.url
+               for d in details)
+    for topic in ("cardiology", "infectious_disease", "vaccines", "public_health"):
+        on_topic = reader(demo).list_posts(f"topic:{topic}", "network:bluesky", before=None,
+                                           limit=100)
+        assert len(on_topic) >= 3, topic
+
+
+def test_a_bluesky_link_after_an_emoji_is_in_links_whole(demo: Demo) -> None:
+    rows = reader(demo).list_posts("network:bluesky", "registry", before=None, limit=10)
+    post = next(reader(demo).get_post(r.id) for r in rows if "🫀 Our registry" in r.text)
+    assert post.links == ("https://doi.org/10.5555/demo.2026.0801",)
+    assert post.text.endswith("#cardiology #MedSky doi.org/10.5555/demo...")  # as shown
+    heat = reader(demo).list_posts("network:bluesky", "alert", before=None, limit=10)
+    assert heat and "🌡️ Heat–health alert" in heat[0].text
+
+
+def test_bluesky_facets_point_at_utf8_bytes_of_what_they_mark() -> None:
+    """The generator's facets, checked the way Bluesky reads them: byteStart/byteEnd cut
+    the UTF-8 bytes of the text; a character count would cut after the emoji wrongly."""
+    data = json.loads((generate.DATA / "bluesky.json").read_text(encoding="utf-8"))
+    checked = 0
+    non_ascii_before_link = 0
+    for item in data["feed"]:
+        record = item["post"]["record"]
+        raw = record["text"].encode("utf-8")
+        for facet in record.get("facets", []):
+            marked = raw[facet["index"]["byteStart"]:facet["index"]["byteEnd"]].decode()
+            feature = facet["features"][0]
+            kind = feature["$type"].rpartition("#")[2]
+            if kind == "link":
+                assert marked == generate_bluesky.short_url(feature["uri"])
+                before = raw[:facet["index"]["byteStart"]]
+                non_ascii_before_link += len(before) != len(before.decode())
+            elif kind == "tag":
+                assert marked == f"#{feature['tag']}"
+            else:
+                assert marked.startswith("@") and marked.endswith(".example")
+            checked += 1
+    assert checked > 40 and non_ascii_before_link >= 4
+
+
+def test_the_demo_appview_pages_with_opaque_cursors_and_reads_anonymously() -> None:
+    from aggregator.collectors.bluesky.api import BlueskyApi
+
+    clock = SystemClock()
+    with demo_server(clock) as server:
+        api = BlueskyApi(server.base_url, clock=clock)  # no handle, no token: anonymous
+        uri = generate_bluesky.list_uri(load_spec())
+        assert api.get_list(uri)["purpose"] == "app.bsky.graph.defs#curatelist"
+        seen: list[str] = []
+        cursor = None
+        cursors = []
+        while True:
+            page = api.get_list_feed(uri, limit=4, cursor=cursor)
+            seen += [e.identity for e in page.entries]
+            if page.cursor is None:
+                break
+            assert "|" not in page.cursor and ":" not in page.cursor  # opaque, URL-safe
+            cursors.append(cursor := page.cursor)
+        assert len(seen) == len(set(seen)) >= 18 and len(cursors) >= 4
+        assert api.get_list_feed(uri, limit=4, cursor="bm90LWEtY3Vyc29y").entries == []
+        did = api.resolve_handle("tom.epi.example")
+        author = api.get_author_feed(did, limit=50, cursor=None)
+        assert author.entries and all(
+            (e.reason.get("by") or e.post["author"])["did"] == did for e in author.entries)
+        assert any(e.is_repost for e in author.entries)
+        api.close()
