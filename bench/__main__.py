@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -143,6 +144,91 @@ def bench_collect(report: Report, n_sources: int, per_source: int, runs: int) ->
                       rejected == 0))
 
 
+# --------------------------------------------------------------------------- bluesky
+
+
+def bench_bluesky(report: Report, n_sources: int, per_source: int, runs: int) -> None:
+    from bench.bluesky import (
+        add_new_items,
+        generate_feed,
+        per_post_costs,
+        sky_settings,
+        start_sky_fake,
+    )
+    from bench.collect import make_service
+    from bench.ingest import fresh_sqlite, tempdir
+
+    n = n_sources * per_source
+    print(f"\n== Bluesky collect: {n:,} feed items across {n_sources} list sources from the "
+          f"loopback XRPC fake, anonymous ({runs} runs)", flush=True)
+    fake, expected = start_sky_fake(n_sources, per_source, seed=11)
+    rates, cpu_rates, unchanged, steady = [], [], [], []
+    try:
+        with tempdir() as tmp:
+            for i in range(runs):
+                url, _ = fresh_sqlite(Path(tmp), f"sky{i}")
+                service = make_service(url, sky_settings(url, fake.base_url, n_sources,
+                                                         per_source))
+                try:
+                    service.source_ids()  # configuration sync is not collection
+                    started, cpu = time.perf_counter(), time.process_time()
+                    results = service.collect()
+                    seconds = time.perf_counter() - started
+                    cpu = time.process_time() - cpu
+                    errors = [r.error for r in results if r.error]
+                    new = sum(r.new for r in results)
+                    if errors or new != len(expected):
+                        raise SystemExit(f"Bluesky collect stored {new} posts, expected "
+                                         f"{len(expected)}: {errors[:3]}")
+                    rates.append(new / seconds)
+                    cpu_rates.append(new / cpu)
+                    if i == runs - 1:  # last: the new items it adds change the feeds
+                        before = fake.xrpc_requests()
+                        if any(r.new for r in service.collect()):
+                            raise SystemExit("an unchanged Bluesky pass stored new posts")
+                        unchanged.append(fake.xrpc_requests() - before)
+                        for p in range(2):
+                            added = add_new_items(fake, n_sources, 5, seed=p + 1)
+                            before = fake.xrpc_requests()
+                            got = sum(r.new for r in service.collect())
+                            steady.append((fake.xrpc_requests() - before, added, got))
+                finally:
+                    service.close()
+                    service.repo.db.dispose()
+    finally:
+        fake.stop()
+    report.add(Figure(f"Bluesky collect (XRPC+JSON+normalize+classify+store), {n:,} items",
+                      median(rates), "posts/s", runs=rates,
+                      note=f"{len(expected):,} distinct posts (reposts of one post store it "
+                           f"once)"))
+    report.add(Figure("Bluesky collect per CPU second (this process, the fake included)",
+                      median(cpu_rates), "posts/s", runs=cpu_rates,
+                      note="wall-clock rates fall when other work shares the cores"))
+    report.add(Figure("Bluesky requests on an unchanged pass", float(unchanged[0]),
+                      f"(sources: {n_sources})", f"= {n_sources}",
+                      unchanged[0] == n_sources))
+    reqs = sum(r for r, _, _ in steady)
+    report.add(Figure("Bluesky steady state: requests per pass (5 new items/source)",
+                      reqs / len(steady), f"(sources: {n_sources})",
+                      "1 request per source and pass", reqs == len(steady) * n_sources,
+                      note=f"{sum(g for _, _, g in steady)} new posts from "
+                           f"{sum(a for _, a, _ in steady)} new items"))
+
+    items = generate_feed(2000, seed=12)
+    costs = per_post_costs(items, runs=max(runs, 3))
+    names = {"sdk_parse": "JSON parse, SDK's own (pydantic_core.from_json)",
+             "orjson_parse": "JSON parse, orjson",
+             "typed_models": "atproto typed models (get_or_create ...GetListFeed.Response)",
+             "models_to_dict": "typed models back to dicts (get_model_as_dict)",
+             "normalize": "our normalize (FeedPage + normalize_entry, from the dict)"}
+    for key, label in names.items():
+        report.add(Figure(f"Bluesky per post: {label}", costs[key], "µs/post"))
+    ratio = costs["typed_models"] / costs["normalize"]
+    report.add(Figure("Bluesky typed models / our normalize", ratio, "x",
+                      note="the collector reads raw JSON through ClientRaw.invoke_query and "
+                           "builds no typed models" if ratio > 1 else ""))
+
+
 # --------------------------------------------------------------------------- reads
 
 
@@ -247,18 +333,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="10k posts only (smoke run)")
     parser.add_argument("--runs", type=int, default=None, help="runs per figure")
-    parser.add_argument("--only", choices=["ingest", "collect", "read", "pg"], action="append",
-                        help="run only these parts (repeatable)")
+    parser.add_argument("--only", choices=["ingest", "collect", "bluesky", "read", "pg"],
+                        action="append", help="run only these parts (repeatable)")
     args = parser.parse_args(argv)
     quick = args.quick
     runs = args.runs or (2 if quick else 3)
-    parts = set(args.only or ["ingest", "collect", "read", "pg"])
+    parts = set(args.only or ["ingest", "collect", "bluesky", "read", "pg"])
     report = Report()
     print(f"machine: {report.machine()}")
     if "ingest" in parts:
         bench_ingest(report, 10_000 if quick else 100_000, runs)
     if "collect" in parts:
         bench_collect(report, 50, 200 if quick else 2000, runs if quick else 1)
+    if "bluesky" in parts:
+        bench_bluesky(report, 20, 250 if quick else 1000, runs if quick else 2)
     if "read" in parts:
         bench_reads(report, None, [10_000] if quick else [10_000, 100_000, 1_000_000],
                     runs, "sqlite")
