@@ -44,8 +44,8 @@ def demo_reader_app(db: Database, repo: Repository,  # type: ignore[no-untyped-d
 def demo(app: AppContext, no_tui: bool) -> None:
     """Try grandrounds on bundled sample posts (no account, token or network needed).
 
-    Starts a small API server on 127.0.0.1 that serves fictional Mastodon and X sample
-    posts, builds a fresh demo database (the user data dir's demo.db, or --database-url)
+    Starts a small API server on 127.0.0.1 that serves fictional Mastodon, X and Bluesky
+    sample posts, builds a fresh demo database (the user data dir's demo.db, or --database-url)
     by collecting from it through the real collectors, adds two curated lists with their
     history, then opens the reader on it: R collects the posts the server published since.
     """

@@ -9,7 +9,10 @@ import urllib.request
 import pytest
 
 from aggregator.clock import SystemClock
+from aggregator.collectors.bluesky.api import BlueskyApi
 from aggregator.demo import demo_server
+from aggregator.demo.generate_bluesky import list_uri
+from aggregator.demo.samples import load_spec
 from aggregator.demo.server import DEMO_TOKEN
 
 
@@ -48,3 +51,48 @@ def test_binds_loopback_pages_like_mastodon_and_stops() -> None:
         base = server.base_url
     with pytest.raises(urllib.error.URLError):
         get(f"{base}/api/v1/timelines/list/1")
+
+
+def test_the_bluesky_appview_answers_anonymously_as_the_public_one_does() -> None:
+    with demo_server(SystemClock()) as server:
+        xrpc = f"{server.base_url}/xrpc"
+        status, _, _ = get(f"{server.base_url}/api/v1/timelines/list/1", token=None)
+        assert status == 401  # Mastodon and X still need the demo token
+        status, headers, body = get(f"{xrpc}/app.bsky.feed.getListFeed?limit=100&list="
+                                    f"{list_uri(load_spec())}", token=None)
+        assert status == 200 and isinstance(body, dict)
+        assert "cursor" not in body and len(body["feed"]) >= 18  # one page: no cursor key
+        assert int(headers["RateLimit-Reset"]) > 1_700_000_000  # epoch seconds
+        assert headers["RateLimit-Policy"] == "3000;w=300"
+        status, _, body = get(f"{xrpc}/app.bsky.graph.getList?list=at://did:plc:nobody/"
+                              f"app.bsky.graph.list/3kx", token=None)
+        assert (status, body) == (400, {"error": "InvalidRequest",
+                                        "message": "List not found"})
+        status, _, body = get(f"{xrpc}/app.bsky.feed.getTimeline", token=None)
+        assert status == 501 and isinstance(body, dict) and body["error"]
+
+
+def test_the_demo_appview_pages_with_opaque_cursors_and_reads_anonymously() -> None:
+    clock = SystemClock()
+    with demo_server(clock) as server:
+        api = BlueskyApi(server.base_url, clock=clock)  # no handle, no token: anonymous
+        uri = list_uri(load_spec())
+        assert api.get_list(uri)["purpose"] == "app.bsky.graph.defs#curatelist"
+        seen: list[str] = []
+        cursor = None
+        cursors = []
+        while True:
+            page = api.get_list_feed(uri, limit=4, cursor=cursor)
+            seen += [e.identity for e in page.entries]
+            if page.cursor is None:
+                break
+            assert "|" not in page.cursor and ":" not in page.cursor  # opaque, URL-safe
+            cursors.append(cursor := page.cursor)
+        assert len(seen) == len(set(seen)) >= 18 and len(cursors) >= 4
+        assert api.get_list_feed(uri, limit=4, cursor="bm90LWEtY3Vyc29y").entries == []
+        did = api.resolve_handle("tom.epi.example")
+        author = api.get_author_feed(did, limit=50, cursor=None)
+        assert author.entries and all(
+            (e.reason.get("by") or e.post["author"])["did"] == did for e in author.entries)
+        assert any(e.is_repost for e in author.entries)
+        api.close()
