@@ -148,10 +148,13 @@ def bench_collect(report: Report, n_sources: int, per_source: int, runs: int) ->
 
 
 def bench_bluesky(report: Report, n_sources: int, per_source: int, runs: int) -> None:
+    import aggregator.collectors.bluesky.collector  # noqa: F401  (the SDK import: timed below)
     from bench.bluesky import (
         add_new_items,
         generate_feed,
+        mean_item_bytes,
         per_post_costs,
+        sdk_import_seconds,
         sky_settings,
         start_sky_fake,
     )
@@ -215,6 +218,9 @@ def bench_bluesky(report: Report, n_sources: int, per_source: int, runs: int) ->
                            f"{sum(a for _, a, _ in steady)} new items"))
 
     items = generate_feed(2000, seed=12)
+    imports = [sdk_import_seconds() for _ in range(max(runs, 3))]
+    report.add(Figure("Bluesky: importing the atproto SDK, once per process (CPU)",
+                      median(imports), "s", runs=imports))
     costs = per_post_costs(items, runs=max(runs, 3))
     names = {"sdk_parse": "JSON parse, SDK's own (pydantic_core.from_json)",
              "orjson_parse": "JSON parse, orjson",
@@ -222,7 +228,9 @@ def bench_bluesky(report: Report, n_sources: int, per_source: int, runs: int) ->
              "models_to_dict": "typed models back to dicts (get_model_as_dict)",
              "normalize": "our normalize (FeedPage + normalize_entry, from the dict)"}
     for key, label in names.items():
-        report.add(Figure(f"Bluesky per post: {label}", costs[key], "µs/post"))
+        report.add(Figure(f"Bluesky per post: {label}", costs[key], "µs/post",
+                          note=f"items of {mean_item_bytes(items):,.0f} bytes of JSON on "
+                               f"average" if key == "sdk_parse" else ""))
     ratio = costs["typed_models"] / costs["normalize"]
     report.add(Figure("Bluesky typed models / our normalize", ratio, "x",
                       note="the collector reads raw JSON through ClientRaw.invoke_query and "

@@ -185,6 +185,26 @@ def add_new_items(fake: SkyFake, n_sources: int, per_source: int, seed: int) -> 
 # --------------------------------------------------------------------------- per post
 
 
+def sdk_import_seconds() -> float:
+    """CPU seconds a fresh process spends importing our Bluesky API module, which imports
+    the atproto SDK (its package import builds the generated pydantic models): paid once per
+    `rounds collect` that reads Bluesky, so the collect figures above exclude it."""
+    import subprocess
+    import sys
+
+    code = ("import time; t = time.process_time(); import aggregator.collectors.bluesky.api; "
+            "print(time.process_time() - t)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    return float(proc.stdout.strip().splitlines()[-1])
+
+
+def mean_item_bytes(items: list[Json]) -> float:
+    import orjson
+
+    return sum(len(orjson.dumps(i)) for i in items) / max(len(items), 1)
+
+
 def _per_post_us(fn: Callable[[], Any], posts: int, runs: int) -> float:
     """CPU time (not wall time: the machine is shared, single-threaded work), median."""
     seconds = []
