@@ -202,6 +202,16 @@ def test_malformed_xml_is_one_clear_error(fake: FeedsFake, server: LoopbackServe
             run(collector, server.base_url + path)
 
 
+def test_slightly_broken_xml_that_still_reads_is_kept_with_a_warning(
+        fake: FeedsFake, server: LoopbackServer, collector: FeedCollector) -> None:
+    fake.put("/amp.rss", b'<?xml version="1.0"?><rss version="2.0"><channel><title>Diet</title>'
+             b"<item><guid>urn:x:salt</guid><title>Salt & sugar: the new guidance</title>"
+             b"</item></channel></rss>")
+    page, _ = run(collector, server.base_url + "/amp.rss")
+    assert [p.text for p in page.posts] == ["Salt & sugar: the new guidance"]
+    assert any("not well-formed XML" in w and "read leniently" in w for w in page.warnings)
+
+
 XXE = b"""<?xml version="1.0"?>
 <!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
 <rss version="2.0"><channel><title>t</title><item><guid>urn:x:1</guid>
