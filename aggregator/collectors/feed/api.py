@@ -163,11 +163,11 @@ class FeedApi(HttpApi):
             document.moved_to = moved_to
             document.validator = _validator_of(response.headers)
             return document
-        raise CollectorError(NETWORK, f"feed {url}: more than {MAX_HOPS} redirects")
+        raise CollectorError(NETWORK, f"{url}: more than {MAX_HOPS} redirects")
 
     def _hop(self, url: str,
              validator: Validator | None) -> tuple[requests.Response, bytes | None]:
-        return self.call(f"feed {url}", lambda: self._get(url, validator),
+        return self.call(url, lambda: self._get(url, validator),
                          lambda r: self._answer(r, url), endpoint=urlsplit(url).path or "/")
 
     def _get(self, url: str, validator: Validator | None) -> requests.Response:
@@ -178,11 +178,11 @@ class FeedApi(HttpApi):
     def _check_target(self, url: str, target: str) -> None:
         parts = urlsplit(target)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise CollectorError(NETWORK, f"feed {url}: redirected to something that is not "
+            raise CollectorError(NETWORK, f"{url}: redirected to something that is not "
                                           "an http(s) URL")
         if (parts.scheme == "http" and parts.hostname not in _LOOPBACK
                 and not self.allow_insecure):
-            raise CollectorError(NETWORK, f"feed {url}: redirected to plain http "
+            raise CollectorError(NETWORK, f"{url}: redirected to plain http "
                                           f"({host_of(target)}); refused without "
                                           "allow_insecure")
 
@@ -206,7 +206,7 @@ class FeedApi(HttpApi):
                                                  f"{self.max_bytes // (1024 * 1024)} MB")
                 chunks.append(chunk)
         except requests.RequestException as exc:
-            raise self._failure(f"feed {url}", exc, urlsplit(url).path) from exc
+            raise self._failure(url, exc, urlsplit(url).path) from exc
         finally:
             response.close()
         return b"".join(chunks)
