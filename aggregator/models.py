@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-Network = Literal["mastodon", "twitter", "bluesky"]
-NETWORKS: tuple[Network, ...] = ("mastodon", "twitter", "bluesky")
-# curated: rounds lists; feed: a Bluesky custom feed (feed generator)
+Network = Literal["mastodon", "twitter", "bluesky", "feed"]
+NETWORKS: tuple[Network, ...] = ("mastodon", "twitter", "bluesky", "feed")
+# curated: rounds lists; feed: a Bluesky custom feed (feed generator), or on a `feed`
+# account an RSS/Atom document's URL
 TargetKind = Literal["list", "hashtag", "user", "search", "curated", "feed"]
 
 

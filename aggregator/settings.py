@@ -182,6 +182,7 @@ _TOP_KEYS = {"database", "accounts", "sources", "views", "topics_file", "reader"
 _TARGETS: tuple[TargetKind, ...] = ("list", "hashtag", "user", "search", "curated", "feed")
 _DEFAULT_BASE = {"twitter": "https://api.twitter.com", "bluesky": "https://public.api.bsky.app",
                  "bluesky+login": "https://bsky.social"}
+FEED_MIN_EVERY = 3600  # seconds: feeds are polled politely, never more than once an hour
 
 
 def _account(name: str, data: Any, path: Path | None) -> AccountSettings:
@@ -193,13 +194,14 @@ def _account(name: str, data: Any, path: Path | None) -> AccountSettings:
     handle = _bluesky_login(t, network)
     base_url = t.get("base_url", str, _DEFAULT_BASE.get(network + ("+login" if handle else "")),
                      required=network == "mastodon")
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        t.fail(t.key("base_url"), f"must be an http(s) URL, not {base_url!r}")
     allow_insecure = t.get("allow_insecure", bool, False)
-    if parts.scheme == "http" and parts.hostname not in _LOOPBACK and not allow_insecure:
-        t.fail(t.key("base_url"), "must use https (set allow_insecure = true to override)")
+    if network == "feed" and base_url is None:
+        base_url = ""  # each feed source names its own URL
+    else:
+        _check_url(t, "base_url", base_url, allow_insecure)
     envs = {k: t.get(k, str) for k in _ACCOUNT_KEYS if k.endswith("_env")}
+    if network == "feed" and (given := [k for k in ("token_file", *envs) if t.data.get(k)]):
+        t.fail(t.key(given[0]), "feed accounts log in nowhere: remove it")
     if network == "mastodon" and envs["bearer_token_env"]:
         t.fail(t.key("bearer_token_env"), "is for X accounts; Mastodon uses token_env")
     max_reads = t.get("max_reads_per_day", int)
@@ -210,6 +212,16 @@ def _account(name: str, data: Any, path: Path | None) -> AccountSettings:
         token_file=t.get("token_file", str), max_reads_per_day=max_reads,
         allow_insecure=allow_insecure, handle=handle, **envs,
     )
+
+
+def _check_url(t: _Table, key: str, url: str, allow_insecure: bool) -> None:
+    """An http(s) URL; plain http only on loopback or with allow_insecure."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        t.fail(t.key(key), f"must be an http(s) URL, not {url!r}")
+    if parts.scheme == "http" and parts.hostname not in _LOOPBACK and not allow_insecure:
+        t.fail(t.key(key), "must use https (set allow_insecure = true on the account to "
+                           "override)")
 
 
 def _bluesky_login(t: _Table, network: str) -> str | None:
@@ -258,8 +270,13 @@ def _source(i: int, data: Any, accounts: Mapping[str, AccountSettings],
                                 "use hashtag on Mastodon")
     if account.network == "bluesky":
         value = _bluesky_target(t, kind, value, account)
+    elif account.network == "feed":
+        if kind != "feed":
+            t.fail(t.key(kind), "feed accounts read feeds only: feed = \"https://…\"")
+        _check_url(t, "feed", value, account.allow_insecure)
     elif kind == "feed":
-        t.fail(t.key("feed"), "feed sources are for Bluesky accounts only")
+        t.fail(t.key("feed"), "feed sources are for Bluesky accounts (a custom feed) or "
+                              "feed accounts (RSS/Atom) only")
     if kind == "hashtag":
         value = value.lstrip("#")
     if kind == "list" and account.network == "mastodon" and not (
@@ -270,9 +287,12 @@ def _source(i: int, data: Any, accounts: Mapping[str, AccountSettings],
     if kind == "user" and account.network == "mastodon":
         value = value.lstrip("@")
     try:
-        every = int(parse_duration(t.get("every", str, "15m")).total_seconds())
+        every = int(parse_duration(t.get("every", str, "1h" if account.network == "feed"
+                                          else "15m")).total_seconds())
     except WhenError as exc:
         t.fail(t.key("every"), str(exc))
+    if account.network == "feed" and every < FEED_MIN_EVERY:
+        t.fail(t.key("every"), "must be at least 1h for feeds (polite polling)")
     topics = t.get("topics", list, [])
     if not all(isinstance(x, str) for x in topics):
         t.fail(t.key("topics"), "must be a list of topic ids (strings)")

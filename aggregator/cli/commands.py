@@ -11,6 +11,7 @@ from aggregator.cli import (  # noqa: F401
     daemon,
     demo,
     export,
+    feeds,
     read,
     status,
     topics,

@@ -25,6 +25,12 @@ def build_collector(account: AccountSettings, environ: Mapping[str, str], clock:
         collector = BlueskyCollector.from_account(account, environ, clock, policy=policy,
                                                   budget=budget, timeout=timeout)
         return collector
+    if account.network == "feed":
+        from aggregator.collectors.feed.collector import FeedCollector
+
+        collector = FeedCollector.from_account(account, environ, clock, policy=policy,
+                                               budget=budget, timeout=timeout)
+        return collector
     from aggregator.collectors.twitter.collector import TwitterCollector
 
     collector = TwitterCollector.from_account(account, environ, clock, policy=policy,

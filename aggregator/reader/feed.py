@@ -45,7 +45,7 @@ __all__ = ["COUNT_CAP", "NETWORK_NAMES", "FeedReader", "PostDetail", "PostKey", 
 
 logger = logging.getLogger(__name__)
 
-NETWORK_NAMES = {"mastodon": "Mastodon", "twitter": "X", "bluesky": "Bluesky"}
+NETWORK_NAMES = {"mastodon": "Mastodon", "twitter": "X", "bluesky": "Bluesky", "feed": "Feeds"}
 
 
 @dataclass(frozen=True, slots=True)

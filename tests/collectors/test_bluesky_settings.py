@@ -53,7 +53,7 @@ def test_every_source_kind_is_normalized() -> None:
     (LOGIN, {"list": "https://bsky.app/profile/x.org/feed/abc"}, "sources.s.list: "),
     ({**LOGIN, "base_url": "http://bsky.example.org"}, {}, "must use https"),
     ({"network": "twitter"}, {"feed": "at://did:plc:a/app.bsky.feed.generator/x"},
-     "sources.s.feed: feed sources are for Bluesky accounts only"),
+     "sources.s.feed: feed sources are for Bluesky accounts (a custom feed) or"),
 ])
 def test_mistakes_name_the_file_the_key_and_the_problem(
         account: dict[str, Any], source: dict[str, str], problem: str) -> None:
