@@ -47,6 +47,7 @@ class SyncPlan:
     unresolved: list[str] = field(default_factory=list)  # "handle: why"
     without_identity: list[Voice] = field(default_factory=list)
     remote_now: list[RemoteMember] = field(default_factory=list)
+    twice: list[RemoteMember] = field(default_factory=list)  # a second listitem (Bluesky)
 
     @property
     def empty(self) -> bool:
@@ -55,7 +56,8 @@ class SyncPlan:
     def lines(self) -> list[str]:
         out = [f"+ add {a.identity.handle}" + (" (not followed yet)" if a.needs_follow else "")
                for a in self.add]
-        out += [f"- remove {m.handle}" for m in self.remove]
+        out += [f"- remove {m.handle}" + (" (on the list twice)" if m in self.twice else "")
+                for m in self.remove]
         out += [f"! cannot resolve {u}" for u in self.unresolved]
         return out
 
@@ -93,7 +95,7 @@ def plan_sync(store: CurationStore, list_name: str, network: Network,
     for m in plan.remote_now:
         k = _key(network, m.handle, m.remote_id)
         if k in have:  # on the list twice (two listitem records): one goes
-            plan.remove.append(m)
+            plan.twice.append(m)
         have.setdefault(k, m)
     wanted: dict[str, tuple[Identity, Voice]] = {}
     for voice in store.members(list_name):
@@ -117,7 +119,7 @@ def plan_sync(store: CurationStore, list_name: str, network: Network,
         ident = Identity(ident.network, handle, remote_id, ident.display_name, ident.id,
                          ident.voice_id)
         wanted[_key(network, ident.handle, remote_id)] = (ident, voice)
-    plan.remove = [have[k] for k in sorted(have.keys() - wanted.keys())] + plan.remove
+    plan.remove = [have[k] for k in sorted(have.keys() - wanted.keys())] + plan.twice
     missing = sorted(wanted.keys() - have.keys(), key=lambda k: wanted[k][0].key)
     resolved: list[tuple[Identity, Voice, str]] = []
     for k in missing:

@@ -185,7 +185,8 @@ def test_an_interrupted_sync_rerun_finishes_and_repeats_nothing(sky: Sky) -> Non
 def test_a_member_on_the_list_twice_is_left_once(sky: Sky) -> None:
     uri, did = curate(sky)
     sky.fake.put_item(uri, did["alice"])  # another app added alice again
-    sky.run("lists", "sync", "Cardio")
+    out, _ = sky.run("lists", "sync", "Cardio")
+    assert "- remove alice.example.org (on the list twice)" in out
     assert sky.fake.members(uri).count("alice.example.org") == 1
 
 
