@@ -11,6 +11,7 @@ import click
 
 from aggregator.cli.app import AppContext, pass_app, pass_reader
 from aggregator.cli.curation_groups import curation_store, lists, safe, voices
+from aggregator.curation.bluesky import web_list_url
 from aggregator.curation.csvio import FORMATS, Format, export_csv, import_csv
 from aggregator.curation.handles import parse_handle
 from aggregator.curation.model import ROLES, Voice, shown_handle
@@ -25,7 +26,8 @@ def describe(voice: Voice) -> str:
 
 
 def resolve_voice(store: CurationStore, ref: str, *, create: bool = False) -> Voice:
-    """`#12` is a voice id; anything else a handle (`user@domain`, `x:name`, `@name`)."""
+    """`#12` is a voice id; anything else a handle (`user@domain`, `x:name`, `@name`,
+    `bsky:name.bsky.social`, `did:plc:...`)."""
     text = ref.strip()
     if text.startswith("#") and text[1:].isdigit():
         return store.get_voice(int(text[1:]))
@@ -74,7 +76,8 @@ def lists_show(app: AppContext, name: str | None) -> None:
     click.echo(f"{safe(lst.name)}: {len(members)} members{topics}")
     for link in lst.links:
         synced = link.last_synced_at.strftime("%Y-%m-%d %H:%M") if link.last_synced_at else "never"
-        click.echo(f"  linked to {link.network} list {link.remote_id} on account "
+        where = web_list_url(link.remote_id) if link.network == "bluesky" else link.remote_id
+        click.echo(f"  linked to {link.network} list {where} on account "
                    f"{link.account} (last sync: {synced})")
     for voice in members:
         click.echo(f"  {describe(voice)}")
@@ -240,7 +243,8 @@ _role = click.option("--role", type=click.Choice(ROLES), help="What kind of voic
 @pass_app
 def voices_add(app: AppContext, name: str, handles: tuple[str, ...], role: str | None,
                specialty: str, topics: tuple[str, ...], note: str) -> None:
-    """Add a voice NAME with its HANDLES (user@domain for Mastodon, x:name for X)."""
+    """Add a voice NAME with its HANDLES (user@domain for Mastodon, x:name for X,
+    bsky:handle or did:plc:... for Bluesky)."""
     parsed = [parse_handle(h) for h in handles]
     voice = curation_store(app).add_voice(name, parsed, role=role or "", specialty=specialty,
                                           topics=topics, note=note)

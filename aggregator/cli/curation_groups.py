@@ -23,14 +23,15 @@ def safe(text: str) -> str:
 @rounds.group()
 def lists() -> None:
     """Curated lists: named sets of voices, with their membership history, CSV
-    import/export and sync to Mastodon and X lists.
+    import/export and sync to Mastodon, X and Bluesky lists.
 
     \b
-    Accounts are written user@domain (Mastodon), x:name or @name (X), or #ID for a voice.
+    Accounts are written user@domain (Mastodon), x:name or @name (X), bsky:handle or
+    did:plc:... (Bluesky), or #ID for a voice.
     """
 
 
 @rounds.group()
 def voices() -> None:
     """Voices: people and organizations worth hearing, each with identities on Mastodon
-    (user@domain) and X (x:name)."""
+    (user@domain), X (x:name) and Bluesky (bsky:handle, or did:plc:...)."""

@@ -1,5 +1,5 @@
-"""`rounds lists link|sync|pull|synclog`: keep curated lists in step with Mastodon and X
-lists."""
+"""`rounds lists link|sync|pull|synclog|import-bluesky`: keep curated lists in step with
+Mastodon, X and Bluesky lists, and start one from a Bluesky list or starter pack."""
 
 from __future__ import annotations
 
@@ -9,15 +9,19 @@ import click
 
 from aggregator.cli.app import AppContext, pass_app, pass_reader
 from aggregator.cli.curation_groups import curation_store, lists, safe
+from aggregator.curation.bluesky import import_bluesky, link_id, parse_target, with_did
 from aggregator.curation.model import RemoteLink
 from aggregator.curation.pull import apply_pull, plan_pull
-from aggregator.curation.remote import RemoteLists, open_remote
+from aggregator.curation.remote import BlueskyLists, RemoteLists, open_remote
 from aggregator.curation.sync import apply_sync, list_sync_log, plan_sync
 from aggregator.errors import ConfigError, CurationError
 from aggregator.models import NETWORKS, Network
 
 
-def _remote(app: AppContext, account_name: str, network: Network) -> RemoteLists:
+def _remote(app: AppContext, account_name: str, network: Network, *,
+            write: bool = True) -> RemoteLists:
+    """The lists of a configured account; `write` False when only reading (a Bluesky
+    account then needs no login)."""
     account = app.settings.accounts.get(account_name)
     if account is None:
         known = ", ".join(app.settings.accounts) or "none configured"
@@ -25,7 +29,18 @@ def _remote(app: AppContext, account_name: str, network: Network) -> RemoteLists
     if account.network != network:
         raise ConfigError(f"account {account_name!r} is a {account.network} account, "
                           f"not {network}")
-    return open_remote(account, app.environ, app.clock)
+    return open_remote(account, app.environ, app.clock, write=write)
+
+
+def _bluesky_list(remote: RemoteLists, value: str) -> str:
+    """A list URL or at:// URI as written -> its link id (DID/RKEY), checked to exist."""
+    target = parse_target(value)
+    if target.kind != "list" or not isinstance(remote, BlueskyLists):
+        raise click.UsageError(f"--bluesky: {value!r} is not a Bluesky list (a starter pack "
+                               "is imported with rounds lists import-bluesky)")
+    uri = with_did(remote, target.uri)
+    remote.api.get_list(uri)
+    return link_id(uri)
 
 
 def _networks(app: AppContext, name: str, network: str | None) -> list[tuple[Network, str]]:
@@ -42,24 +57,28 @@ def _networks(app: AppContext, name: str, network: str | None) -> list[tuple[Net
 @click.option("--mastodon", metavar="ACCOUNT[:LIST_ID]",
               help="The Mastodon list (by id) on this configured account.")
 @click.option("--twitter", metavar="ACCOUNT[:LIST_ID]", help="The X list on this account.")
+@click.option("--bluesky", metavar="ACCOUNT[:LIST]",
+              help="The Bluesky list (its bsky.app URL or at:// URI) on this account.")
 @click.option("--create", is_flag=True,
               help="Create the remote list (named like the curated one) where no id is given.")
 @pass_app
 def lists_link(app: AppContext, name: str, mastodon: str | None, twitter: str | None,
-               create: bool) -> None:
-    """Link list NAME to a remote list per network, e.g. --mastodon work:42 or
-    --twitter me:1234 (ACCOUNT is an [accounts.NAME] of the configuration), or
-    --mastodon work --create to make a new remote list. Then: rounds lists sync NAME."""
+               bluesky: str | None, create: bool) -> None:
+    """Link list NAME to a remote list per network, e.g. --mastodon work:42,
+    --twitter me:1234 or --bluesky sky:https://bsky.app/profile/me.example/lists/3kabc
+    (ACCOUNT is an [accounts.NAME] of the configuration), or --mastodon work --create to
+    make a new remote list. Then: rounds lists sync NAME."""
     store = curation_store(app)
     store.get_list(name)
-    given = [(n, v) for n, v in (("mastodon", mastodon), ("twitter", twitter)) if v]
+    given = [(n, v) for n, v in (("mastodon", mastodon), ("twitter", twitter),
+                                 ("bluesky", bluesky)) if v]
     if not given:
-        raise click.UsageError("give --mastodon ACCOUNT[:LIST_ID] and/or "
-                               "--twitter ACCOUNT[:LIST_ID]")
+        raise click.UsageError("give --mastodon ACCOUNT[:LIST_ID], --twitter "
+                               "ACCOUNT[:LIST_ID] and/or --bluesky ACCOUNT[:LIST]")
     for network, value in given:
         net = cast(Network, network)
         account, _, list_id = value.partition(":")
-        remote = _remote(app, account, net)
+        remote = _remote(app, account, net, write=not list_id)
         try:
             if not list_id:
                 if not create:
@@ -67,6 +86,8 @@ def lists_link(app: AppContext, name: str, mastodon: str | None, twitter: str | 
                                            "--create to make a new list")
                 list_id = remote.create_list(name)
                 click.echo(f"created {network} list {list_id} on {account}")
+            elif net == "bluesky":
+                list_id = _bluesky_list(remote, list_id)
         finally:
             remote.close()
         store.save_link(name, RemoteLink(net, account, list_id.strip()))
@@ -88,7 +109,7 @@ def lists_sync(app: AppContext, name: str, network: str | None, dry_run: bool,
     finishes the rest and repeats nothing. Remote changes are undone: `pull` them first."""
     store, trouble = curation_store(app), False
     for net, account in _networks(app, name, network):
-        remote = _remote(app, account, net)
+        remote = _remote(app, account, net, write=not dry_run)
         try:
             plan = plan_sync(store, name, net, remote)
             click.echo(f"{net} list {plan.link.remote_id} on {account}: "
@@ -132,7 +153,7 @@ def lists_pull(app: AppContext, name: str, network: str | None, yes: bool) -> No
     list NAME: shows the diff first, then asks."""
     store = curation_store(app)
     for net, account in _networks(app, name, network):
-        remote = _remote(app, account, net)
+        remote = _remote(app, account, net, write=False)
         try:
             plan = plan_pull(store, name, net, remote)
         finally:
@@ -156,3 +177,35 @@ def lists_synclog(app: AppContext, name: str) -> None:
     """The latest remote changes made by sync for list NAME (newest first)."""
     for line in list_sync_log(curation_store(app), name):
         click.echo(safe(line))
+
+
+@lists.command("import-bluesky")
+@click.argument("url")
+@click.option("--list", "list_name", required=True, metavar="NAME",
+              help="The curated list to fill (created when it does not exist).")
+@click.option("--account", metavar="ACCOUNT",
+              help="Read through this Bluesky account of the configuration (default: "
+                   "anonymously, through the public AppView).")
+@pass_app
+def lists_import_bluesky(app: AppContext, url: str, list_name: str,
+                         account: str | None) -> None:
+    """Create or fill list NAME from a Bluesky list or starter pack: URL is
+    https://bsky.app/profile/HANDLE/lists/RKEY, https://bsky.app/starter-pack/HANDLE/RKEY
+    or an at:// URI. Every member becomes a voice (known by its DID), each addition is in
+    the list's history. Reading needs no login."""
+    parse_target(url)  # a typo is refused before any request
+    store = curation_store(app)
+    remote = cast(BlueskyLists, _remote(app, account, "bluesky", write=False)) if account \
+        else BlueskyLists.anonymous(app.clock)
+    try:
+        done = import_bluesky(store, remote, url, list_name,
+                              f"lists import-bluesky {list_name}")
+    finally:
+        remote.close()
+    if done.created:
+        click.echo(f"created list {safe(list_name)}")
+    for line in done.skipped:
+        click.echo(f"skipped {safe(line)}", err=True)
+    click.echo(f"imported {len(done.added)} member(s) of Bluesky {safe(done.source)} into "
+               f"{safe(list_name)}, {done.already} already there"
+               + (f", {len(done.skipped)} skipped" if done.skipped else ""))

@@ -7,7 +7,8 @@ Formats (`detect_format` tells them apart by the first row):
   ``Account address,Show boosts,Notify on new posts,Languages``; imported into one list.
 * ``rich``: ours, header ``List name,Account address,Platform,Account ID,Display name,Role,
   Topics,Note,Added at``; its first two columns stay Mastodon-compatible. Topics are
-  separated by ``;``.
+  separated by ``;``. Platform is ``mastodon``, ``x`` or ``bluesky``; the Account ID is the
+  X user id or the Bluesky DID (what keeps naming the account when its handle changes).
 
 An import validates every row first: bad rows are reported with their row number and
 reason, and nothing is written unless `skip_bad` (then the good rows are imported).
@@ -34,7 +35,10 @@ RICH_HEADER = ["List name", "Account address", "Platform", "Account ID", "Displa
                "Topics", "Note", "Added at"]
 FOLLOWING_HEADER = ["Account address", "Show boosts", "Notify on new posts", "Languages"]
 _PLATFORMS: dict[str, Network] = {"mastodon": "mastodon", "fediverse": "mastodon",
-                                  "twitter": "twitter", "x": "twitter"}
+                                  "twitter": "twitter", "x": "twitter", "bluesky": "bluesky",
+                                  "bsky": "bluesky"}
+_PLATFORM_NAMES: dict[Network, str] = {"mastodon": "mastodon", "twitter": "x",
+                                       "bluesky": "bluesky"}
 _FORMULA = ("=", "+", "-", "@")
 
 
@@ -123,7 +127,8 @@ def _row(fmt: Format, number: int, cells: list[str], into_list: str) -> ImportRo
         raise CurationError(f"expected {len(RICH_HEADER)} columns, got {len(cells)}")
     platform = cells[2].lower() or "mastodon"
     if platform not in _PLATFORMS:
-        raise CurationError(f"unknown platform {cells[2][:40]!r} (use mastodon or x)")
+        raise CurationError(f"unknown platform {cells[2][:40]!r} (use mastodon, x or "
+                            "bluesky)")
     network = _PLATFORMS[platform]
     added_at = None
     if cells[8]:
@@ -167,6 +172,8 @@ def import_csv(store: CurationStore, text: str, fmt: Format | None = None, *,
             known.add(row.list_name)
             report.lists_created.append(row.list_name)
         voice = store.find_voice(row.network, row.handle)
+        if voice is None and row.network == "bluesky":  # known by its DID: maybe renamed
+            voice = store.find_by_remote_id(row.network, row.remote_id)
         if voice is None:
             voice = store.add_voice(row.display_name, [(row.network, row.handle)],
                                     role=row.role, topics=row.topics, note=row.note,
@@ -201,8 +208,8 @@ def export_csv(store: CurationStore, names: Sequence[str] | None = None,
                         rows.append([lst.name, ident.handle])
                     continue
                 when = added.get(voice.id)
-                rows.append([lst.name, ident.handle, "mastodon" if ident.network == "mastodon"
-                             else "x", ident.remote_id, _guard(voice.name), voice.role,
+                rows.append([lst.name, ident.handle, _PLATFORM_NAMES[ident.network],
+                             ident.remote_id, _guard(voice.name), voice.role,
                              ";".join(voice.topics), _guard(voice.note),
                              when.isoformat().replace("+00:00", "Z") if when else ""])
         rows.sort(key=_row_order)

@@ -2,8 +2,10 @@
 
 Mastodon: ``user@domain`` (a leading ``@`` is tolerated, the domain is lowercased, the
 username keeps its case). X: 1 to 15 word characters (letters, digits, underscore), written
-``x:name`` or ``@name`` on the command line. Anything else is a CurationError that says
-what was expected; the forms the command line accepts are the rows of HANDLE_FORMS.
+``x:name`` or ``@name`` on the command line. Bluesky: a handle (a domain name, lowercased),
+written ``bsky:name.bsky.social``, or the account's DID (``did:plc:...``, ``did:web:...``),
+which never changes when the handle does. Anything else is a CurationError that says what
+was expected; the forms the command line accepts are the rows of HANDLE_FORMS.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from aggregator.collectors.bluesky.uris import is_did, is_handle
 from aggregator.errors import CurationError
 from aggregator.models import Network
 
@@ -54,7 +57,24 @@ def normalize_x(handle: str) -> str:
     return bare
 
 
+def normalize_bluesky(handle: str) -> str:
+    """`@Alice.bsky.social` -> `alice.bsky.social`; a `did:plc:`/`did:web:` DID as is."""
+    text = handle.strip()
+    bare = text[1:] if text.startswith("@") else text
+    if bare.startswith("did:"):
+        if bare.startswith(("did:plc:", "did:web:")) and is_did(bare) and len(bare) <= 64:
+            return bare
+        raise CurationError(f"{_shown(handle)} is not a Bluesky DID: expected did:plc:... or "
+                            "did:web:...")
+    if not is_handle(bare):
+        raise CurationError(f"{_shown(handle)} is not a Bluesky handle: expected a domain "
+                            "name (like alice.bsky.social or cdc.gov)")
+    return bare.lower()
+
+
 def normalize_handle(network: Network, handle: str) -> str:
+    if network == "bluesky":
+        return normalize_bluesky(handle)
     return normalize_mastodon(handle) if network == "mastodon" else normalize_x(handle)
 
 
@@ -74,10 +94,14 @@ def _after_prefix(text: str) -> str:
 
 
 # Order matters: the first form whose `matches` holds decides. A new network adds its rows
-# here (e.g. `bsky:HANDLE` and `did:...` for Bluesky). A bare word matches nothing on
+# here, as Bluesky did (`bsky:HANDLE`, `did:...`). A bare word matches nothing on
 # purpose: `alice` could be an X username, a Mastodon local user or a typo, and guessing
 # silently created voices on the wrong network.
 HANDLE_FORMS: tuple[HandleForm, ...] = (
+    HandleForm("bsky:handle", "bluesky", lambda t: t.lower().startswith(("bsky:", "bluesky:")),
+               lambda t: normalize_bluesky(_after_prefix(t))),
+    HandleForm("did:plc:... (Bluesky)", "bluesky", lambda t: t.startswith("did:"),
+               normalize_bluesky),
     HandleForm("x:name", "twitter", lambda t: t.lower().startswith(("x:", "twitter:")),
                lambda t: normalize_x(_after_prefix(t))),
     HandleForm("mastodon:user@domain", "mastodon", lambda t: t.lower().startswith("mastodon:"),
@@ -86,7 +110,8 @@ HANDLE_FORMS: tuple[HandleForm, ...] = (
                lambda t: "@" in t.lstrip("@"), normalize_mastodon),
     HandleForm("@name (X)", "twitter", lambda t: t.startswith("@"), normalize_x),
 )
-ACCEPTED = "user@domain or @user@domain (Mastodon), x:name or @name (X), #ID (a voice)"
+ACCEPTED = ("user@domain or @user@domain (Mastodon), x:name or @name (X), bsky:handle or "
+            "did:plc:... (Bluesky), #ID (a voice)")
 
 
 def parse_handle(text: str) -> tuple[Network, str]:

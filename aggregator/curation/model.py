@@ -18,8 +18,8 @@ class Identity:
     """One account of a voice on one network."""
 
     network: Network
-    handle: str  # user@domain on Mastodon (domain lowercased), username on X
-    remote_id: str = ""  # the X user id once resolved ("" until then)
+    handle: str  # user@domain on Mastodon (domain lowercased), username on X, Bluesky handle
+    remote_id: str = ""  # the X user id or Bluesky DID once resolved ("" until then)
     display_name: str = ""
     id: int = 0
     voice_id: int = 0
@@ -51,7 +51,11 @@ class Voice:
 
 
 def shown_handle(identity: Identity) -> str:
-    """`@alice@example.social` for Mastodon, `x:@alice` for X."""
+    """`@alice@example.social` for Mastodon, `x:@alice` for X, `bsky:@alice.bsky.social`
+    for Bluesky (a bare `did:...` until the handle is known)."""
+    if identity.network == "bluesky":
+        handle = identity.handle
+        return handle if handle.startswith("did:") else f"bsky:@{handle}"
     return f"@{identity.handle}" if identity.network == "mastodon" else f"x:@{identity.handle}"
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from aggregator.curation.bluesky import list_uri
+from aggregator.curation.remote import member_key
 from aggregator.curation.store import CurationStore
 from aggregator.curation.sync import get_snapshot
 from aggregator.models import Post, Target
@@ -44,20 +46,23 @@ def curated_sources(settings: Settings, store: CurationStore,
     derived: list[SourceSettings] = []
     on_remote: set[str] = set()
     if link is not None and link.account == source.account:
-        derived.append(replace(source, target=Target("list", link.remote_id), topics=topics))
+        remote_id = list_uri(link.remote_id) if network == "bluesky" else link.remote_id
+        derived.append(replace(source, target=Target("list", remote_id), topics=topics))
         on_remote = get_snapshot(store, lst.id, network)
     for voice in store.members(lst.name):
         ident = voice.on(network)
-        if ident is None or ident.key in on_remote:
+        if ident is None or member_key(network, ident.handle, ident.remote_id) in on_remote:
             continue
+        # a Bluesky author by DID once known: it outlives a change of handle
+        actor = ident.remote_id if network == "bluesky" and ident.remote_id else ident.handle
         derived.append(replace(source, name=f"{source.name} @{ident.handle}",
-                               target=Target("user", ident.handle), topics=topics))
+                               target=Target("user", actor), topics=topics))
     return derived
 
 
 def voice_topics_of(store: CurationStore) -> Callable[[Post], tuple[str, ...]]:
     """author -> its voice's topics. Mastodon authors match by acct (user@domain), X
-    authors by user id (resolved by sync) or username."""
+    authors by user id (resolved by sync) or username, Bluesky authors by DID or handle."""
     index: dict[tuple[str, str], tuple[str, ...]] = {}
     for voice in store.list_voices():
         if not voice.topics:

@@ -138,7 +138,8 @@ class CurationStore:
 
     def add_voice(self, name: str, handles: Sequence[tuple[Network, str]] = (), *,
                   role: str = "", specialty: str = "", topics: Sequence[str] = (),
-                  note: str = "", display_names: Sequence[str] = ()) -> Voice:
+                  note: str = "", display_names: Sequence[str] = (),
+                  remote_ids: Sequence[str] = ()) -> Voice:
         """A new voice with its identities; CurationError if a handle belongs to another."""
         now = self.clock.now()
         with self.db.engine.begin() as conn:
@@ -147,12 +148,15 @@ class CurationStore:
                     list(topics)), note=note, created_at=now, updated_at=now)))
             for i, (network, handle) in enumerate(handles):
                 shown = display_names[i] if i < len(display_names) else ""
-                self._add_identity(conn, voice_id, network, handle, shown)
+                rid = remote_ids[i] if i < len(remote_ids) and len(remote_ids[i]) <= 64 else ""
+                self._add_identity(conn, voice_id, network, handle, shown, rid)
         return self.get_voice(voice_id)
 
     def _add_identity(self, conn: Connection, voice_id: int, network: Network, handle: str,
                       display_name: str = "", remote_id: str = "") -> None:
         handle = normalize_handle(network, handle)
+        if network == "bluesky" and handle.startswith("did:"):
+            remote_id = handle  # typed as its DID: already resolved
         owner = conn.execute(select(identities.c.voice_id).where(
             identities.c.network == network, identities.c.key == handle.lower())).scalar()
         if owner is not None and owner != voice_id:
@@ -182,11 +186,64 @@ class CurationStore:
         return found[voice_id]
 
     def find_voice(self, network: Network, handle: str) -> Voice | None:
+        """The voice with this handle; a Bluesky DID also finds the voice it was resolved
+        for (whatever its handle is now)."""
         key = normalize_handle(network, handle).lower()
+        match = identities.c.key == key
+        if network == "bluesky" and key.startswith("did:"):
+            match = match | (identities.c.remote_id == normalize_handle(network, handle))
         with self.db.engine.connect() as conn:
             voice_id = conn.execute(select(identities.c.voice_id).where(
-                identities.c.network == network, identities.c.key == key)).scalar()
+                identities.c.network == network, match)).scalar()
         return None if voice_id is None else self.get_voice(int(voice_id))
+
+    def find_by_remote_id(self, network: Network, remote_id: str) -> Voice | None:
+        if not remote_id:
+            return None
+        with self.db.engine.connect() as conn:
+            voice_id = conn.execute(select(identities.c.voice_id).where(
+                identities.c.network == network, identities.c.remote_id == remote_id)).scalar()
+        return None if voice_id is None else self.get_voice(int(voice_id))
+
+    def voice_for_account(self, network: Network, handle: str, remote_id: str = "",
+                          display_name: str = "") -> Voice:
+        """The voice of a remote account seen with `handle` and `remote_id` (an X user id, a
+        Bluesky DID), created if none is known. Known by its id, the account keeps its
+        voice when its handle changed: the stored handle follows the new one. Raises
+        CurationError for a handle we do not accept."""
+        handle = normalize_handle(network, handle)
+        found = self.find_by_remote_id(network, remote_id)
+        if found is not None:
+            self.rename_identity(network, remote_id, handle)
+            return self.get_voice(found.id)
+        found = self.find_voice(network, handle)
+        if found is None:
+            return self.add_voice(display_name, [(network, handle)],
+                                  display_names=[display_name], remote_ids=[remote_id])
+        ident = found.on(network)
+        if ident is not None and remote_id and ident.remote_id not in ("", remote_id):
+            raise CurationError(f"{handle} is now another account ({remote_id}) than the "
+                                f"one voice #{found.id} follows ({ident.remote_id})")
+        if remote_id and len(remote_id) <= 64:
+            self.save_remote_id(network, handle, remote_id)
+        return found
+
+    def rename_identity(self, network: Network, remote_id: str, handle: str) -> bool:
+        """The account `remote_id` is now called `handle`: store it (True), unless another
+        identity already holds that handle (False: left for the curator to join)."""
+        handle = normalize_handle(network, handle)
+        with self.db.engine.begin() as conn:
+            row = conn.execute(select(identities.c.id, identities.c.key).where(
+                identities.c.network == network, identities.c.remote_id == remote_id)).first()
+            if row is None or row.key == handle.lower():
+                return False
+            taken = conn.execute(select(identities.c.id).where(
+                identities.c.network == network, identities.c.key == handle.lower())).first()
+            if taken is not None:
+                return False
+            conn.execute(update(identities).where(identities.c.id == row.id)
+                         .values(handle=handle, key=handle.lower()))
+        return True
 
     def ensure_voice(self, network: Network, handle: str, display_name: str = "") -> Voice:
         """The voice that owns this handle, created (named after it) if none does."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, insert, select
 
 from aggregator.curation.model import Identity, RemoteLink, Voice
-from aggregator.curation.remote import RemoteLists, RemoteMember
+from aggregator.curation.remote import RemoteLists, RemoteMember, member_key
 from aggregator.curation.store import CurationStore
 from aggregator.errors import CollectorError, CurationError, NotFound
 from aggregator.models import Network
@@ -47,6 +47,7 @@ class SyncPlan:
     unresolved: list[str] = field(default_factory=list)  # "handle: why"
     without_identity: list[Voice] = field(default_factory=list)
     remote_now: list[RemoteMember] = field(default_factory=list)
+    twice: list[RemoteMember] = field(default_factory=list)  # a second listitem (Bluesky)
 
     @property
     def empty(self) -> bool:
@@ -55,7 +56,8 @@ class SyncPlan:
     def lines(self) -> list[str]:
         out = [f"+ add {a.identity.handle}" + (" (not followed yet)" if a.needs_follow else "")
                for a in self.add]
-        out += [f"- remove {m.handle}" for m in self.remove]
+        out += [f"- remove {m.handle}" + (" (on the list twice)" if m in self.twice else "")
+                for m in self.remove]
         out += [f"! cannot resolve {u}" for u in self.unresolved]
         return out
 
@@ -71,9 +73,13 @@ class SyncResult:
         return self.error is None and not self.failed
 
 
+_BY_ID: tuple[Network, ...] = ("twitter", "bluesky")  # members are matched by remote id
+
+
 def _key(network: Network, handle: str, remote_id: str) -> str:
-    # X usernames change; the user id does not. Mastodon ids differ per server; acct does not.
-    return remote_id if network == "twitter" and remote_id else handle.lower()
+    # X usernames and Bluesky handles change; the user id and the DID do not. Mastodon ids
+    # differ per server; acct does not.
+    return remote_id if network in _BY_ID and remote_id else handle.lower()
 
 
 def plan_sync(store: CurationStore, list_name: str, network: Network,
@@ -82,33 +88,43 @@ def plan_sync(store: CurationStore, list_name: str, network: Network,
     link = lst.link(network)
     if link is None:
         raise CurationError(f"list {list_name!r} has no {network} list linked: "
-                            f"rounds lists link {list_name} --{_flag(network)} ACCOUNT:LIST_ID")
+                            f"rounds lists link {list_name} --{_flag(network)} ACCOUNT:LIST")
     plan = SyncPlan(network, lst.name, link)
     plan.remote_now = remote.fetch_members(link.remote_id)
-    have = {_key(network, m.handle, m.remote_id): m for m in plan.remote_now}
+    have: dict[str, RemoteMember] = {}
+    for m in plan.remote_now:
+        k = _key(network, m.handle, m.remote_id)
+        if k in have:  # on the list twice (two listitem records): one goes
+            plan.twice.append(m)
+        have.setdefault(k, m)
     wanted: dict[str, tuple[Identity, Voice]] = {}
     for voice in store.members(list_name):
         ident = voice.on(network)
         if ident is None:
             plan.without_identity.append(voice)
             continue
-        remote_id = ident.remote_id if network == "twitter" else ""
-        if network == "twitter" and not remote_id:
+        remote_id = ident.remote_id if network in _BY_ID else ""
+        if network in _BY_ID and not remote_id:
             try:
                 remote_id = remote.fetch_id(ident.handle)
             except NotFound as exc:
                 plan.unresolved.append(f"{ident.handle}: {exc.message}")
                 continue
             store.save_remote_id(network, ident.handle, remote_id)
-            ident = Identity(ident.network, ident.handle, remote_id, ident.display_name,
-                             ident.id, ident.voice_id)
+        current = have.get(_key(network, ident.handle, remote_id))
+        handle = ident.handle
+        if current is not None and network == "bluesky" and current.key != ident.key \
+                and store.rename_identity(network, remote_id, current.handle):
+            handle = current.handle  # renamed on Bluesky since: same account, new handle
+        ident = Identity(ident.network, handle, remote_id, ident.display_name, ident.id,
+                         ident.voice_id)
         wanted[_key(network, ident.handle, remote_id)] = (ident, voice)
-    plan.remove = [have[k] for k in sorted(have.keys() - wanted.keys())]
+    plan.remove = [have[k] for k in sorted(have.keys() - wanted.keys())] + plan.twice
     missing = sorted(wanted.keys() - have.keys(), key=lambda k: wanted[k][0].key)
     resolved: list[tuple[Identity, Voice, str]] = []
     for k in missing:
         ident, voice = wanted[k]
-        if ident.remote_id and network == "twitter":
+        if ident.remote_id and network in _BY_ID:
             resolved.append((ident, voice, ident.remote_id))
             continue
         try:
@@ -121,7 +137,7 @@ def plan_sync(store: CurationStore, list_name: str, network: Network,
 
 
 def _flag(network: Network) -> str:
-    return "twitter" if network == "twitter" else "mastodon"
+    return {"twitter": "twitter", "bluesky": "bluesky"}.get(network, "mastodon")
 
 
 def apply_sync(store: CurationStore, plan: SyncPlan, remote: RemoteLists, *,
@@ -161,14 +177,19 @@ def apply_sync(store: CurationStore, plan: SyncPlan, remote: RemoteLists, *,
                 _log(store, list_id, plan.network, "add", handle, "failed", exc.message)
                 report(result.failed[-1])
                 continue
-            _remember(store, list_id, plan.network, item.identity.handle, item.remote_id)
+            _remember(store, list_id, plan.network,
+                      member_key(plan.network, item.identity.handle, item.remote_id),
+                      item.remote_id)
             _log(store, list_id, plan.network, "add", handle, "done", "")
             result.applied.append(f"added {handle}")
             report(result.applied[-1])
+        kept = {_key(plan.network, m.handle, m.remote_id) for m in plan.remote_now
+                if m not in plan.remove}
         for member in plan.remove:
             with contextlib.suppress(NotFound):  # not on the list (any more): done
-                remote.remove_member(list_rid, member.remote_id)
-            _forget(store, list_id, plan.network, member)
+                remote.remove_member(list_rid, member)
+            if _key(plan.network, member.handle, member.remote_id) not in kept:
+                _forget(store, list_id, plan.network, member)
             _log(store, list_id, plan.network, "remove", member.handle, "done", "")
             result.applied.append(f"removed {member.handle}")
             report(result.applied[-1])
@@ -192,21 +213,25 @@ def _log(store: CurationStore, list_id: int, network: Network, action: str, hand
                                              handle=handle, outcome=outcome, detail=detail))
 
 
-def _remember(store: CurationStore, list_id: int, network: Network, handle: str,
+def _remember(store: CurationStore, list_id: int, network: Network, key: str,
               remote_id: str) -> None:
     with store.db.engine.begin() as conn:
         conn.execute(delete(remote_members).where(
             remote_members.c.list_id == list_id, remote_members.c.network == network,
-            remote_members.c.key == handle.lower()))
+            remote_members.c.key == key))
         conn.execute(insert(remote_members).values(list_id=list_id, network=network,
-                                                   key=handle.lower(), remote_id=remote_id))
+                                                   key=key, remote_id=_fit(remote_id)))
+
+
+def _fit(remote_id: str) -> str:
+    return remote_id if len(remote_id) <= 64 else ""  # the column's width on PostgreSQL
 
 
 def _forget(store: CurationStore, list_id: int, network: Network, m: RemoteMember) -> None:
     with store.db.engine.begin() as conn:
         conn.execute(delete(remote_members).where(
             remote_members.c.list_id == list_id, remote_members.c.network == network,
-            remote_members.c.key == m.key))
+            remote_members.c.key == member_key(network, m.handle, m.remote_id)))
 
 
 def save_snapshot(store: CurationStore, list_id: int, network: Network,
@@ -214,7 +239,8 @@ def save_snapshot(store: CurationStore, list_id: int, network: Network,
     with store.db.engine.begin() as conn:
         conn.execute(delete(remote_members).where(remote_members.c.list_id == list_id,
                                                   remote_members.c.network == network))
-        rows = {m.key: m.remote_id for m in members}
+        rows = {member_key(network, m.handle, m.remote_id): _fit(m.remote_id)
+                for m in members}
         if rows:
             conn.execute(insert(remote_members), [
                 {"list_id": list_id, "network": network, "key": k, "remote_id": v}

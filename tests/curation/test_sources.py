@@ -62,3 +62,32 @@ def test_posts_from_a_voice_carry_its_topics(db: Database, clock: ManualClock) -
         "oncology",)
     assert lookup(post("twitter", "777", "DrAlice_renamed")) == ("oncology",)
     assert lookup(post("twitter", "999", "someone")) == ()
+
+
+def test_a_curated_source_on_bluesky_reads_the_list_and_members_by_did(
+        db: Database, clock: ManualClock) -> None:
+    config = {"accounts": {"sky": {"network": "bluesky"}},
+              "sources": [{"name": "Cardio", "account": "sky", "curated": "Cardio"}]}
+    did_a, did_b = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa", "did:plc:bbbbbbbbbbbbbbbbbbbbbbbb"
+    store = CurationStore(db, clock)
+    store.create_list("Cardio", topics=["cardiology"])
+    for handle, did in (("alice.example.org", did_a), ("bob.example.org", did_b)):
+        store.add_member("Cardio", store.voice_for_account("bluesky", handle, did), "c")
+    store.add_member("Cardio", store.ensure_voice("bluesky", "carol.example.org"), "c")
+    lst = store.save_link("Cardio", RemoteLink("bluesky", "sky", f"{did_a}/3kabc"))
+    # alice is on the remote list under a handle she has since changed: still her
+    save_snapshot(store, lst.id, "bluesky", [RemoteMember("old-alice.example.org", did_a)])
+    settings = expand_curated(parse_settings(config, Path("rounds.toml"), {}), store)
+    got = {(s.name, s.target) for s in settings.sources}
+    assert got == {
+        ("Cardio", Target("list", f"at://{did_a}/app.bsky.graph.list/3kabc")),
+        ("Cardio @bob.example.org", Target("user", did_b)),
+        ("Cardio @carol.example.org", Target("user", "carol.example.org")),
+    }
+    bob = store.find_voice("bluesky", did_b)
+    assert bob is not None
+    store.edit_voice(bob.id, topics=["cardiology"])
+    author = Author("bluesky", did_b, "bobby.example.org", "Bob")  # posts under a new handle
+    lookup = voice_topics_of(store)
+    assert lookup(Post("bluesky", "k", "1", "", author, datetime(2026, 1, 1, tzinfo=UTC),
+                       "text", "{}")) == ("cardiology",)

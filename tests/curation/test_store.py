@@ -95,3 +95,18 @@ def test_duplicate_and_unknown_lists_are_clear_errors(db: Database, clock: Manua
         store.get_list("M")
     store.delete_list("L")
     assert store.list_lists() == []
+
+
+def test_a_bluesky_account_is_known_by_its_did(db: Database, clock: ManualClock) -> None:
+    store = CurationStore(db, clock)
+    did = "did:plc:ragtjsm2j2vknwkz3zp4oxrd"
+    typed = store.ensure_voice("bluesky", did)  # typed as its DID: resolved already
+    assert typed.identities[0].remote_id == did
+    voice = store.voice_for_account("bluesky", "pfrazee.com", did, "Paul Frazee")
+    assert voice.id == typed.id and voice.identities[0].handle == "pfrazee.com"
+    renamed = store.voice_for_account("bluesky", "paul.example.org", did)
+    assert renamed.id == typed.id and renamed.identities[0].handle == "paul.example.org"
+    assert store.find_voice("bluesky", did) == renamed
+    assert store.find_voice("bluesky", "pfrazee.com") is None
+    with pytest.raises(CurationError, match="is now another account"):  # a reused handle
+        store.voice_for_account("bluesky", "paul.example.org", "did:plc:someoneelse0000000000000")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.cli import main
+from tests.curation.conftest import runner
 from tests.fakes.mastodon import LOCAL_DOMAIN, FakeMastodon
 from tests.fakes.mastodon import TOKEN as MASTODON_TOKEN
 from tests.fakes.mastodon_lists import MastodonListsFake
@@ -62,14 +62,8 @@ access_token_secret_env = "T_ATS"
                        "T_ATS": CREDENTIALS["access_token_secret"]}.items():
         monkeypatch.setenv(key, value)
 
-    def run(*args: str, code: int = 0) -> tuple[str, str]:
-        got = main(["--config", str(config), *args])
-        out, err = capsys.readouterr()
-        assert got == code, (out, err)
-        return out, err
-
     try:
-        yield World(masto, x, masto_server, x_server, run)
+        yield World(masto, x, masto_server, x_server, runner(capsys, "--config", str(config)))
     finally:
         masto_server.stop()
         x_server.stop()

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,14 @@ from aggregator.clock import Clock
 from aggregator.collectors.bluesky.entities import FeedPage, JsonDict
 from aggregator.collectors.bluesky.session import SessionFile, StoredSession
 from aggregator.collectors.retry import RateBudget, RetryPolicy, call_with_retry
-from aggregator.errors import AuthError, CollectorError, NotFound, RateLimited, TransientError
+from aggregator.errors import (
+    AuthError,
+    AuthMissing,
+    CollectorError,
+    NotFound,
+    RateLimited,
+    TransientError,
+)
 from aggregator.settings import AccountSettings
 
 logger = logging.getLogger(__name__)
@@ -329,3 +337,79 @@ class BlueskyApi:
         self._session = session
         if self._sessions is not None:
             self._sessions.save(self._session)
+
+    # ------------------------------------------------------------------ list management
+    # For curation (`aggregator.curation.remote.BlueskyLists`). Reads work anonymously;
+    # writes are records in the logged-in account's own repo.
+
+    def get_list_page(self, list_uri: str, *, limit: int = MAX_LIMIT,
+                      cursor: str | None = None) -> JsonDict:
+        """One page of getList: ``items`` (listitem record URI + subject profile) and, when
+        more may follow, an opaque ``cursor``."""
+        return self.call(f"list {list_uri}", "app.bsky.graph.getList",
+                         models.AppBskyGraphGetList.Params(list=list_uri, limit=limit,
+                                                           cursor=cursor))
+
+    def get_starter_pack(self, uri: str) -> JsonDict:
+        body = self.call(f"starter pack {uri}", "app.bsky.graph.getStarterPack",
+                         models.AppBskyGraphGetStarterPack.Params(starter_pack=uri))
+        view = body.get("starterPack")
+        if not isinstance(view, dict):
+            raise TransientError(NETWORK, f"starter pack {uri}: the answer has no pack")
+        return view
+
+    def own_did(self) -> str:
+        """The logged-in account's DID (from the stored session, logging in if needed)."""
+        self._need_login("changing records")
+        self._access()
+        assert self._session is not None
+        return self._session.did
+
+    def create_record(self, collection: str, record: JsonDict) -> str:
+        """createRecord in our own repo; returns the new record's at:// URI.
+
+        Not retried after a transient failure: the server may have written the record
+        before the answer was lost, and a second create would duplicate it. The caller
+        recomputes what is left from the list instead. A 429 (nothing written) is waited
+        out as usual."""
+        repo = self.own_did()
+        data = models.ComAtprotoRepoCreateRecord.Data(repo=repo, collection=collection,
+                                                      record=record)
+        body = self._write(f"create {collection}", "com.atproto.repo.createRecord", data,
+                           retry_transient=False)
+        uri = body.get("uri")
+        if not isinstance(uri, str) or not uri.startswith("at://"):
+            raise TransientError(NETWORK, f"create {collection}: the answer has no URI")
+        return uri
+
+    def delete_record(self, collection: str, rkey: str) -> None:
+        """deleteRecord in our own repo. Deleting a record that is already gone answers
+        200 ``{}``: done, so retrying is safe."""
+        data = models.ComAtprotoRepoDeleteRecord.Data(repo=self.own_did(),
+                                                      collection=collection, rkey=rkey)
+        self._write(f"delete {collection}/{rkey}", "com.atproto.repo.deleteRecord", data,
+                    retry_transient=True)
+
+    def _need_login(self, doing: str) -> None:
+        if self.anonymous:
+            raise AuthMissing(NETWORK, f"{doing} needs a login: set handle and "
+                                       "app_password_env on the account")
+        if not self._password and (self._sessions is None or self._sessions.load() is None):
+            var = self._password_env or "app_password_env"
+            raise AuthMissing(NETWORK, f"{doing} as {self.handle} needs an app password: "
+                                       f"set the environment variable {var}")
+
+    def _write(self, what: str, nsid: str, data: Any, *, retry_transient: bool) -> JsonDict:
+        """One XRPC procedure with the session (renewed once on an expired token)."""
+        def attempt() -> JsonDict:
+            self.budget.before_request()
+            try:
+                return self._send(what, nsid, data=data, token=self._access(), procedure=True)
+            except TokenExpired:
+                self._renew()
+                self.budget.before_request()
+                return self._send(what, nsid, data=data, token=self._access(), procedure=True)
+
+        policy = self.policy if retry_transient else replace(self.policy, attempts=1)
+        result: JsonDict = call_with_retry(attempt, what=what, clock=self.clock, policy=policy)
+        return result
