@@ -28,7 +28,7 @@ missing, types wrong, offsets hostile; nothing here raises on odd input.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -42,11 +42,11 @@ from aggregator.collectors.bluesky.entities import (
     text,
 )
 from aggregator.collectors.bluesky.uris import POST, did_of, is_handle, parse_at_uri, web_url
+from aggregator.collectors.jsonval import EPOCH
 from aggregator.models import Author, Boost, Media, Network, Post, parse_utc
 
 NETWORK: Network = "bluesky"
 SENSITIVE = frozenset({"porn", "sexual", "nudity", "graphic-media"})
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _QUOTE_STUBS = {
     "app.bsky.embed.record#viewNotFound": "(quoted post not found)",
@@ -178,7 +178,7 @@ def created_time(record: JsonDict, post: JsonDict) -> datetime:
     created = parse_utc(record.get("createdAt"))
     indexed = parse_utc(post.get("indexedAt"))
     if created is None:
-        return indexed or _EPOCH
+        return indexed or EPOCH
     if indexed is not None and created > indexed:
         return indexed
     return created
@@ -232,6 +232,6 @@ def normalize_entry(entry: FeedEntry) -> Post:
         boosts = (Boost(
             booster=normalize_author(obj(reason.get("by"))),
             remote_id=_short(rkey_or_empty(text(reason.get("uri")))),
-            created_at=entry.indexed_at or _EPOCH,
+            created_at=entry.indexed_at or EPOCH,
         ),)
     return _post(entry.post, obj(entry.item.get("reply")), raw, boosts)
