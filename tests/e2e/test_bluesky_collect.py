@@ -87,7 +87,13 @@ search = "{SEARCH_Q}"
             by_source[s] = by_source.get(s, 0) + 1
     assert by_source == {"medsky": 35, "author": 20, "team": 7, "tag": 4, "search": 25}
     one = next(r for r in records if r["key"] == fresh[0]["uri"])
-    assert one["url"].startswith("https://bsky.app/profile/doc.example.org/post/")
+    assert one["id"] == one["key"] == fresh[0]["uri"] and len(one["id"]) > 64
+    rkey = fresh[0]["uri"].rsplit("/", 1)[1]
+    assert one["url"] == f"https://bsky.app/profile/doc.example.org/post/{rkey}"
+    assert one["author"] == "doc.example.org"
+    assert all(r["id"] == r["key"] and r["id"].startswith("at://") for r in records)
+    replies = [r for r in records if r["reply_to_id"]]
+    assert replies and all(r["reply_to_id"].startswith("at://") for r in replies)
     engine = create_engine(db_url)
     try:
         with engine.connect() as conn:
