@@ -1,5 +1,6 @@
 """Bluesky end to end: a config file, `rounds collect` three times into SQLite (and
-PostgreSQL when configured), one login, every source kind, nothing secret stored."""
+PostgreSQL when configured), one login, every source kind, nothing secret stored; and
+`rounds recheck` finding deleted posts through getPosts."""
 
 from __future__ import annotations
 
@@ -103,3 +104,43 @@ search = "{SEARCH_Q}"
         engine.dispose()
     assert fake.access and not [s for s in [APP_PASSWORD, *fake.access, *fake.refresh,
                                             *fake.revoked] if s in dump]
+
+
+def test_recheck_hides_deleted_bluesky_posts_25_uris_a_request(
+        tmp_path: Path, sky: tuple[FakeBluesky, LoopbackServer],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    fake, server = sky
+    added = fake.add_new(f"list:{SYN_LIST}", 30)
+    cfg = tmp_path / "rounds.toml"
+    cfg.write_text(f"""
+recheck_hours = 87600  # the fake's posts are from 2026-11-27: all recent
+[database]
+url = "sqlite:///{tmp_path / 'rounds.db'}"
+[accounts.sky]
+network = "bluesky"
+base_url = "{server.base_url}"
+[[sources]]
+name = "medsky"
+account = "sky"
+list = "{SYN_LIST}"
+""")
+    cfg.chmod(0o600)
+    assert main(["--config", str(cfg), "collect"]) == 0
+    gone = [added[3]["uri"], added[27]["uri"]]
+    for uri in gone:
+        del fake.posts[uri]
+
+    capsys.readouterr()
+    server.reset()
+    assert main(["--config", str(cfg), "recheck"]) == 0
+    assert "checked 30: 0 edited, 2 deleted, 0 errors" in capsys.readouterr().out
+    asked = server.requests("getPosts")
+    assert [len(r.query["uris"]) for r in asked] == [25, 5]
+    assert {u for r in asked for u in r.query["uris"]} == {p["uri"] for p in added}
+
+    assert main(["--config", str(cfg), "export"]) == 0
+    keys = {json.loads(line)["key"] for line in capsys.readouterr().out.splitlines()}
+    assert keys == {p["uri"] for p in added} - set(gone)
+
+    assert main(["--config", str(cfg), "recheck"]) == 0  # the next round: nothing new
+    assert "checked 28: 0 edited, 0 deleted, 0 errors" in capsys.readouterr().out
