@@ -23,11 +23,10 @@ from pathlib import Path
 import pytest
 
 from aggregator.storage.db import open_database
-from tests.fakes.bluesky import SYN_LIST, FakeBluesky
-from tests.fakes.both import BothNetworks
+from tests.fakes.bluesky import SYN_LIST, AllNetworks, FakeBluesky
 from tests.fakes.mastodon import TOKEN as MASTODON_TOKEN
 from tests.fakes.mastodon import FakeMastodon
-from tests.fakes.server import LoopbackServer, Reply, Request, Slowed
+from tests.fakes.server import LoopbackServer, Slowed
 from tests.fakes.twitter import TOKEN as X_TOKEN
 from tests.fakes.twitter import FakeX
 
@@ -39,24 +38,13 @@ REPORT_NETWORK = "all"  # for the `make reliability` table
 Fakes = tuple[FakeMastodon, FakeX, FakeBluesky, LoopbackServer]
 
 
-class ThreeNetworks(BothNetworks):
-    """Bluesky's XRPC under /xrpc/, the other two as `BothNetworks` routes them."""
-
-    def __init__(self, mastodon: FakeMastodon, x: FakeX, sky: FakeBluesky) -> None:
-        super().__init__(mastodon, x)
-        self.sky = sky
-
-    def __call__(self, req: Request) -> Reply:
-        return self.sky(req) if req.path.startswith("/xrpc/") else super().__call__(req)
-
-
 @pytest.fixture
 def fakes() -> Iterator[Fakes]:
     mastodon, x, sky = FakeMastodon(), FakeX(), FakeBluesky()
     mastodon.set_budget(1_000_000, 300)
     x.set_budget(1_000_000, 900)
     sky.limit = 1_000_000
-    server = LoopbackServer(Slowed(ThreeNetworks(mastodon, x, sky), 0.015)).start()
+    server = LoopbackServer(Slowed(AllNetworks(mastodon, x, sky), 0.015)).start()
     yield mastodon, x, sky, server
     server.stop()
 
