@@ -63,11 +63,25 @@ def never_run(settings: Settings) -> list[SourceStatus]:
     return out
 
 
+def stored_sources(settings: Settings, repo: Repository) -> dict[str, Any]:
+    """The stored row of each configured source, by name, read without writing: a source
+    not collected yet, or whose target changed since (its cursor is the old target's), has
+    none. Read-only commands use this; `Repository.sync_sources` is for collecting."""
+    with repo.db.engine.connect() as conn:
+        rows = {r.name: r for r in conn.execute(select(sources))}
+    out = {}
+    for s in settings.sources:
+        row = rows.get(s.name)
+        if row is not None and (row.kind, row.value, row.account) == (
+                s.target.kind, s.target.value, s.account):
+            out[s.name] = row
+    return out
+
+
 def list_status(settings: Settings, repo: Repository) -> list[SourceStatus]:
-    ids = repo.sync_sources(settings)
+    stored = stored_sources(settings, repo)
     since = repo.clock.now() - timedelta(hours=24)
     with repo.db.engine.connect() as conn:
-        rows = {r.id: r for r in conn.execute(select(sources))}
         recent = {int(r[0]): int(r[1]) for r in conn.execute(
             select(post_sources.c.source_id, func.count())
             .where(post_sources.c.first_seen >= since).group_by(post_sources.c.source_id))}
@@ -75,8 +89,12 @@ def list_status(settings: Settings, repo: Repository) -> list[SourceStatus]:
     reads = {name: repo.reads_since(name, start) for name, acc in settings.accounts.items()
              if acc.network == "twitter"}
     out = []
+    fresh = {r.name: r for r in never_run(settings)}
     for s in settings.sources:
-        row = rows[ids[s.name]]
+        row = stored.get(s.name)
+        if row is None:
+            out.append(fresh[s.name])
+            continue
         account = settings.accounts[s.account]
         out.append(SourceStatus(
             name=s.name, network=account.network, account=s.account, every=s.every,

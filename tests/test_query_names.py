@@ -100,7 +100,7 @@ def test_search_and_export_refuse_unknown_names(tmp_path: Path,
 
 
 def test_the_readers_filter_refuses_unknown_names(tmp_path: Path) -> None:
-    from tui.data import StorageFeedReader
+    from aggregator.reader.feed import StorageFeedReader
 
     settings = load_settings(str(_config(tmp_path)), environ={})
     db = open_database(f"sqlite:///{tmp_path / 'r.db'}")

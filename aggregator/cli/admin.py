@@ -15,8 +15,9 @@ from aggregator.cli.app import AppContext, pass_app, pass_reader, rounds
 from aggregator.cli.status import hint_no_sources, print_table, shorten, when
 from aggregator.errors import ArchiveMissing
 from aggregator.settings import find_config
+from aggregator.status import stored_sources
 from aggregator.storage.db import head_revision, open_database, schema_revision
-from aggregator.storage.schema import post_sources, sources
+from aggregator.storage.schema import post_sources
 from aggregator.textutil import terminal_safe
 
 
@@ -51,15 +52,14 @@ def list_sources(app: AppContext) -> None:
         hint_no_sources(settings)
         return
     try:
-        ids = app.repo.sync_sources(settings)
+        rows = stored_sources(settings, app.repo)
     except ArchiveMissing as exc:  # nothing has run yet, and nothing is made: say so
         click.echo(f"{exc}", err=True)
-        ids, rows, counts = {}, {}, {}
+        rows, counts = {}, {}
         reads = dict.fromkeys((a for a, acc in settings.accounts.items()
                                if acc.network == "twitter"), 0)
     else:
         with app.db.engine.connect() as conn:
-            rows = {r.id: r for r in conn.execute(select(sources))}
             counts = {r[0]: int(r[1]) for r in conn.execute(
                 select(post_sources.c.source_id, func.count())
                 .group_by(post_sources.c.source_id))}
@@ -72,7 +72,7 @@ def list_sources(app: AppContext) -> None:
     outcomes: list[str] = []
     now = app.clock.now()
     for s in settings.sources:
-        row = rows.get(ids.get(s.name, -1), _NEVER_RUN)
+        row = rows.get(s.name, _NEVER_RUN)
         outcomes.append("never run" if row.last_run_at is None else
                         "ok" if row.last_error is None else f"error: {row.last_error}")
         budget = settings.accounts[s.account].max_reads_per_day

@@ -15,7 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from aggregator.clock import SystemClock
+from aggregator.settings import load_settings
 from aggregator.storage.db import open_database
+from aggregator.storage.repository import Repository
 from aggregator.storage.schema import runs, sources
 from tests.fakes.mastodon import (
     ACCOUNT_ACCT,
@@ -125,5 +128,14 @@ def run_rows(url: str) -> list[tuple[str, object, object, str]]:
             return [(r.name, r.started_at, r.finished_at, r.outcome) for r in conn.execute(
                 select(sources.c.name, runs.c.started_at, runs.c.finished_at, runs.c.outcome)
                 .join(sources, sources.c.id == runs.c.source_id).order_by(runs.c.id))]
+    finally:
+        db.dispose()
+
+
+def register_sources(cfg: Path, url: str) -> None:
+    """The sources' rows, as the first collect makes them (`rounds sources` only reads)."""
+    db = open_database(url)
+    try:
+        Repository(db, SystemClock()).sync_sources(load_settings(str(cfg), {}))
     finally:
         db.dispose()

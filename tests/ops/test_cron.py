@@ -15,12 +15,10 @@ from sqlalchemy import func, select, update
 
 from aggregator.cli import main
 from aggregator.clock import SystemClock
-from aggregator.settings import load_settings
 from aggregator.storage.db import open_database
-from aggregator.storage.repository import Repository
 from aggregator.storage.schema import post_sources, posts, sources
 from tests.fakes.mastodon import LIST_ID, TAG
-from tests.ops.conftest import OpsFake, WriteConfig, run_rows, spawn
+from tests.ops.conftest import OpsFake, WriteConfig, register_sources, run_rows, spawn
 
 ALL = ("icu-list", "tag", "someone")
 
@@ -30,15 +28,6 @@ def _set(url: str, name: str, **values: object) -> None:
     try:
         with db.engine.begin() as conn:
             conn.execute(update(sources).where(sources.c.name == name).values(**values))
-    finally:
-        db.dispose()
-
-
-def _register(cfg: Path, url: str) -> None:
-    """The sources' rows, as the first collect makes them (`rounds sources` only reads)."""
-    db = open_database(url)
-    try:
-        Repository(db, SystemClock()).sync_sources(load_settings(str(cfg), {}))
     finally:
         db.dispose()
 
@@ -76,7 +65,7 @@ def test_due_runs_only_sources_whose_interval_passed(write_config: WriteConfig,
 def test_a_source_claimed_by_a_live_worker_is_skipped_and_a_dead_ones_taken_over(
         write_config: WriteConfig, db_url: str) -> None:
     cfg = write_config(every="1h")
-    _register(cfg, db_url)
+    register_sources(cfg, db_url)
     now = SystemClock().now()
     _set(db_url, "icu-list", claimed_by="host-a:1:alive",
          claim_expires_at=now + timedelta(minutes=5))

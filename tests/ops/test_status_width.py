@@ -14,7 +14,7 @@ from sqlalchemy import update
 from aggregator.cli import main
 from aggregator.storage.db import open_database
 from aggregator.storage.schema import sources
-from tests.ops.conftest import WriteConfig
+from tests.ops.conftest import WriteConfig, register_sources
 
 ERROR = ("mastodon: cannot reach med-mastodon.example: HTTPSConnectionPool(host="
          "'med-mastodon.example', port=443): Max retries exceeded with url: /api/v1/timelines/"
@@ -34,7 +34,7 @@ def failed(write_config: WriteConfig, db_url: str, capsys: pytest.CaptureFixture
            monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("COLUMNS", "80")
     cfg = str(write_config())
-    assert _run(capsys, "--config", cfg, "sources")[0] == 0  # registers the sources
+    register_sources(Path(cfg), db_url)
     db = open_database(db_url)
     with db.engine.begin() as conn:
         conn.execute(update(sources).where(sources.c.name == "icu-list").values(
@@ -84,6 +84,10 @@ def test_no_sources_says_what_to_do_on_stderr(tmp_path: Path,
         assert code == 0
         assert "source" not in out.replace('"sources": []', ""), out
         assert str(cfg) in err and "[[sources]]" in err and "rounds collect" in err, err
+    code, out, err = _run(capsys, "--config", str(cfg), "search", "statin", "--json")
+    assert code == 1 and out == ""  # read-only: no archive is made just to search it
+    assert "no archive yet" in err and "rounds collect" in err
+    assert _run(capsys, "--config", str(cfg), "db", "upgrade")[0] == 0
     code, out, err = _run(capsys, "--config", str(cfg), "search", "statin", "--json")
     assert code == 0 and out == ""
     assert "no posts yet" in err and str(cfg) in err and "rounds collect" in err

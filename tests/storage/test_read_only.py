@@ -111,3 +111,36 @@ def test_writing_commands_still_create_the_archive(capsys: pytest.CaptureFixture
     assert code == 0, err
     code, err = _run(capsys, f"sqlite:///{path}", ["lists", "show"])
     assert code == 0 and "no archive" not in err
+
+
+def test_listing_sources_writes_no_row_and_resets_no_cursor(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`sources` and `status` on an archive whose config gained a source and changed
+    another's target: both are listed as never run, and the stored rows (with the old
+    target's cursor, which the next collect will reset) are left exactly as they were."""
+    from sqlalchemy import select, update
+
+    from aggregator.clock import SystemClock
+    from aggregator.settings import load_settings
+    from aggregator.storage.db import open_database
+    from aggregator.storage.repository import Repository
+    from aggregator.storage.schema import sources
+
+    url = f"sqlite:///{tmp_path / 'kept.db'}"
+    db = open_database(url)
+    Repository(db, SystemClock()).sync_sources(load_settings(None, {"ROUNDS_CONFIG": str(
+        tmp_path / "rounds.toml")}))
+    with db.engine.begin() as conn:
+        conn.execute(update(sources).values(cursor="113000000000000001"))
+        before = [tuple(r) for r in conn.execute(select(sources))]
+    config = tmp_path / "rounds.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        'hashtag = "cardiology"', 'hashtag = "heartfailure"')
+        + '\n[[sources]]\nname = "oncology"\naccount = "med"\nhashtag = "oncology"\n',
+        encoding="utf-8")
+    for command in (["sources"], ["status"], ["status", "--json"]):
+        code, _err = _run(capsys, url, command)
+        assert code == 0
+    with db.engine.connect() as conn:
+        assert [tuple(r) for r in conn.execute(select(sources))] == before
+    db.dispose()
