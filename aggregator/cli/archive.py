@@ -129,10 +129,11 @@ def copy(app: AppContext, target: str, batch: int) -> None:
 
 @rounds.command()
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Posts to re-check in this run (one request each).")
+              help="Mastodon posts to re-check in this run (one request each; Bluesky: "
+                   "5 times as many, 25 a request).")
 @pass_app
 def recheck(app: AppContext, limit: int) -> None:
-    """Re-check recent Mastodon posts (within recheck_hours) for edits and deletions.
+    """Re-check recent Mastodon and Bluesky posts (within recheck_hours): edits, deletions.
 
     Low rate by design: run it from cron every few minutes (the daemon does it itself).
     Edits keep the earlier versions; deleted posts are hidden from export and the reader.

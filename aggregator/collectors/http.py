@@ -1,8 +1,10 @@
 """The HTTP base every network's ``api.py`` builds on: pace -> send -> translate -> retry.
 
 A network's API wrapper subclasses `HttpApi` and calls `self.request(what, send)`, where
-`send` makes ONE request through the network's library and returns the
-`requests.Response` (or raises the library's error). The base then, for every attempt:
+`send` makes ONE request through the network's library and returns its answer (or raises
+the library's error). An answer is anything with `status_code`, `headers` and `url`
+(`Answer`): a `requests.Response` (Mastodon.py, tweepy), or what a network builds from
+its library's own response (Bluesky: atproto over httpx). The base then, for every attempt:
 
 1. paces: `RateBudget.before_request()` waits when the account's budget is nearly spent;
 2. sends and counts (`self.requests`: requests sent, retries included, for the run log);
@@ -33,9 +35,10 @@ import http.client
 import logging
 import socket
 import ssl
-from collections.abc import Callable, Iterable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import ClassVar, TypeVar
+from typing import ClassVar, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -56,6 +59,41 @@ from aggregator.errors import (
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+class Answer(Protocol):
+    """What the base reads of an HTTP answer; `requests.Response` and `httpx.Response`
+    both have it."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def url(self) -> object: ...
+
+
+R = TypeVar("R", bound=Answer)
+
+
+class StatusError(Exception):
+    """The cause under a status error: carries the answer (as httpx's errors do), for a
+    debugger or a log."""
+
+    def __init__(self, message: str, response: Answer) -> None:
+        super().__init__(message)
+        self.response = response
+
+
+def _httpx(*names: str) -> tuple[type[BaseException], ...]:
+    """httpx's exception classes `names`, when httpx is loaded (atproto, Bluesky's SDK,
+    sends with it). Not imported here: a Mastodon or X run would pay its import time for
+    errors it can never see; an httpx error exists only once httpx is imported."""
+    module = sys.modules.get("httpx")
+    kinds = [getattr(module, name, None) for name in names] if module else []
+    return tuple(k for k in kinds if isinstance(k, type) and issubclass(k, BaseException))
 
 def host_of(url: str) -> str:
     """`host[:port]` of a URL, for messages ("connection refused by 127.0.0.1:9")."""
@@ -78,8 +116,8 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 
 def describe_failure(exc: BaseException, host: str, timeout: float | None) -> str:
-    """A short phrase for a request that got no (whole) answer, from the requests, urllib3
-    or socket error underneath any library wrapper: "cannot reach host: name not found",
+    """A short phrase for a request that got no (whole) answer, from the requests, urllib3,
+    httpx or socket error underneath any library wrapper: "cannot reach host: name not found",
     "connection refused by host", "timed out after 30 s waiting for host", ..."""
     chain = list(_chain(exc))
 
@@ -96,16 +134,20 @@ def describe_failure(exc: BaseException, host: str, timeout: float | None) -> st
         return f"cannot reach {host}: name not found"
     if has(ConnectionRefusedError) or errno_in(errno.ECONNREFUSED):
         return f"connection refused by {host}"
-    if has(requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError):
+    if has(requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError,
+           *_httpx("TimeoutException")):
         after = f" after {timeout:g} s" if timeout else ""
         return f"timed out{after} waiting for {host}"
     if has(ssl.SSLError):
         return f"cannot reach {host}: TLS handshake failed"
+    # httpx (h11) says "peer closed connection without sending complete message body"
     if has(requests.exceptions.ChunkedEncodingError, http.client.IncompleteRead,
-           requests.exceptions.ContentDecodingError):
+           requests.exceptions.ContentDecodingError, *_httpx("DecodingError")) or (
+            has(*_httpx("RemoteProtocolError")) and "complete message body" in texts):
         return f"connection to {host} closed in the middle of an answer"
     if has(ConnectionResetError, http.client.RemoteDisconnected,
-           urllib3.exceptions.ProtocolError) or errno_in(errno.ECONNRESET, errno.EPIPE):
+           urllib3.exceptions.ProtocolError, *_httpx("RemoteProtocolError")) or errno_in(
+            errno.ECONNRESET, errno.EPIPE):
         return f"connection to {host} was reset"
     if has(OSError) and (code := next((e.errno for e in chain if isinstance(e, OSError)
                                        and e.errno), None)):
@@ -115,7 +157,8 @@ def describe_failure(exc: BaseException, host: str, timeout: float | None) -> st
 
 def _is_transport(exc: BaseException) -> bool:
     return any(isinstance(e, (requests.RequestException, urllib3.exceptions.HTTPError,
-                              OSError, http.client.HTTPException)) for e in _chain(exc))
+                              OSError, http.client.HTTPException, *_httpx("TransportError")))
+               for e in _chain(exc))
 
 
 def error_for_status(network: str, what: str, status: int, *, host: str, detail: str = "",
@@ -149,8 +192,9 @@ def error_for_status(network: str, what: str, status: int, *, host: str, detail:
                           endpoint=endpoint)
 
 
-class HttpApi:
-    """Base of a network's API wrapper (see the module docstring for the hooks).
+class HttpApi(Generic[R]):
+    """Base of a network's API wrapper (see the module docstring for the hooks), over
+    answers of type `R` (`requests.Response`, or the network's own `Answer`).
 
     Subclasses set `network` and call `__init__` with what they were given; everything
     else (`requests`, `scrub`, `request`) is shared.
@@ -181,30 +225,31 @@ class HttpApi:
             text = text.replace(secret, "***")
         return shorten(text)
 
-    def request(self, what: str, send: Callable[[], requests.Response], *,
-                endpoint: str | None = None) -> requests.Response:
+    def request(self, what: str, send: Callable[[], R], *,
+                endpoint: str | None = None) -> R:
         """Send with pacing, translation and retries; the answer, whose status is < 400.
 
         `what` names the request in messages ("list 42"), never a token."""
         return self.call(what, send, lambda response: response, endpoint=endpoint)
 
-    def call(self, what: str, send: Callable[[], requests.Response],
-             read: Callable[[requests.Response], T], *, endpoint: str | None = None) -> T:
+    def call(self, what: str, send: Callable[[], R], read: Callable[[R], T], *,
+             endpoint: str | None = None, policy: RetryPolicy | None = None) -> T:
         """Like `request`, then `read` the answer inside the same attempt, so that a body
         `read` rejects with `TransientError` (not JSON, not the expected shape) is retried
-        like a failed request."""
+        like a failed request. `policy` replaces the account's for this call (a write
+        that must not be sent twice)."""
         def attempt() -> T:
             return read(self._attempt(what, send, endpoint))
 
-        return call_with_retry(attempt, what=what, clock=self.clock, policy=self.policy)
+        return call_with_retry(attempt, what=what, clock=self.clock,
+                               policy=policy or self.policy)
 
-    def _attempt(self, what: str, send: Callable[[], requests.Response],
-                 endpoint: str | None) -> requests.Response:
+    def _attempt(self, what: str, send: Callable[[], R], endpoint: str | None) -> R:
         self.budget.before_request()
         self.requests += 1
         failed: Exception | None = None
         try:
-            response: requests.Response | None = send()
+            response: R | None = send()
         except Exception as exc:  # the library's or requests' own classes, translated below
             response = self.response_of(exc)
             if response is None:
@@ -214,10 +259,8 @@ class HttpApi:
             raise TransientError(self.network, f"{what}: no answer", endpoint=endpoint)
         self.budget.update(*self.rate_limit(response))
         if response.status_code >= 400:
-            endpoint = endpoint or urlsplit(response.url or "").path or None
-            # the cause carries the answer (as httpx's errors do), for a debugger or a log
-            cause = failed or requests.HTTPError(f"HTTP {response.status_code}",
-                                                 response=response)
+            endpoint = endpoint or urlsplit(str(response.url or "")).path or None
+            cause = failed or StatusError(f"HTTP {response.status_code}", response)
             raise self._status_error(what, response, endpoint) from cause
         if failed is not None:
             raise self.library_error(what, failed, response, endpoint) from failed
@@ -230,7 +273,7 @@ class HttpApi:
         kind = TransientError if "closed in the middle" in phrase else Unreachable
         return kind(self.network, f"{what}: {phrase}", endpoint=endpoint)
 
-    def _status_error(self, what: str, response: requests.Response,
+    def _status_error(self, what: str, response: R,
                       endpoint: str | None) -> CollectorError:
         status = response.status_code
         detail = self.scrub(self.problem(response))
@@ -244,24 +287,24 @@ class HttpApi:
 
     # ------------------------------------------------------------------ hooks
 
-    def problem(self, response: requests.Response) -> str:
+    def problem(self, response: R) -> str:
         """The server's explanation of an error answer (one line), or ""."""
         return ""
 
-    def rate_limit(self, response: requests.Response) -> tuple[int | None, datetime | None]:
+    def rate_limit(self, response: R) -> tuple[int | None, datetime | None]:
         """(requests remaining, when the budget resets) from the answer's headers."""
         return None, None
 
-    def special_error(self, what: str, status: int, response: requests.Response, detail: str,
+    def special_error(self, what: str, status: int, response: R, detail: str,
                       endpoint: str | None) -> CollectorError | None:
         """A network-specific meaning of an error status; None: use `error_for_status`."""
         return None
 
-    def response_of(self, exc: Exception) -> requests.Response | None:
+    def response_of(self, exc: Exception) -> R | None:
         """The HTTP answer a library error was raised for, if there was one."""
         return None
 
-    def library_error(self, what: str, exc: Exception, response: requests.Response | None,
+    def library_error(self, what: str, exc: Exception, response: R | None,
                       endpoint: str | None) -> CollectorError:
         """A library error that is not about the HTTP status (a 2xx it could not read)."""
         return TransientError(self.network, f"{what}: the server's answer cannot be read "

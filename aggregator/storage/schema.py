@@ -30,6 +30,10 @@ from aggregator.storage import curation_schema as curation_schema
 from aggregator.storage.base import Id, UTCDateTime
 from aggregator.storage.base import metadata as metadata
 
+# A post's remote id, a reply's parent, a boost, a cursor or a resolved id: a Mastodon or X
+# snowflake, or a Bluesky at:// URI (did:web authorities make those long). Migration 0004.
+REMOTE_ID = 1024
+
 accounts = Table(
     "accounts", metadata,
     Column("id", Id, primary_key=True),
@@ -49,14 +53,14 @@ posts = Table(
     Column("id", Id, primary_key=True),
     Column("network", String(16), nullable=False),
     Column("key", String(1024), nullable=False),
-    Column("remote_id", String(64), nullable=False),
+    Column("remote_id", String(REMOTE_ID), nullable=False),
     Column("url", Text, nullable=False, default=""),
     Column("author_id", ForeignKey("accounts.id"), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("text", Text, nullable=False, default=""),
     Column("spoiler", Text, nullable=False, default=""),
     Column("lang", String(16)),
-    Column("reply_to_id", String(64)),
+    Column("reply_to_id", String(REMOTE_ID)),
     Column("reply_to_author", String(512)),
     Column("quote_of", String(1024)),
     Column("hashtags", Text, nullable=False, default="[]"),  # JSON list, author's case
@@ -82,7 +86,7 @@ boosts = Table(
     "boosts", metadata,
     Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
     Column("booster_id", ForeignKey("accounts.id"), primary_key=True),
-    Column("remote_id", String(64), nullable=False),
+    Column("remote_id", String(REMOTE_ID), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
 
@@ -94,8 +98,8 @@ sources = Table(
     Column("account", String(256), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("value", Text, nullable=False),
-    Column("cursor", String(64)),
-    Column("resolved_id", String(64)),
+    Column("cursor", String(REMOTE_ID)),
+    Column("resolved_id", String(REMOTE_ID)),
     Column("last_run_at", UTCDateTime),
     Column("last_success_at", UTCDateTime),
     Column("last_error", Text),

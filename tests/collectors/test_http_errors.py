@@ -115,3 +115,50 @@ def test_a_token_file_is_named_too(mastodon_fake: MastodonFake, clock: ManualClo
         list(collector.fetch_posts(Target("list", "1"), SourceState(), backfill=5))
     collector.close()
     assert err.value.message.endswith(f"check {token_file}")
+
+
+def collect_sky(base_url: str, clock: ManualClock, *, timeout: float = 5.0,
+                environ: dict[str, str] | None = None, handle: str | None = None) -> None:
+    from aggregator.collectors.bluesky.collector import BlueskyCollector
+
+    account = AccountSettings("sky", "bluesky", base_url, handle=handle,
+                              app_password_env="ROUNDS_SKY_APP_PASSWORD" if handle else None)
+    collector = BlueskyCollector.from_account(account, environ or {}, clock, policy=ONE_TRY,
+                                              timeout=timeout)
+    try:
+        list(collector.fetch_posts(Target("user", "did:plc:abc"), SourceState(), backfill=5))
+    finally:
+        collector.close()
+
+
+def test_bluesky_transport_failures_read_as_on_the_other_networks(
+        clock: ManualClock) -> None:
+    """atproto sends with httpx: its errors get the same short phrases as requests'."""
+    port = closed_port()
+    with pytest.raises(Unreachable) as err:
+        collect_sky(f"http://127.0.0.1:{port}", clock)
+    assert err.value.message == f"author did:plc:abc: connection refused by 127.0.0.1:{port}"
+    with pytest.raises(Unreachable) as err:
+        collect_sky("https://sky-pds.invalid", clock)
+    assert err.value.message == "author did:plc:abc: cannot reach sky-pds.invalid: " \
+        "name not found"
+
+
+def test_bluesky_stall_and_missing_app_password(clock: ManualClock) -> None:
+    from tests.fakes.bluesky import FakeBluesky
+    from tests.fakes.server import serve
+
+    for server in serve(FakeBluesky(clock)):
+        server.faults.arm(Reply(200, b"{}", delay=1.0), "getAuthorFeed")
+        host = server.base_url.removeprefix("http://")
+        with pytest.raises(Unreachable) as err:
+            collect_sky(server.base_url, clock, timeout=0.3)
+        assert err.value.message == f"author did:plc:abc: timed out after 0.3 s waiting for {host}"
+        with pytest.raises(AuthMissing) as missing:
+            collect_sky(server.base_url, clock, handle="curator.example.org")
+        assert "set the environment variable ROUNDS_SKY_APP_PASSWORD" in str(missing.value)
+        with pytest.raises(AuthRejected) as rejected:
+            collect_sky(server.base_url, clock, handle="curator.example.org",
+                        environ={"ROUNDS_SKY_APP_PASSWORD": "not-the-password"})
+        assert "Invalid identifier or password" in str(rejected.value)
+        assert "check ROUNDS_SKY_APP_PASSWORD" in str(rejected.value)

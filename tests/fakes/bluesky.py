@@ -39,7 +39,10 @@ from typing import Any
 
 from aggregator.clock import Clock, SystemClock
 from aggregator.settings import AccountSettings
+from tests.fakes.both import BothNetworks
+from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.server import LoopbackServer, Reply, Request, serve
+from tests.fakes.twitter import FakeX
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "bluesky"
 Json = dict[str, Any]
@@ -379,3 +382,15 @@ def contract_harness(clock: Clock, make: Any) -> Iterator[Any]:
         yield make("bluesky", sky_account(server.base_url), {PASSWORD_ENV: APP_PASSWORD},
                    clock, server, Target("list", SYN_LIST), Target("list", MISSING_LIST), add,
                    "getListFeed")
+
+
+class AllNetworks(BothNetworks):
+    """Bluesky's XRPC under /xrpc/, Mastodon and X as `BothNetworks` routes them: one
+    loopback server for scenarios that collect from every network at once."""
+
+    def __init__(self, mastodon: FakeMastodon, x: FakeX, sky: FakeBluesky) -> None:
+        super().__init__(mastodon, x)
+        self.sky = sky
+
+    def __call__(self, req: Request) -> Reply:
+        return self.sky(req) if req.path.startswith("/xrpc/") else super().__call__(req)

@@ -1,4 +1,5 @@
-"""Reliability fixtures: a loopback fake of either network, a faulty and a healthy source
+"""Reliability fixtures: a loopback fake of each network (Bluesky read anonymously: an
+author feed is the faulty source, a list the healthy one), a faulty and a healthy source
 on it, a CollectService on a fresh SQLite archive, all on a ManualClock (waits are instant).
 
 `World` is what a scenario manipulates: it arms faults or twists answers on the faulty
@@ -25,11 +26,13 @@ from aggregator.settings import AccountSettings, Settings, SourceSettings
 from aggregator.storage.db import Database, open_database
 from aggregator.storage.repository import Repository
 from aggregator.storage.schema import post_sources, posts, sources
+from tests.fakes import bluesky as fb
 from tests.fakes import mastodon as fm
 from tests.fakes import twitter as fx
 from tests.fakes.server import LoopbackServer, Reply, Request
 
-NETWORKS = ("mastodon", "twitter")
+NETWORKS = ("mastodon", "twitter", "bluesky")
+FLAKY_DID = "did:plc:flakyflakyflakyflaky0000"  # the faulty Bluesky author
 POLICY = RetryPolicy(attempts=3, base_delay=1.0, max_delay=4.0, rate_limit_waits=2,
                      max_rate_wait=900.0, default_rate_wait=60.0)
 MASTODON_ENV, X_ENV = "ROUNDS_MED_TOKEN", "ROUNDS_X_BEARER"
@@ -81,13 +84,17 @@ class World:
     # ---------------------------------------------------------------- fakes
 
     def add_posts(self, key: str, n: int) -> None:
-        if self.network == "mastodon":
+        if self.network == "bluesky":
+            self.fake.add_new(key, n)
+        elif self.network == "mastodon":
             self.fake.add_statuses(key, [self.fake.make_status() for _ in range(n)])
         else:
             self.fake.add_tweets(key, [self.fake.make_tweet("snowman", f"post {i} #MedTwitter")
                                        for i in range(n)])
 
     def timeline_ids(self, key: str) -> set[str]:
+        if self.network == "bluesky":
+            return {item["post"]["uri"] for item in self.fake.feeds[key]}
         if self.network == "mastodon":
             return {str(s["id"]) for s in self.fake.timelines[key]}
         return set(self.fake.timelines[key])
@@ -111,9 +118,10 @@ class World:
 
     def settings(self) -> Settings:
         base = self.server.base_url
+        acc: dict[str, Any] = {}
         if self.network == "mastodon":
             acc = {"token_env": MASTODON_ENV}
-        else:
+        elif self.network == "twitter":
             acc = {"bearer_token_env": X_ENV}
         net: Any = self.network
         accounts = {
@@ -183,6 +191,14 @@ def world(request: pytest.FixtureRequest, tmp_path: Path,
                   faulty_target=Target("hashtag", "flaky"),
                   healthy_target=Target("hashtag", "steady"),
                   environ={MASTODON_ENV: fm.TOKEN})
+    elif request.param == "bluesky":
+        fake = fb.FakeBluesky(clock)
+        switch.handler = fake
+        w = World("bluesky", clock, server, switch, fake, db,
+                  faulty_path="app.bsky.feed.getAuthorFeed", faulty_key=f"author:{FLAKY_DID}",
+                  healthy_key=f"list:{fb.SYN_LIST}",
+                  faulty_target=Target("user", FLAKY_DID),
+                  healthy_target=Target("list", fb.SYN_LIST))
     else:
         fake = fx.FakeX(clock)
         switch.handler = fake.handle

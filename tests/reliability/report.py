@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-NETWORKS = ("mastodon", "twitter")
+NETWORKS = ("mastodon", "twitter", "bluesky")
 
 
 @dataclass
@@ -33,7 +33,7 @@ def _describe(item: pytest.Item) -> tuple[str, str, str]:
     doc = (getattr(obj, "__doc__", None) or "").strip().splitlines()
     name = doc[0].rstrip(".") if doc else getattr(item, "originalname", item.name)
     params: dict[str, Any] = dict(getattr(getattr(item, "callspec", None), "params", {}) or {})
-    # a module that drives both networks at once says so: REPORT_NETWORK = "both"
+    # a module that drives several networks at once says so: REPORT_NETWORK = "all"
     network = str(getattr(getattr(item, "module", None), "REPORT_NETWORK", "-"))
     rest = []
     for key, value in params.items():

@@ -1,7 +1,8 @@
 """Crash consistency: `rounds collect` SIGKILLed at seeded random points, again and again.
 
-One collect process reads a Mastodon hashtag and an X list from slow loopback fakes
-(first runs page backwards, later runs forwards). After every kill the SQLite archive
+One collect process reads a Mastodon hashtag, an X list and a Bluesky list from slow
+loopback fakes (first runs page backwards, later runs forwards; Bluesky always pages
+backwards and moves its cursor only on a pass's last page). After every kill the SQLite archive
 opens, passes `PRAGMA integrity_check` and holds no post twice; a final uninterrupted
 run ends with every post served exactly once.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.storage.db import open_database
-from tests.fakes.both import BothNetworks
+from tests.fakes.bluesky import SYN_LIST, AllNetworks, FakeBluesky
 from tests.fakes.mastodon import TOKEN as MASTODON_TOKEN
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.server import LoopbackServer, Slowed
@@ -33,16 +34,18 @@ KILLS = 20
 SEED = 20261127
 LIST_ID = "3141592653"
 
-REPORT_NETWORK = "both"  # for the `make reliability` table
+REPORT_NETWORK = "all"  # for the `make reliability` table
+Fakes = tuple[FakeMastodon, FakeX, FakeBluesky, LoopbackServer]
 
 
 @pytest.fixture
-def fakes() -> Iterator[tuple[FakeMastodon, FakeX, LoopbackServer]]:
-    mastodon, x = FakeMastodon(), FakeX()
+def fakes() -> Iterator[Fakes]:
+    mastodon, x, sky = FakeMastodon(), FakeX(), FakeBluesky()
     mastodon.set_budget(1_000_000, 300)
     x.set_budget(1_000_000, 900)
-    server = LoopbackServer(Slowed(BothNetworks(mastodon, x), 0.015)).start()
-    yield mastodon, x, server
+    sky.limit = 1_000_000
+    server = LoopbackServer(Slowed(AllNetworks(mastodon, x, sky), 0.015)).start()
+    yield mastodon, x, sky, server
     server.stop()
 
 
@@ -69,9 +72,9 @@ def check_archive(path: Path) -> int:
 
 
 def test_sigkilled_collect_keeps_the_archive_whole(
-        tmp_path: Path, fakes: tuple[FakeMastodon, FakeX, LoopbackServer]) -> None:
+        tmp_path: Path, fakes: Fakes) -> None:
     """SIGKILL `rounds collect` 20 times at random points"""
-    mastodon, x, server = fakes
+    mastodon, x, sky, server = fakes
     db_path = tmp_path / "rounds.db"
     cfg = tmp_path / "rounds.toml"
     cfg.write_text(f"""
@@ -85,6 +88,9 @@ token_env = "ROUNDS_MED_TOKEN"
 network = "twitter"
 base_url = "{server.base_url}"
 bearer_token_env = "ROUNDS_X_BEARER"
+[accounts.sky]
+network = "bluesky"
+base_url = "{server.base_url}"
 [[sources]]
 name = "tag"
 account = "med"
@@ -95,17 +101,24 @@ name = "xlist"
 account = "x"
 list = "{LIST_ID}"
 backfill = 5000
+[[sources]]
+name = "skylist"
+account = "sky"
+list = "{SYN_LIST}"
+backfill = 5000
 """)
     cfg.chmod(0o600)
     rng = random.Random(SEED)
     mastodon.add_statuses("tag:crashy", [mastodon.make_status() for _ in range(400)])
     x.add_tweets(f"list:{LIST_ID}", [x.make_tweet("snowman", f"p{i}") for i in range(150)])
+    sky.add_new(f"list:{SYN_LIST}", 300)
     counts = []
     for round_ in range(KILLS):
         if round_ % 4 == 3:  # new posts now and then: forward passes get killed too
             mastodon.add_statuses("tag:crashy", [mastodon.make_status() for _ in range(60)])
             x.add_tweets(f"list:{LIST_ID}", [x.make_tweet("snowman", f"r{round_}-{i}")
                                              for i in range(25)])
+            sky.add_new(f"list:{SYN_LIST}", 40)
         seen = len(server.log)
         proc = start_collect(cfg)
         deadline = time.monotonic() + 20
@@ -125,7 +138,8 @@ backfill = 5000
                              "export"], capture_output=True, text=True, timeout=120, check=True)
     keys = [(r["network"], r["key"]) for r in map(json.loads, export.stdout.splitlines())]
     expected = {("mastodon", s["uri"]) for s in mastodon.timelines["tag:crashy"]} | {
-        ("twitter", t) for t in x.timelines[f"list:{LIST_ID}"]}
+        ("twitter", t) for t in x.timelines[f"list:{LIST_ID}"]} | {
+        ("bluesky", i["post"]["uri"]) for i in sky.feeds[f"list:{SYN_LIST}"]}
     assert len(keys) == len(set(keys)), "a post was stored twice"
     assert set(keys) == expected, "a post was lost"
     total = len(expected)

@@ -1,4 +1,4 @@
-"""Server faults through the loopback fakes, on both networks, on a first run (backfill)
+"""Server faults through the loopback fakes, on every network, on a first run (backfill)
 and on a later run (forward from a cursor).
 
 For every fault: retries are bounded (requests counted on the fake, waits on the
@@ -18,6 +18,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.fakes.bluesky import xrpc_error
 from tests.fakes.server import Reply, Request
 from tests.fakes.twitter import problem
 from tests.reliability.conftest import POLICY, Twist, World, closed_port_url
@@ -30,6 +31,12 @@ RATE_TRIES = POLICY.rate_limit_waits + 1
 
 
 def too_many(w: World, reset_in: float | None) -> Reply:
+    if w.network == "bluesky":
+        headers = {} if reset_in is None else {
+            "RateLimit-Limit": "3000", "RateLimit-Remaining": "0", "RateLimit-Policy": "3000;w=300",
+            "RateLimit-Reset": str(int((w.clock.now() + timedelta(seconds=reset_in))
+                                       .timestamp()))}
+        return xrpc_error(429, "RateLimitExceeded", "Rate Limit Exceeded", **headers)
     if w.network == "mastodon":
         if reset_in is not None:
             return w.fake.rate_limited(reset_in)
@@ -44,6 +51,8 @@ def too_many(w: World, reset_in: float | None) -> Reply:
 
 def server_error(status: int) -> Callable[[World], Reply]:
     def make(w: World) -> Reply:
+        if w.network == "bluesky":
+            return xrpc_error(status, "InternalServerError", "Internal Server Error")
         if w.network == "mastodon":
             return Reply.json({"error": "Something went wrong"}, status)
         return problem(status, "Service Unavailable", "Overloaded")
@@ -93,8 +102,16 @@ def _x_rewrite(reply: Reply, next_token: str | None) -> Reply:
     return Reply.json(body, reply.status, **reply.headers)
 
 
+def _sky_rewrite(reply: Reply, cursor: str) -> Reply:
+    body = json.loads(reply.body)
+    body["cursor"] = cursor
+    return Reply.json(body, reply.status, **reply.headers)
+
+
 def empty_page_with_next(w: World) -> Twist:
     def twist(req: Request, inner: Callable[[Request], Reply]) -> Reply:
+        if w.network == "bluesky":
+            return Reply.json({"feed": [], "cursor": "still-more"})
         if w.network == "mastodon":
             url = f"http://{req.headers.get('host')}{req.path}?max_id=1"
             return Reply.json([], Link=f'<{url}>; rel="next"')
@@ -105,6 +122,8 @@ def empty_page_with_next(w: World) -> Twist:
 def repeating_next(w: World) -> Twist:
     """Every answer is the newest page again, pointing 'next' at itself."""
     def twist(req: Request, inner: Callable[[Request], Reply]) -> Reply:
+        if w.network == "bluesky":
+            return _sky_rewrite(inner(_with_query(req, cursor=None)), "same-cursor")
         if w.network == "mastodon":
             reply = inner(_with_query(req, max_id=None, min_id=None, since_id=None))
             url = f"http://{req.headers.get('host')}{req.path}"
@@ -120,6 +139,8 @@ def back_in_time(w: World) -> Twist:
     tokens = itertools.count(1)
 
     def twist(req: Request, inner: Callable[[Request], Reply]) -> Reply:
+        if w.network == "bluesky":  # only pages backwards: the newest page again, a new cursor
+            return _sky_rewrite(inner(_with_query(req, cursor=None)), f"fresh-{next(tokens)}")
         if w.network == "mastodon":
             if req.arg("min_id"):
                 return inner(_with_query(req, min_id=None, max_id=req.arg("min_id")))

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.both import BothNetworks
+from tests.fakes.bluesky import SYN_LIST, AllNetworks, FakeBluesky, xrpc_error
 from tests.fakes.mastodon import TOKEN as MASTODON_TOKEN
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.server import LoopbackServer, Reply
@@ -47,7 +47,7 @@ LIST_ID = "666"
 # What must never reach a terminal raw.
 FORBIDDEN = ("\x1b", "\x9b", "\x9d", "\x9c", "\x07", "\u202e", "\u200b", "\ufeff")
 
-REPORT_NETWORK = "both"  # for the `make reliability` table
+REPORT_NETWORK = "all"  # for the `make reliability` table
 
 
 def assert_inert(text: str, what: str) -> None:
@@ -60,6 +60,7 @@ class Hostile:
     cfg: Path
     mastodon: FakeMastodon
     x: FakeX
+    sky: FakeBluesky
 
 
 def mastodon_statuses(fake: FakeMastodon) -> list[dict]:
@@ -78,9 +79,27 @@ def mastodon_statuses(fake: FakeMastodon) -> list[dict]:
     return [evil, big, many]
 
 
+def bluesky_posts(fake: FakeBluesky) -> list[dict]:
+    """Hostile text and name, facets pointing anywhere (past the end, negative, into the
+    middle of a character, overlapping, not numbers), a 100 KB text, 2000 tags."""
+    size = len(HOSTILE.encode())
+    facets = [{"index": {"byteStart": a, "byteEnd": b}, "features": [
+        {"$type": "app.bsky.richtext.facet#link", "uri": f"https://evil.example/{OSC52}"},
+        {"$type": "app.bsky.richtext.facet#mention", "did": f"did:plc:{CSI}"},
+        {"$type": "app.bsky.richtext.facet#tag", "tag": f"Med{BIDI}Sky"}]}
+        for a, b in ((0, size * 9), (-4, 3), (9, 10), (2, size - 1), ("0", None))]
+    evil = fake.make_post(HOSTILE, facets=facets, handle="evil.example.org")
+    evil["author"]["displayName"] = HOSTILE_NAME
+    big = fake.make_post("longword " * 12_000)
+    many = fake.make_post("tags")
+    many["record"]["tags"] = [f"t{i}" for i in range(2000)]
+    return [evil, big, many]
+
+
 @pytest.fixture
 def hostile(tmp_path: Path) -> Iterator[Hostile]:
-    mastodon, x = FakeMastodon(), FakeX()
+    mastodon, x, sky = FakeMastodon(), FakeX(), FakeBluesky()
+    sky.add_items(f"list:{SYN_LIST}", [{"post": p} for p in bluesky_posts(sky)])
     x.users[x.user_by_name("snowman")["id"]]["name"] = HOSTILE_NAME
     mastodon.add_statuses("tag:hostile", mastodon_statuses(mastodon))
     x.add_tweets(f"list:{LIST_ID}", [
@@ -88,10 +107,11 @@ def hostile(tmp_path: Path) -> Iterator[Hostile]:
         x.make_tweet("snowman", "long one", note_text="note " * 21_000),
         x.make_tweet("snowman", " ".join(f"#h{i}" for i in range(2000))),
     ])
-    server = LoopbackServer(BothNetworks(mastodon, x)).start()
+    server = LoopbackServer(AllNetworks(mastodon, x, sky)).start()
     # errors that echo server text: a Mastodon list and an X list that answer with it
     server.faults.arm(Reply.json({"error": f"Nope {HOSTILE}"}, 404), "/timelines/list/", 99)
     server.faults.arm(problem(403, f"Forbidden {OSC52}", f"Denied {HOSTILE}"), "/2/lists/9/", 99)
+    server.faults.arm(xrpc_error(400, f"Invalid{CSI}", f"Refused {HOSTILE}"), "getFeed", 99)
     cfg = tmp_path / "rounds.toml"
     cfg.write_text(f"""
 [database]
@@ -104,6 +124,9 @@ token_env = "ROUNDS_MED_TOKEN"
 network = "twitter"
 base_url = "{server.base_url}"
 bearer_token_env = "ROUNDS_X_BEARER"
+[accounts.sky]
+network = "bluesky"
+base_url = "{server.base_url}"
 [[sources]]
 name = "tag"
 account = "med"
@@ -120,9 +143,17 @@ list = "12345"
 name = "refused-xlist"
 account = "x"
 list = "9"
+[[sources]]
+name = "skylist"
+account = "sky"
+list = "{SYN_LIST}"
+[[sources]]
+name = "refused-skyfeed"
+account = "sky"
+feed = "at://did:plc:evil/app.bsky.feed.generator/evil"
 """)
     cfg.chmod(0o600)
-    yield Hostile(cfg, mastodon, x)
+    yield Hostile(cfg, mastodon, x, sky)
     server.stop()
 
 
@@ -148,7 +179,9 @@ def test_hostile_content_is_kept_exported_and_inert(hostile: Hostile) -> None:
     assert_inert(done.stdout, "collect summary")
     assert_inert(done.stderr, "collect log")
     assert "refused-list" in done.stdout and "refused-xlist" in done.stdout
+    assert "refused-skyfeed" in done.stdout
     assert "Denied Hostile" in done.stdout  # the server's words, made inert, not dropped
+    assert "Refused Hostile" in done.stdout
     assert "new=3" in done.stdout
 
     listing = rounds(hostile.cfg, "sources")
@@ -160,16 +193,23 @@ def test_hostile_content_is_kept_exported_and_inert(hostile: Hostile) -> None:
     assert exported.returncode == 0, exported.stderr
     assert_inert(exported.stdout, "JSON Lines export")
     records = [json.loads(line) for line in exported.stdout.splitlines()]
-    assert len(records) == 6
+    assert len(records) == 9
 
     tweet = by_author_text(records, "Hostile")
-    assert tweet["network"] == "twitter" or tweet["network"] == "mastodon"
+    assert tweet["network"] in ("twitter", "mastodon", "bluesky")
     for r in records:
         if "Hostile" in r["text"]:
-            # faithful: every sequence is still in the stored text, as data
+            # faithful: every sequence is still in the stored text, as data (Bluesky drops
+            # C0 controls such as ESC and BEL when it reads a record: the rest stays)
             for piece in (CSI, OSC52, OSC8, C1, MARKUP, BIDI, ZERO_WIDTH):
+                if r["network"] == "bluesky":
+                    piece = "".join(c for c in piece if c >= " ")
                 assert piece in r["text"], (r["network"], piece)
-            assert r["author_name"] == HOSTILE_NAME
+            assert r["author_name"] == HOSTILE_NAME or r["network"] == "bluesky"
+    sky = next(r for r in records if r["network"] == "bluesky" and "Hostile" in r["text"])
+    assert sky["text"] == "".join(c for c in HOSTILE if c >= " ")  # no facet cut it
+    assert sky["id"] == sky["key"] and sky["author"] == "evil.example.org"
+    assert sky["links"] == [f"https://evil.example/{OSC52}"]
     toot = next(r for r in records if r["network"] == "mastodon" and "Hostile" in r["text"])
     assert "alert(" not in toot["text"] and "color: red" not in toot["text"]
     assert "after" in toot["text"]
@@ -179,6 +219,8 @@ def test_hostile_content_is_kept_exported_and_inert(hostile: Hostile) -> None:
     assert any(len(r["text"]) >= 100_000 for r in records if r["network"] == "twitter")
     assert any(len(r["hashtags"]) == 3000 for r in records if r["network"] == "mastodon")
     assert any(len(r["hashtags"]) == 2000 for r in records if r["network"] == "twitter")
+    assert any(len(r["text"]) >= 100_000 for r in records if r["network"] == "bluesky")
+    assert any(len(r["hashtags"]) >= 2000 for r in records if r["network"] == "bluesky")
 
     as_csv = rounds(hostile.cfg, "export", "--format", "csv")
     assert as_csv.returncode == 0, as_csv.stderr
@@ -212,7 +254,7 @@ async def _drive_reader(cfg: Path) -> None:
         async with app.run_test(size=(160, 60)) as pilot:
             await settle(pilot)
             rows = listed(app)
-            assert len(rows) == 6
+            assert len(rows) == 9
             hostile_seen = markup_seen = False
             for i in range(len(rows)):
                 for keys in ((), ("enter",), ("escape",)):

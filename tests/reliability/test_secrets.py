@@ -254,3 +254,77 @@ hashtag = "health"
     secure = config("").read_text().replace("http://", "https://")
     https = rounds(write_config(tmp_path / "rounds.toml", secure), "sources")
     assert https.returncode == 0, https.stderr
+
+
+def test_bluesky_app_password_and_session_tokens_stay_in_the_session_file(
+        tmp_path: Path) -> None:
+    """The Bluesky app password and session tokens stay out of output, exports and the DB"""
+    from tests.fakes.bluesky import APP_PASSWORD, HANDLE, SYN_LIST, FakeBluesky
+
+    sky = FakeBluesky(ManualClock())
+    sky.add_new(f"list:{SYN_LIST}", 5)
+    sky.add_new("search:#MedSky", 3)
+    server = LoopbackServer(sky).start()
+    home = tmp_path / "home"
+    env = {"SKY": APP_PASSWORD, "SKYBAD": WRONG, "HOME": str(home),
+           "XDG_DATA_HOME": str(home / "data")}
+    cfg = write_config(tmp_path / "rounds.toml", f"""
+[database]
+url = "sqlite:///{tmp_path / 'rounds.db'}"
+[accounts.sky]
+network = "bluesky"
+handle = "{HANDLE}"
+app_password_env = "SKY"
+base_url = "{server.base_url}"
+[accounts.skybad]
+network = "bluesky"
+handle = "someone-else.example.org"
+app_password_env = "SKYBAD"
+base_url = "{server.base_url}"
+[[sources]]
+name = "medsky"
+account = "sky"
+list = "{SYN_LIST}"
+[[sources]]
+name = "tag"
+account = "sky"
+hashtag = "MedSky"
+[[sources]]
+name = "refused"
+account = "skybad"
+hashtag = "MedSky"
+""")
+    try:
+        outputs = []
+        for step in range(3):  # log in, refresh an expired session, log in after a revoke
+            if step == 1:
+                sky.expire_sessions()
+            if step == 2:
+                sky.revoked |= set(sky.refresh)
+                sky.expire_sessions()
+            server.faults.arm(Reply.json({"error": "InternalServerError",
+                                          "message": "boom"}, 500), "getListFeed", 1)
+            outputs.append(rounds(cfg, "-vvv", "collect", env=env))
+            assert outputs[-1].returncode == 1, outputs[-1].stderr  # "refused" fails
+            assert "Invalid identifier or password" in outputs[-1].stdout
+        assert "DEBUG" in outputs[0].stderr, "the debug log did not run"
+        assert (sky.logins, sky.refreshes) == (2, 1)  # successful ones; skybad is refused
+        for args in (("sources",), ("status",), ("export", "--raw"),
+                     ("export", "--raw", "--format", "csv")):
+            outputs.append(rounds(cfg, "-vv", *args, env=env))
+            assert "Traceback" not in outputs[-1].stderr
+        assert outputs[-2].stdout.count("\n") == 8
+    finally:
+        server.stop()
+    secrets = [APP_PASSWORD, WRONG, *sky.access, *sky.refresh, *sky.revoked]
+    assert len(secrets) > 5
+    files = [p for p in tmp_path.iterdir() if p.name.startswith("rounds.db")]
+    assert any(p.name.endswith("-wal") for p in files) or files
+    for done in outputs:
+        for data, what in ((done.stdout, "stdout"), (done.stderr, "stderr"),
+                           *((p.read_text(errors="replace"), p.name) for p in files)):
+            leaked = [s for s in secrets if s in data]
+            assert not leaked, f"a Bluesky secret leaked into {what} of {done.args[4:]}"
+    sessions = list(home.rglob("session-*.json"))
+    assert len(sessions) == 1 and (sessions[0].stat().st_mode & 0o077) == 0
+    assert APP_PASSWORD not in sessions[0].read_text()

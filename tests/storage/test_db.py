@@ -8,10 +8,16 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import String, Text, text
 
 from aggregator.errors import StorageError
-from aggregator.storage.db import head_revision, open_database, schema_revision
+from aggregator.storage.db import (
+    head_revision,
+    make_engine,
+    open_database,
+    schema_revision,
+    upgrade,
+)
 from aggregator.storage.schema import metadata
 
 
@@ -22,8 +28,19 @@ def test_fresh_database_is_migrated_to_head_and_matches_schema(db_url: str) -> N
     def skip_fts(obj: object, name: str | None, type_: str, *_: object) -> bool:
         return not (name or "").startswith(("posts_fts", "search", "ix_posts_search"))
 
+    def lengths_only_where_enforced(ctx: object, inspected_column: object,
+                                    metadata_column: object, inspected: object,
+                                    declared: object) -> bool | None:
+        # SQLite ignores VARCHAR lengths, so migration 0004 leaves its declared 64 alone;
+        # PostgreSQL enforces them and is compared to the letter.
+        if db.engine.dialect.name == "sqlite" and isinstance(inspected, String) \
+                and isinstance(declared, String) and not isinstance(declared, Text):
+            return False
+        return None
+
     with db.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"include_object": skip_fts})
+        ctx = MigrationContext.configure(conn, opts={
+            "include_object": skip_fts, "compare_type": lengths_only_where_enforced})
         diff = compare_metadata(ctx, metadata)
     db.dispose()
     assert diff == [], f"schema.py and the migrations disagree: {diff}"
@@ -90,3 +107,24 @@ def test_processes_opening_a_new_database_at_once_all_succeed(db_url: str) -> No
     db = open_database(db_url)
     assert schema_revision(db.engine) == head_revision()
     db.dispose()
+
+
+def test_an_archive_from_before_0004_keeps_its_rows_and_takes_at_uris(db_url: str) -> None:
+    """Bluesky stores at:// URIs as remote ids and cursors: longer than the 64 characters
+    PostgreSQL enforced before migration 0004."""
+    uri = "at://did:web:a-rather-long-host-name.hospital.example.org/app.bsky.feed.post/" \
+        "3kabcdefghijk"
+    engine = make_engine(db_url)
+    upgrade(engine, "0002")
+    upgrade(engine, "0003")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO sources (name, network, account, kind, value, cursor, "
+                          "consecutive_failures) "
+                          "VALUES ('s', 'bluesky', 'sky', 'list', 'at://x', 'old', 0)"))
+    upgrade(engine)
+    assert schema_revision(engine) == head_revision() == "0004"
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT cursor FROM sources")).scalar_one() == "old"
+        conn.execute(text("UPDATE sources SET cursor = :u, resolved_id = :u"), {"u": uri})
+        assert conn.execute(text("SELECT resolved_id FROM sources")).scalar_one() == uri
+    engine.dispose()

@@ -23,41 +23,36 @@ figures scale together). The models would dominate a collect, so they are not bu
   timeouts, cut bodies and non-JSON answers -> TransientError. The HTTP status alone does
   not say the cause (an expired token is a 400). Messages never hold a password or token.
 
-`_send` is the one place where a request is sent and translated (to move onto a shared
-API base later); `_attempt` adds pacing and the session, `call` adds retries.
+`BlueskyApi` is an `HttpApi`: pacing, the status map (`error_for_status`), failure phrases
+(`describe_failure`), scrubbing and retries are the shared ones; this module adds only the
+XRPC specifics (hooks `problem`, `rate_limit`, `special_error`) and the session. `query` /
+`procedure` are the one way to make an XRPC call (list management uses them too).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import httpx
 from atproto_client import models
 from atproto_client.client.raw import ClientRaw
-from atproto_client.exceptions import (
-    BadRequestError,
-    NetworkError,
-    RateLimitExceededError,
-    RequestErrorBase,
-    UnauthorizedError,
-)
+from atproto_client.exceptions import RequestErrorBase
 from atproto_client.models.base import ParamsModelBase
 from atproto_client.models.common import XrpcError
 from atproto_client.request import Request
-from atproto_core.exceptions import AtProtocolError
 
 from aggregator.clock import Clock
 from aggregator.collectors.bluesky.entities import FeedPage, JsonDict
 from aggregator.collectors.bluesky.session import SessionFile, StoredSession
-from aggregator.collectors.retry import RateBudget, RetryPolicy, call_with_retry
+from aggregator.collectors.http import HttpApi
+from aggregator.collectors.retry import RateBudget, RetryPolicy
 from aggregator.errors import (
-    AuthError,
     AuthMissing,
+    AuthRejected,
     CollectorError,
     NotFound,
     RateLimited,
@@ -66,22 +61,30 @@ from aggregator.errors import (
 from aggregator.settings import AccountSettings
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 NETWORK = "bluesky"
 MAX_LIMIT = 100  # getListFeed, getAuthorFeed, getFeed, searchPosts
+GET_POSTS_MAX = 25  # uris per getPosts
 _TOKEN_ERRORS = {"ExpiredToken", "InvalidToken"}
 _NOT_FOUND = {"NotFound", "UnknownFeed", "UnknownList", "ActorNotFound"}
 
 
-class TokenExpired(AuthError):
+class TokenExpired(AuthRejected):
     """The access (or refresh) token is no longer accepted: refresh, or log in again."""
 
 
-def _header(headers: Mapping[str, Any], name: str) -> str | None:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return str(value)
-    return None
+@dataclass(frozen=True, slots=True)
+class XrpcAnswer:
+    """One XRPC answer as `HttpApi` reads it (status, headers, url), with the body atproto
+    parsed: a JSON dict, an `XrpcError` for an error body, bytes for anything not JSON.
+    atproto raises its own classes for error statuses; the answer they carry becomes one
+    of these, so the shared status map alone decides what a status means."""
+
+    status_code: int
+    headers: Mapping[str, str]  # names lowercased by atproto
+    url: str
+    body: Any
 
 
 def parse_reset(value: str | None, now: datetime) -> datetime | None:
@@ -99,27 +102,49 @@ def parse_reset(value: str | None, now: datetime) -> datetime | None:
         return None
 
 
-def _error_of(exc: RequestErrorBase) -> tuple[str, str]:
+def _error_of(body: Any) -> tuple[str, str]:
     """(error name, human message) of an XRPC error body; empty when there is none."""
-    content = exc.response.content if exc.response is not None else None
-    if isinstance(content, XrpcError):
-        return str(content.error or ""), str(content.message or "")
-    if isinstance(content, dict):
-        return str(content.get("error") or ""), str(content.get("message") or "")
+    if isinstance(body, XrpcError):
+        return str(body.error or ""), str(body.message or "")
+    if isinstance(body, dict):
+        return str(body.get("error") or ""), str(body.get("message") or "")
     return "", ""
 
 
-class BlueskyApi:
+def _object(what: str) -> Callable[[XrpcAnswer], JsonDict]:
+    def read(answer: XrpcAnswer) -> JsonDict:
+        if not isinstance(answer.body, dict):
+            raise TransientError(NETWORK, f"{what}: the answer is not JSON "
+                                          f"(HTTP {answer.status_code})")
+        return answer.body
+    return read
+
+
+def _feed(what: str, key: str) -> Callable[[XrpcAnswer], FeedPage]:
+    def read(answer: XrpcAnswer) -> FeedPage:
+        try:
+            return FeedPage.from_json(_object(what)(answer), key)
+        except ValueError as exc:
+            raise TransientError(NETWORK, f"{what}: unexpected answer: {exc}") from exc
+    return read
+
+
+class BlueskyApi(HttpApi[XrpcAnswer]):
     """The calls we make on one account: anonymous (no handle) or logged in."""
+
+    network = NETWORK
 
     def __init__(self, base_url: str, *, clock: Clock, policy: RetryPolicy | None = None,
                  budget: RateBudget | None = None, timeout: float = 30.0,
                  handle: str | None = None, password: str | None = None,
-                 password_env: str | None = None, sessions: SessionFile | None = None) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.clock = clock
-        self.policy = policy or RetryPolicy()
-        self.budget = budget or RateBudget(clock)
+                 password_env: str | None = None, sessions: SessionFile | None = None,
+                 account: str = "the account") -> None:
+        base_url = base_url.rstrip("/")
+        super().__init__(
+            clock=clock, base_url=base_url, policy=policy, budget=budget, timeout=timeout,
+            secrets=[password], credential=password_env or f"the app password of {account}",
+            missing_credential=None if handle else
+            f"a login: set handle and app_password_env on accounts.{account}")
         self.handle = handle
         self._password = password
         self._password_env = password_env
@@ -127,7 +152,6 @@ class BlueskyApi:
             SessionFile(handle, self.base_url)
         self._session: StoredSession | None = None
         self.client = ClientRaw(self.base_url, request=Request(timeout=timeout))
-        self.requests = 0  # HTTP requests sent, retries and logins included
         self.logins = 0  # createSession calls (limited per day: should stay rare)
 
     @classmethod
@@ -138,7 +162,7 @@ class BlueskyApi:
         return cls(account.base_url, clock=clock, policy=policy, budget=budget,
                    timeout=timeout, handle=handle,
                    password=account.secret(account.app_password_env, environ),
-                   password_env=account.app_password_env,
+                   password_env=account.app_password_env, account=account.name,
                    sessions=SessionFile(handle, account.base_url, session_dir)
                    if handle else None)
 
@@ -170,21 +194,31 @@ class BlueskyApi:
         """searchPosts, newest first (``sort=latest``); needs a login since 2025."""
         return self._page(f"search {query!r}", "app.bsky.feed.searchPosts",
                           models.AppBskyFeedSearchPosts.Params(
-                              q=query, sort="latest", limit=limit, cursor=cursor), key="posts")
+                              q=query, sort="latest", limit=limit, cursor=cursor), "posts")
+
+    def get_posts(self, uris: list[str]) -> list[JsonDict]:
+        """getPosts (at most `GET_POSTS_MAX` URIs): the postViews of those that still
+        exist. A deleted post (or one whose author left) is simply missing from the answer,
+        which is how recheck finds deletions; free, unlike X."""
+        if len(uris) > GET_POSTS_MAX:
+            raise ValueError(f"getPosts takes at most {GET_POSTS_MAX} URIs")
+        page = self._page(f"{len(uris)} posts", "app.bsky.feed.getPosts",
+                          models.AppBskyFeedGetPosts.Params(uris=uris), "posts")
+        return [entry.post for entry in page.entries]
 
     def get_list(self, list_uri: str) -> JsonDict:
         """getList (one member): the list's view; NotFound ("List not found") when it is
         gone. getListFeed cannot tell: a missing list's feed is a 200 with no items."""
-        body = self.call(f"list {list_uri}", "app.bsky.graph.getList",
-                         models.AppBskyGraphGetList.Params(list=list_uri, limit=1))
+        body = self.query(f"list {list_uri}", "app.bsky.graph.getList",
+                          models.AppBskyGraphGetList.Params(list=list_uri, limit=1))
         view = body.get("list")
         if not isinstance(view, dict):
             raise TransientError(NETWORK, f"list {list_uri}: the answer has no list")
         return view
 
     def resolve_handle(self, handle: str) -> str:
-        body = self.call(f"handle {handle}", "com.atproto.identity.resolveHandle",
-                         models.ComAtprotoIdentityResolveHandle.Params(handle=handle))
+        body = self.query(f"handle {handle}", "com.atproto.identity.resolveHandle",
+                          models.ComAtprotoIdentityResolveHandle.Params(handle=handle))
         did = body.get("did")
         if not isinstance(did, str) or not did.startswith("did:"):
             raise TransientError(NETWORK, f"handle {handle}: the answer has no DID")
@@ -194,101 +228,106 @@ class BlueskyApi:
 
     def _page(self, what: str, nsid: str, params: ParamsModelBase,
               key: str = "feed") -> FeedPage:
-        def attempt() -> FeedPage:
-            body = self._attempt(what, nsid, params)
-            try:
-                return FeedPage.from_json(body, key)
-            except ValueError as exc:
-                raise TransientError(NETWORK, f"{what}: unexpected answer: {exc}") from exc
+        return self.xrpc(what, nsid, _feed(what, key), params=params)
 
-        return call_with_retry(attempt, what=what, clock=self.clock, policy=self.policy)
+    def query(self, what: str, nsid: str, params: ParamsModelBase | None = None) -> JsonDict:
+        """One XRPC query (GET) as a JSON object: paced, with the session, retried and
+        translated. `what` names it in messages ("list at://…"), never a token."""
+        return self.xrpc(what, nsid, _object(what), params=params)
 
-    def call(self, what: str, nsid: str, params: ParamsModelBase | None = None) -> JsonDict:
-        """One XRPC query with pacing, session, retries and error translation."""
-        result: JsonDict = call_with_retry(lambda: self._attempt(what, nsid, params),
-                                           what=what, clock=self.clock, policy=self.policy)
-        return result
+    def procedure(self, what: str, nsid: str, data: Any, *,
+                  retry_transient: bool = True) -> JsonDict:
+        """One XRPC procedure (POST) as a JSON object. `retry_transient=False` for a write
+        that must not be sent twice when its answer is lost (a 429 is still waited out:
+        nothing was written)."""
+        policy = None if retry_transient else replace(self.policy, attempts=1)
+        return self.xrpc(what, nsid, _object(what), data=data, procedure=True, policy=policy)
 
-    def _attempt(self, what: str, nsid: str, params: ParamsModelBase | None) -> JsonDict:
-        """Pace, send with the session (logging in when there is none), and on an expired
-        token renew the session once and send again."""
-        self.budget.before_request()
-        if self.anonymous:
-            return self._send(what, nsid, params)
+    def xrpc(self, what: str, nsid: str, read: Callable[[XrpcAnswer], T], *,
+             params: ParamsModelBase | None = None, data: Any = None, procedure: bool = False,
+             policy: RetryPolicy | None = None) -> T:
+        """Send with the session (logging in when there is none); on an expired token
+        renew the session once and send again."""
+        def once() -> T:
+            token = None if self.anonymous else self._access()
+            return self.call(what, self._sender(what, nsid, params, data, procedure, token),
+                             read, endpoint=f"/xrpc/{nsid}", policy=policy)
+
         try:
-            return self._send(what, nsid, params, token=self._access())
+            return once()
         except TokenExpired:
+            if self.anonymous:
+                raise
             logger.info("Bluesky session of %s expired; renewing it", self.handle)
             self._renew()
-            self.budget.before_request()
-            return self._send(what, nsid, params, token=self._access())
+            return once()
 
-    def _send(self, what: str, nsid: str, params: ParamsModelBase | None = None, *,
-              data: Any = None, token: str | None = None, procedure: bool = False) -> JsonDict:
-        """Send one request and translate every failure into `aggregator.errors`."""
+    def _sender(self, what: str, nsid: str, params: ParamsModelBase | None, data: Any,
+                procedure: bool, token: str | None) -> Callable[[], XrpcAnswer]:
+        """ONE request through atproto's public request layer, for `HttpApi.call`."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        logger.debug("Bluesky request: %s %s", nsid, what)  # never the headers or data
-        self.requests += 1
-        try:
-            invoke = self.client.invoke_procedure if procedure else self.client.invoke_query
-            response = invoke(nsid, params=params, data=data, headers=headers)
-        except RequestErrorBase as exc:
-            if exc.response is not None:
-                self._note_limits(exc.response.headers)
-            raise self._translate(what, exc) from exc
-        except (httpx.HTTPError, AtProtocolError, ValueError) as exc:
-            # cut or garbled bodies (httpx.RemoteProtocolError, a JSON decode error)
-            raise TransientError(NETWORK, f"{what}: {type(exc).__name__}: bad answer from "
-                                          f"{self.base_url}") from exc
-        self._note_limits(response.headers)
-        if not isinstance(response.content, dict):
-            raise TransientError(NETWORK, f"{what}: the answer from {self.base_url} is not "
-                                          f"JSON (HTTP {response.status_code})")
-        return response.content
+        invoke = self.client.invoke_procedure if procedure else self.client.invoke_query
+        url = f"{self.base_url}/xrpc/{nsid}"
 
-    def _note_limits(self, headers: Mapping[str, Any]) -> None:
+        def send() -> XrpcAnswer:
+            logger.debug("Bluesky request: %s %s", nsid, what)  # never the headers or data
+            try:
+                result = invoke(nsid, params=params, data=data, headers=headers)
+            except RequestErrorBase as exc:
+                if exc.response is None:  # no answer: timeouts, refused connections
+                    raise
+                result = exc.response
+            return XrpcAnswer(result.status_code, result.headers, url, result.content)
+
+        return send
+
+    # ------------------------------------------------------------------ HttpApi hooks
+
+    def scrub(self, text: str) -> str:
+        """`text` without the app password or the session's tokens (they rotate)."""
+        if self._session is not None:
+            for token in (self._session.access_jwt, self._session.refresh_jwt):
+                text = text.replace(token, "***")
+        return super().scrub(text)
+
+    def problem(self, response: XrpcAnswer) -> str:
+        """Bluesky's explanation: ``error: message`` of the XRPC error body."""
+        error, message = _error_of(response.body)
+        return f"{error}: {message}".strip(": ")
+
+    def rate_limit(self, response: XrpcAnswer) -> tuple[int | None, datetime | None]:
         remaining: int | None
         try:
-            remaining = int(_header(headers, "ratelimit-remaining") or "")
-        except ValueError:
+            remaining = int(response.headers.get("ratelimit-remaining", ""))
+        except (TypeError, ValueError):
             remaining = None
-        self.budget.update(remaining, parse_reset(_header(headers, "ratelimit-reset"),
-                                                  self.clock.now()))
+        return remaining, parse_reset(response.headers.get("ratelimit-reset"),
+                                      self.clock.now())
 
-    def _translate(self, what: str, exc: RequestErrorBase) -> CollectorError:
-        status = exc.response.status_code if exc.response is not None else None
-        error, message = _error_of(exc)
-        detail = " ".join(f"{error}: {message}".strip(": ").split())[:200]
-        detail = self._scrub(detail)
-        shown = f" ({detail})" if detail else ""
-        if isinstance(exc, RateLimitExceededError) or status == 429 or \
-                error == "RateLimitExceeded":
-            reset = parse_reset(_header(exc.response.headers, "ratelimit-reset"),
-                                self.clock.now()) if exc.response is not None else None
-            return RateLimited(NETWORK, f"{what}: rate limited by {self.base_url}", reset)
+    def special_error(self, what: str, status: int, response: XrpcAnswer, detail: str,
+                      endpoint: str | None) -> CollectorError | None:
+        """The HTTP status alone does not say the cause on Bluesky: an expired token or a
+        missing list is a 400 that names it in ``error`` (and ``message``)."""
+        error, message = _error_of(response.body)
+        why = f"HTTP {status}" + (f": {detail}" if detail else "")
+        if error == "RateLimitExceeded" and status != 429:
+            return RateLimited(NETWORK, f"{what}: rate limited by {self.host} ({why})",
+                               self.rate_limit(response)[1], status=status, endpoint=endpoint)
         if error in _TOKEN_ERRORS and not self.anonymous:
-            return TokenExpired(NETWORK, f"{what}: session no longer accepted{shown}")
-        if isinstance(exc, UnauthorizedError) or error == "AuthenticationRequired":
-            hint = ("needs a login: set handle and app_password_env on the account"
-                    if self.anonymous else "was refused for this login")
-            return AuthError(NETWORK, f"{what} {hint}{shown}")
+            return TokenExpired(NETWORK, f"{what}: session no longer accepted ({why})",
+                                status=status, endpoint=endpoint)
         if error in _NOT_FOUND or (error == "InvalidRequest" and any(
                 words in message.lower() for words in ("not found", "unable to resolve"))):
-            return NotFound(NETWORK, f"{what}: not found on {self.base_url}{shown}")
-        if isinstance(exc, NetworkError) or status is None or status >= 500 or status == 408:
-            cause = f"HTTP {status}" if status else type(exc).__name__
-            return TransientError(NETWORK, f"{what}: {cause} from {self.base_url}{shown}")
-        if isinstance(exc, BadRequestError):
-            return CollectorError(NETWORK, f"{what}: request refused (HTTP 400{shown and ', '}"
-                                           f"{detail})")
-        return CollectorError(NETWORK, f"{what}: HTTP {status}{shown}")
+            return NotFound(NETWORK, f"{what}: not found on {self.host} ({why})",
+                            status=status, endpoint=endpoint)
+        return None
 
-    def _scrub(self, text: str) -> str:
-        for secret in (self._password, *(
-                (self._session.access_jwt, self._session.refresh_jwt) if self._session else ())):
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+    def library_error(self, what: str, exc: Exception, response: XrpcAnswer | None,
+                      endpoint: str | None) -> CollectorError:
+        if isinstance(exc, ValueError):  # atproto's JSON parse of a cut or garbled body
+            return TransientError(NETWORK, f"{what}: the answer is not JSON",
+                                  endpoint=endpoint)
+        return super().library_error(what, exc, response, endpoint)
 
     # ------------------------------------------------------------------ sessions
 
@@ -303,13 +342,14 @@ class BlueskyApi:
     def _renew(self) -> None:
         """refreshSession with the refresh token; createSession when that is refused."""
         if self._session is not None:
+            what = f"refresh session of {self.handle}"
             try:
-                body = self._send(f"refresh session of {self.handle}",
-                                  "com.atproto.server.refreshSession",
-                                  token=self._session.refresh_jwt, procedure=True)
-                self._store(body)
+                self._store(self.call(
+                    what, self._sender(what, "com.atproto.server.refreshSession", None, None,
+                                       True, self._session.refresh_jwt),
+                    _object(what), endpoint="/xrpc/com.atproto.server.refreshSession"))
                 return
-            except AuthError as exc:  # "Token has been revoked", or expired
+            except AuthRejected as exc:  # "Token has been revoked", or expired
                 logger.info("Bluesky session of %s cannot be refreshed (%s); logging in",
                             self.handle, exc.message)
         self._login()
@@ -317,17 +357,20 @@ class BlueskyApi:
     def _login(self) -> None:
         if not self._password:
             var = self._password_env or "app_password_env"
-            raise AuthError(NETWORK, f"login as {self.handle} needs an app password: set the "
-                                     f"environment variable {var}")
+            raise AuthMissing(NETWORK, f"login as {self.handle} needs an app password: set "
+                                       f"the environment variable {var}")
         self.logins += 1
         logger.info("Bluesky: logging in as %s (createSession)", self.handle)
+        what = f"login as {self.handle}"
         data = models.ComAtprotoServerCreateSession.Data(identifier=self.handle or "",
                                                          password=self._password)
+        nsid = "com.atproto.server.createSession"
         try:
-            body = self._send(f"login as {self.handle}", "com.atproto.server.createSession",
-                              data=data, procedure=True)
+            body = self.call(what, self._sender(what, nsid, None, data, True, None),
+                             _object(what), endpoint=f"/xrpc/{nsid}")
         except TokenExpired as exc:
-            raise AuthError(NETWORK, exc.message) from exc
+            raise AuthRejected(NETWORK, exc.message, status=exc.status,
+                               endpoint=exc.endpoint) from exc
         self._store(body)
 
     def _store(self, body: JsonDict) -> None:
@@ -346,13 +389,13 @@ class BlueskyApi:
                       cursor: str | None = None) -> JsonDict:
         """One page of getList: ``items`` (listitem record URI + subject profile) and, when
         more may follow, an opaque ``cursor``."""
-        return self.call(f"list {list_uri}", "app.bsky.graph.getList",
-                         models.AppBskyGraphGetList.Params(list=list_uri, limit=limit,
-                                                           cursor=cursor))
+        return self.query(f"list {list_uri}", "app.bsky.graph.getList",
+                          models.AppBskyGraphGetList.Params(list=list_uri, limit=limit,
+                                                            cursor=cursor))
 
     def get_starter_pack(self, uri: str) -> JsonDict:
-        body = self.call(f"starter pack {uri}", "app.bsky.graph.getStarterPack",
-                         models.AppBskyGraphGetStarterPack.Params(starter_pack=uri))
+        body = self.query(f"starter pack {uri}", "app.bsky.graph.getStarterPack",
+                          models.AppBskyGraphGetStarterPack.Params(starter_pack=uri))
         view = body.get("starterPack")
         if not isinstance(view, dict):
             raise TransientError(NETWORK, f"starter pack {uri}: the answer has no pack")
@@ -375,8 +418,8 @@ class BlueskyApi:
         repo = self.own_did()
         data = models.ComAtprotoRepoCreateRecord.Data(repo=repo, collection=collection,
                                                       record=record)
-        body = self._write(f"create {collection}", "com.atproto.repo.createRecord", data,
-                           retry_transient=False)
+        body = self.procedure(f"create {collection}", "com.atproto.repo.createRecord", data,
+                              retry_transient=False)
         uri = body.get("uri")
         if not isinstance(uri, str) or not uri.startswith("at://"):
             raise TransientError(NETWORK, f"create {collection}: the answer has no URI")
@@ -387,8 +430,7 @@ class BlueskyApi:
         200 ``{}``: done, so retrying is safe."""
         data = models.ComAtprotoRepoDeleteRecord.Data(repo=self.own_did(),
                                                       collection=collection, rkey=rkey)
-        self._write(f"delete {collection}/{rkey}", "com.atproto.repo.deleteRecord", data,
-                    retry_transient=True)
+        self.procedure(f"delete {collection}/{rkey}", "com.atproto.repo.deleteRecord", data)
 
     def _need_login(self, doing: str) -> None:
         if self.anonymous:
@@ -398,18 +440,3 @@ class BlueskyApi:
             var = self._password_env or "app_password_env"
             raise AuthMissing(NETWORK, f"{doing} as {self.handle} needs an app password: "
                                        f"set the environment variable {var}")
-
-    def _write(self, what: str, nsid: str, data: Any, *, retry_transient: bool) -> JsonDict:
-        """One XRPC procedure with the session (renewed once on an expired token)."""
-        def attempt() -> JsonDict:
-            self.budget.before_request()
-            try:
-                return self._send(what, nsid, data=data, token=self._access(), procedure=True)
-            except TokenExpired:
-                self._renew()
-                self.budget.before_request()
-                return self._send(what, nsid, data=data, token=self._access(), procedure=True)
-
-        policy = self.policy if retry_transient else replace(self.policy, attempts=1)
-        result: JsonDict = call_with_retry(attempt, what=what, clock=self.clock, policy=policy)
-        return result

@@ -14,8 +14,8 @@ received) and has no "since". So every pass pages backwards in time, like X's li
 * a first pass (no cursor) takes at most `backfill` entries (``backfill = 0`` only sets
   the cursor: collect from now on);
 * a pass ends on a missing cursor, on an empty page (the AppView's answer to a bad cursor),
-  on a cursor the server already gave in this pass (the cursor then stays), or after
-  `max_pages`;
+  on a cursor or a page the server already gave in this pass (`paging.LoopGuard`; the
+  cursor then stays), or after `max_pages`;
 * pinned posts (``reasonPin``) sit on top of author feeds whatever their age: they never
   stop a pass or move the cursor, and are stored on first passes only;
 * read anonymously, posts whose author (or reposter) carries the self-label
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -34,6 +35,7 @@ from aggregator.collectors.bluesky.api import MAX_LIMIT, NETWORK, BlueskyApi
 from aggregator.collectors.bluesky.entities import FeedEntry, FeedPage, Mark
 from aggregator.collectors.bluesky.normalize import normalize_entry
 from aggregator.collectors.bluesky.uris import AtUri, is_did, parse_at_uri
+from aggregator.collectors.paging import LoopGuard, normalize_entries
 from aggregator.collectors.retry import RateBudget, RetryPolicy
 from aggregator.errors import CollectorError
 from aggregator.models import Network, Page, Post, SourceState, Target
@@ -46,14 +48,8 @@ Fetch = Callable[[int, str | None], FeedPage]
 
 
 def _normalize(entries: list[FeedEntry], warnings: list[str]) -> tuple[Post, ...]:
-    posts = []
-    for entry in entries:
-        try:
-            posts.append(normalize_entry(entry))
-        except Exception as exc:  # one odd record must not lose the page
-            logger.warning("skipping post %s that cannot be read: %r", entry.uri, exc)
-            warnings.append(f"skipped post {entry.uri}: {type(exc).__name__}")
-    return tuple(posts)
+    return normalize_entries(entries, normalize_entry, warnings, kind="post",
+                             id_of=lambda entry: entry.uri)
 
 
 def _newer(a: Mark | None, b: Mark | None) -> Mark | None:
@@ -62,14 +58,13 @@ def _newer(a: Mark | None, b: Mark | None) -> Mark | None:
     return b if b is not None and b.at > a.at else a
 
 
+@dataclass
 class BlueskyCollector:
     """Reads Bluesky feeds through one `BlueskyApi` (anonymous or logged in)."""
 
     network: ClassVar[Network] = "bluesky"
-
-    def __init__(self, api: BlueskyApi, *, max_pages: int = MAX_PAGES) -> None:
-        self.api = api
-        self.max_pages = max_pages
+    api: BlueskyApi
+    max_pages: int = MAX_PAGES
 
     @classmethod
     def from_account(cls, account: AccountSettings, environ: Mapping[str, str], clock: Clock,
@@ -126,13 +121,14 @@ class BlueskyCollector:
         fetch, resolved = self._reader(target, state)
         mark = Mark.parse(state.cursor)
         limit = max(backfill, 0) if mark is None else None
-        newest, taken, pages = mark, 0, 0
+        newest, taken = mark, 0
         cursor: str | None = None
-        seen_cursors: set[str] = set()
+        guard = LoopGuard()
         while True:
             size = MAX_LIMIT if limit is None else max(1, min(MAX_LIMIT, limit - taken))
             page = fetch(size, cursor)
-            pages += 1
+            repeated = guard.page(e.identity for e in page.entries)
+            pages = guard.pages
             warnings: list[str] = []
             dated = [e for e in page.entries if not e.is_pin]
             fresh = [e for e in dated if mark is None or not mark.covers(e)]
@@ -150,11 +146,12 @@ class BlueskyCollector:
                     fresh = [e for e in fresh if not e.hidden_from_logged_out]
                     warnings.append(f"skipped {len(hidden)} posts whose authors ask not to be "
                                     "shown to logged-out readers")
-            circling = page.cursor is not None and page.cursor in seen_cursors
+            circling = repeated or guard.token_seen(page.cursor)
             done = (page.cursor is None or not page.entries or reached_known or circling
                     or (limit is not None and taken >= limit))
             if circling:
-                warnings.append(f"Bluesky repeated a cursor after {pages} pages; pass ended, "
+                again = "a cursor" if guard.token_seen(page.cursor) else "an earlier page"
+                warnings.append(f"Bluesky repeated {again} after {pages} pages; pass ended, "
                                 "the cursor stays")
             elif not done and pages >= self.max_pages:
                 warnings.append(f"stopped after {pages} pages (limit per pass); older new "
@@ -173,5 +170,5 @@ class BlueskyCollector:
                 return
             before = self.api.requests
             assert page.cursor is not None
-            seen_cursors.add(page.cursor)
+            guard.follow(page.cursor)
             cursor = page.cursor

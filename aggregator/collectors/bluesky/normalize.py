@@ -5,11 +5,10 @@ Lexicons: app.bsky.feed.defs#postView/#feedViewPost, app.bsky.feed.post, app.bsk
 missing, types wrong, offsets hostile; nothing here raises on odd input.
 
 * Identity: the author is keyed by DID (the handle is display data and can change); the
-  post by its at:// URI. `remote_id` is the record key (rkey), so that `reply_to_id` (the
-  parent's rkey) plus `reply_to_author` (the parent's DID) find the parent the way storage
-  finds Mastodon parents (by author, then remote id); the full parent URI is
-  ``at://{reply_to_author}/app.bsky.feed.post/{reply_to_id}`` and stays in `raw`. (Whole
-  URIs do not fit the 64-character remote-id columns on PostgreSQL.)
+  post by its at:// URI, which is also its `remote_id` (what export shows as ``id``), a
+  reply's `reply_to_id` is its parent's at:// URI and a repost's boost id the repost
+  record's URI (storage finds a parent by key first). Migration 0004 made those columns
+  long enough; an author's `remote_id` (the DID) still fits 64 characters or stays empty.
 * Text is the record's ``text`` as Bluesky shows it: link facets keep their shortened text
   (``www.oldergeeks.com/downloads/fi...``) and the full URI goes to `links`. Facet offsets
   are UTF-8 *byte* offsets; they are only read (for a mention's shown handle), never used
@@ -28,7 +27,7 @@ missing, types wrong, offsets hostile; nothing here raises on odd input.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -41,12 +40,19 @@ from aggregator.collectors.bluesky.entities import (
     objs,
     text,
 )
-from aggregator.collectors.bluesky.uris import POST, did_of, is_handle, parse_at_uri, web_url
+from aggregator.collectors.bluesky.uris import (
+    POST,
+    did_of,
+    is_handle,
+    parse_at_uri,
+    rkey_of,
+    web_url,
+)
+from aggregator.collectors.jsonval import EPOCH
 from aggregator.models import Author, Boost, Media, Network, Post, parse_utc
 
 NETWORK: Network = "bluesky"
 SENSITIVE = frozenset({"porn", "sexual", "nudity", "graphic-media"})
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _QUOTE_STUBS = {
     "app.bsky.embed.record#viewNotFound": "(quoted post not found)",
@@ -178,7 +184,7 @@ def created_time(record: JsonDict, post: JsonDict) -> datetime:
     created = parse_utc(record.get("createdAt"))
     indexed = parse_utc(post.get("indexedAt"))
     if created is None:
-        return indexed or _EPOCH
+        return indexed or EPOCH
     if indexed is not None and created > indexed:
         return indexed
     return created
@@ -195,7 +201,7 @@ def _post(post: JsonDict, reply: JsonDict, raw: str, boosts: tuple[Boost, ...]) 
     uri = text(post.get("uri"))
     record = obj(post.get("record"))
     author = normalize_author(obj(post.get("author")))
-    rkey = rkey_or_empty(uri)
+    rkey = rkey_of(uri)
     links, mentions, tags = facets(record)
     embed = _Embed(obj(post.get("embed")))
     body = clean(record.get("text"))
@@ -207,20 +213,15 @@ def _post(post: JsonDict, reply: JsonDict, raw: str, boosts: tuple[Boost, ...]) 
     parent_author = text(obj(obj(reply.get("parent")).get("author")).get("did"))
     langs = [x for x in record.get("langs") or () if isinstance(x, str) and 0 < len(x) <= 16]
     return Post(
-        network=NETWORK, key=uri, remote_id=_short(rkey), url=web_url(author.handle, rkey),
+        network=NETWORK, key=uri, remote_id=uri, url=web_url(author.handle, rkey),
         author=author, created_at=created_time(record, post), text=body, raw=raw,
         lang=langs[0] if langs else None,
-        reply_to_id=_short(rkey_or_empty(parent_uri)) or None,
+        reply_to_id=parent_uri or None,
         reply_to_author=(parent_author or did_of(parent_uri)) if parent_uri else None,
         quote_of=embed.quote_of, hashtags=tuple(tags), mentions=tuple(mentions),
         links=tuple(links), media=tuple(embed.media), boosts=boosts,
         sensitive=_sensitive(post, record),
     )
-
-
-def rkey_or_empty(uri: str) -> str:
-    parsed = parse_at_uri(uri)
-    return parsed.rkey if parsed is not None else ""
 
 
 def normalize_entry(entry: FeedEntry) -> Post:
@@ -231,7 +232,7 @@ def normalize_entry(entry: FeedEntry) -> Post:
         reason = entry.reason
         boosts = (Boost(
             booster=normalize_author(obj(reason.get("by"))),
-            remote_id=_short(rkey_or_empty(text(reason.get("uri")))),
-            created_at=entry.indexed_at or _EPOCH,
+            remote_id=text(reason.get("uri")),
+            created_at=entry.indexed_at or EPOCH,
         ),)
     return _post(entry.post, obj(entry.item.get("reply")), raw, boosts)

@@ -142,7 +142,7 @@ def credential_texts(account: AccountSettings,
     return check, f"an access token: {missing}"
 
 
-class MastodonApi(HttpApi):
+class MastodonApi(HttpApi[requests.Response]):
     """The calls we make on one account (server + optional token). Only this module
     touches Mastodon.py; curation and recheck call these methods."""
 

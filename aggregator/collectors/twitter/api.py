@@ -150,7 +150,7 @@ def _errors(body: JsonDict) -> list[JsonDict]:
     return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
 
 
-class TwitterApi(HttpApi):
+class TwitterApi(HttpApi[requests.Response]):
     """The v2 endpoints we read and write, each paced, retried and translated by `HttpApi`.
 
     Every method returns parsed JSON and raises only `CollectorError` subclasses.
