@@ -160,7 +160,7 @@ def test_an_interrupted_sync_rerun_finishes_and_repeats_nothing(sky: Sky) -> Non
     sky.fake.fail_write(1, Reply.json({"error": "InternalServerError",
                                        "message": "Internal Server Error"}, 502))
     _, err = sky.run("lists", "sync", "Cardio", code=1)
-    assert "stopped: bluesky: create app.bsky.graph.listitem: HTTP 502" in err
+    assert "stopped: bluesky: create app.bsky.graph.listitem: server error (HTTP 502" in err
     assert "run the same command again to finish the rest" in err
     assert len(sky.fake.members(uri)) == 3  # alice, stranger and the one added
 
