@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from aggregator.clock import Clock
 from aggregator.collectors.bluesky.api import GET_POSTS_MAX, BlueskyApi
 from aggregator.collectors.mastodon.api import MastodonApi
-from aggregator.collectors.mastodon.normalize import normalize_status
+from aggregator.collectors.mastodon.normalize import AuthorCache, normalize_status
 from aggregator.errors import CollectorError, NotFound
 from aggregator.settings import AccountSettings, Settings
 from aggregator.storage.repository import Repository
@@ -112,7 +112,10 @@ def _mastodon(repo: Repository, batch: Batch, api_of: Callable[[str], Api],
             logger.warning("recheck of post %d failed: %s", post_id, exc)
             result.errors += 1
             continue
-        if repo.save_edit(post_id, normalize_status(status)):
+        # local accounts (a bare acct) are named after the server's own domain, as the
+        # collector names them: asked of the server once per api, only when needed
+        authors = AuthorCache(local_domain=api.local_domain)
+        if repo.save_edit(post_id, normalize_status(status, authors)):
             result.edited += 1
 
 
