@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from aggregator.clock import Clock
 from aggregator.collectors.bluesky.api import BlueskyApi
@@ -74,11 +74,39 @@ class RemoteLists(Protocol):
     def close(self) -> None: ...
 
 
-class MastodonLists:
-    network: Network = "mastodon"
+class _ListApi(Protocol):
+    def add_list_member(self, list_id: str, remote_id: str, /) -> object: ...
+    def remove_list_member(self, list_id: str, remote_id: str, /) -> None: ...
+    def create_list(self, name: str, /) -> str: ...
+    def close(self) -> None: ...
 
-    def __init__(self, api: MastodonApi) -> None:
+
+A = TypeVar("A", bound=_ListApi)
+
+
+class _ListsById(Generic[A]):
+    """Mastodon and X change a list by the member's account id, through the api's own
+    `add_list_member`/`remove_list_member` (on Mastodon "already on the list" and "not on
+    the list" answers count as done there)."""
+
+    def __init__(self, api: A) -> None:
         self.api = api
+
+    def add_member(self, list_id: str, remote_id: str) -> None:
+        self.api.add_list_member(list_id, remote_id)
+
+    def remove_member(self, list_id: str, member: RemoteMember) -> None:
+        self.api.remove_list_member(list_id, member.remote_id)
+
+    def create_list(self, name: str) -> str:
+        return self.api.create_list(name)
+
+    def close(self) -> None:
+        self.api.close()
+
+
+class MastodonLists(_ListsById[MastodonApi]):
+    network: Network = "mastodon"
 
     @classmethod
     def from_account(cls, account: AccountSettings, environ: Mapping[str, str],
@@ -115,24 +143,10 @@ class MastodonLists:
         """Follow; True when now following (False: a locked account got a request)."""
         return self.api.follow_account(remote_id)
 
-    def add_member(self, list_id: str, remote_id: str) -> None:
-        self.api.add_list_member(list_id, remote_id)  # already there counts as done
-
-    def remove_member(self, list_id: str, member: RemoteMember) -> None:
-        self.api.remove_list_member(list_id, member.remote_id)
-
-    def create_list(self, name: str) -> str:
-        return self.api.create_list(name)
-
-    def close(self) -> None:
-        self.api.close()
 
 
-class TwitterLists:
+class TwitterLists(_ListsById[TwitterApi]):
     network: Network = "twitter"
-
-    def __init__(self, api: TwitterApi) -> None:
-        self.api = api
 
     @classmethod
     def from_account(cls, account: AccountSettings, environ: Mapping[str, str],
@@ -169,17 +183,6 @@ class TwitterLists:
     def follow(self, remote_id: str) -> bool:
         return True
 
-    def add_member(self, list_id: str, remote_id: str) -> None:
-        self.api.add_list_member(list_id, remote_id)
-
-    def remove_member(self, list_id: str, member: RemoteMember) -> None:
-        self.api.remove_list_member(list_id, member.remote_id)
-
-    def create_list(self, name: str) -> str:
-        return self.api.create_list(name)
-
-    def close(self) -> None:
-        self.api.close()
 
 
 class BlueskyLists:
