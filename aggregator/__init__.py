@@ -1,4 +1,5 @@
-"""grandrounds: curated Mastodon and X lists of health-care voices, archived and read by topic."""
+"""grandrounds: curated Mastodon, X and Bluesky lists of health-care voices, archived and
+read by topic."""
 
 from __future__ import annotations
 

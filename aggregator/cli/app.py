@@ -90,7 +90,7 @@ def configure_logging(verbose: int, quiet: bool) -> None:
 @click.pass_context
 def rounds(ctx: click.Context, config: str | None, database_url: str | None, verbose: int,
            quiet: bool) -> None:
-    """grandrounds: curated Mastodon and X lists of health-care voices, collected into a
+    """grandrounds: curated Mastodon, X and Bluesky lists and health feeds, collected into a
     local archive and read by topic in the terminal.
 
     \b
