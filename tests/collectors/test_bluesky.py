@@ -16,7 +16,8 @@ from aggregator.collectors.bluesky.collector import BlueskyCollector
 from aggregator.collectors.registry import build_collector
 from aggregator.collectors.retry import RetryPolicy
 from aggregator.errors import AuthError, NotFound, TransientError
-from aggregator.models import Page, SourceState, Target
+from aggregator.models import Page, Target
+from tests.collectors.passes import run
 from tests.fakes.bluesky import (
     APP_PASSWORD,
     AUTHOR_DID,
@@ -66,15 +67,6 @@ def make(_server: LoopbackServer, fake: FakeBluesky, clock: ManualClock) -> Iter
     yield build
     for c in built:
         c.close()
-
-
-def run(collector: BlueskyCollector, target: Target, state: SourceState = SourceState(),
-        backfill: int = 200) -> tuple[list[Page], SourceState]:
-    pages = list(collector.fetch_posts(target, state, backfill=backfill))
-    for page in pages:
-        if page.state is not None:
-            state = page.state
-    return pages, state
 
 
 def keys(pages: list[Page]) -> list[str]:

@@ -18,12 +18,13 @@ from aggregator.clock import ManualClock
 from aggregator.collectors.base import Collector
 from aggregator.collectors.retry import RetryPolicy
 from aggregator.errors import AuthError, CollectorError, NotFound, TransientError
-from aggregator.models import Page, SourceState, Target
+from aggregator.models import SourceState, Target
 from aggregator.service import CollectService
 from aggregator.settings import AccountSettings, Settings, SourceSettings
 from aggregator.storage.db import Database
 from aggregator.storage.repository import Repository
 from aggregator.storage.schema import posts
+from tests.collectors.passes import run
 from tests.collectors.twitter_fixtures import (  # noqa: F401
     X_ENV,
     x_account,
@@ -64,15 +65,6 @@ class Harness:
 
     def timeline_requests(self) -> int:
         return len(self.server.requests(self.path))
-
-
-def run(collector: Collector, target: Target, state: SourceState,
-        backfill: int = 200) -> tuple[list[Page], SourceState]:
-    pages = list(collector.fetch_posts(target, state, backfill=backfill))
-    for page in pages:
-        if page.state is not None:
-            state = page.state
-    return pages, state
 
 
 @pytest.fixture(params=["mastodon", "twitter", "bluesky", "feed"])
