@@ -156,3 +156,6 @@ class Page:
     warnings: tuple[str, ...] = field(default=())
     # posts billed: X bills every entry read (known or not) and referenced tweets; None: len(posts)
     items_read: int | None = None
+    # the posts are their current versions, and content may change without a new date (feed
+    # entries): a stored post whose text differs is an edit, dated when the change was seen
+    undated_edits: bool = False

@@ -13,10 +13,15 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from aggregator.clock import ManualClock
 from aggregator.storage.db import Database, open_database
 from tests.fakes.pgschema import scratch_schema
+
+# `HYPOTHESIS_PROFILE=thorough pytest -k …` hunts property failures with many more examples
+settings.register_profile("thorough", max_examples=5000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 PG_URL = os.environ.get("ROUNDS_TEST_PG_URL")
 REQUIRE_PG = os.environ.get("ROUNDS_TEST_REQUIRE_PG") == "1"

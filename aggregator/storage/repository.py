@@ -8,7 +8,7 @@ middle of a pass neither loses nor duplicates a post.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -130,14 +130,16 @@ class Repository:
         `topics[i]` are the topic matches of `page.posts[i]`.
         """
         with self.db.engine.begin() as conn:
-            result = self._save_posts(conn, source_id, page.posts, topics)
+            result = self._save_posts(conn, source_id, page.posts, topics,
+                                      undated_edits=page.undated_edits)
             if page.state is not None:
                 conn.execute(update(sources).where(sources.c.id == source_id).values(
                     cursor=page.state.cursor, resolved_id=page.state.resolved_id))
         return result
 
     def _save_posts(self, conn: Connection, source_id: int, batch: Sequence[Post],
-                    topics: Sequence[Sequence[TopicLike]]) -> SaveResult:
+                    topics: Sequence[Sequence[TopicLike]], *,
+                    undated_edits: bool = False) -> SaveResult:
         if not batch:
             return SaveResult(0, 0)
         now = self.clock.now()
@@ -157,7 +159,7 @@ class Repository:
         if self._fast:
             new = sqlite_pages.save_posts(
                 conn, source_id, batch, by_key, topics, author_ids, stamp,
-                lambda existing: self._update_edits(conn, existing, by_key, author_ids))
+                lambda existing: self._update_edits(conn, existing, by_key, undated_edits))
             return SaveResult(new=new, existing=len(keys) - new)
         existing = self._post_ids(conn, network, keys)
         fresh = [by_key[k] for k in keys if k not in existing]
@@ -167,7 +169,7 @@ class Repository:
                 [post_dict(p, author_ids[(p.network, p.author.key)], now) for p in fresh],
             )
         ids = {**existing, **self._post_ids(conn, network, [p.key for p in fresh])}
-        self._update_edits(conn, existing, by_key, author_ids)
+        self._update_edits(conn, existing, by_key, undated_edits)
         self._insert_ignore(conn, post_sources, [
             {"post_id": ids[k], "source_id": source_id, "created_at": by_key[k].created_at,
              "first_seen": now} for k in keys])
@@ -193,27 +195,38 @@ class Repository:
         return {r.key: r.id for r in rows}
 
     def _update_edits(self, conn: Connection, existing: dict[str, int],
-                      by_key: dict[str, Post], author_ids: dict[tuple[str, str], int]) -> None:
-        edits = [(existing[k], by_key[k]) for k in existing if by_key[k].edited_at is not None]
+                      by_key: dict[str, Post], undated_edits: bool) -> None:
+        edits = [(existing[k], by_key[k]) for k in existing
+                 if undated_edits or by_key[k].edited_at is not None]
         if edits:
-            self._apply_edits(conn, edits)
+            self._apply_edits(conn, edits, undated=undated_edits)
 
     def save_edit(self, post_id: int, post: Post) -> bool:
         """Store `post` as the newer version of post `post_id`; False if it is not newer."""
         with self.db.engine.begin() as conn:
             return self._apply_edits(conn, [(post_id, post)]) > 0
 
-    def _apply_edits(self, conn: Connection, edits: list[tuple[int, Post]]) -> int:
-        """Replace edited posts' content, keeping each earlier version in post_versions."""
+    def _apply_edits(self, conn: Connection, edits: list[tuple[int, Post]], *,
+                     undated: bool = False) -> int:
+        """Replace edited posts' content, keeping each earlier version in post_versions.
+
+        A post is newer when its `edited_at` is later than the stored one; with `undated`
+        also when its text or spoiler differs from the stored one (stamped now: when the
+        change was first seen)."""
         stored = {r.id: r for r in conn.execute(
             select(posts.c.id, posts.c.edited_at, posts.c.text, posts.c.spoiler)
             .where(posts.c.id.in_([pid for pid, _ in edits])))}
         now, changed = self.clock.now(), 0
         for pid, post in edits:
             before = stored.get(pid)
-            if before is None or post.edited_at is None or (
-                    before.edited_at is not None and post.edited_at <= before.edited_at):
+            if before is None:
                 continue
+            dated = post.edited_at is not None and (
+                before.edited_at is None or post.edited_at > before.edited_at)
+            if not dated:
+                if not undated or (post.text, post.spoiler) == (before.text, before.spoiler):
+                    continue
+                post = replace(post, edited_at=max(now, before.edited_at or now))
             conn.execute(post_versions.insert().values(
                 post_id=pid, edited_at=before.edited_at, text=before.text,
                 spoiler=before.spoiler, replaced_at=now))
@@ -315,8 +328,6 @@ def _authors_of(batch: Sequence[Post]) -> list[Author]:
 
 
 def _with_boosts(post: Post, all_boosts: tuple[Any, ...]) -> Post:
-    from dataclasses import replace
-
     seen, merged = set(), []
     for b in all_boosts:
         if b.booster.key not in seen:

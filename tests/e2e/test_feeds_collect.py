@@ -90,3 +90,21 @@ feed = "{server.base_url}/broken.xml"
     assert {r["network"] for r in records} == {"feed"}
     hygiene = next(r for r in records if r["key"].endswith("/posts/hand-hygiene"))
     assert "94% (corrected)" in hygiene["text"]
+
+    # the agency corrects a title without any new date: still an edit, seen when it changed;
+    # the entries that did not change get no versions
+    corrected = data("health-gov-au-news.rss.xml").replace(
+        b"Pfizer for 12\xe2\x80\x9315 years", b"Pfizer for 12\xe2\x80\x9317 years")
+    assert corrected != data("health-gov-au-news.rss.xml")
+    fake.put("/news.rss", corrected, gzip=True)
+    for _ in range(2):  # the second time the document is unchanged: nothing more happens
+        assert main(["--config", str(cfg), "collect", "--source", "health-au"]) == 0
+        assert _count(db_url, "SELECT COUNT(*) FROM posts") == 5
+        assert _count(db_url, "SELECT COUNT(*) FROM post_versions") == 2
+    capsys.readouterr()
+    assert main(["--config", str(cfg), "export"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    pfizer = next(r for r in records if "Pfizer for 12" in r["text"])
+    assert "12–17 years" in pfizer["text"] and pfizer["edited_at"]
+    assert _count(db_url, "SELECT COUNT(*) FROM post_versions WHERE text LIKE "
+                          "'%12–15 years%'") == 1

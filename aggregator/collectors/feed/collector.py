@@ -7,7 +7,8 @@ A feed has no pages and no "since": each fetch is the feed's whole recent window
   requests), yields no posts and keeps the state: an unchanged feed costs one request;
 * a changed document yields every entry in it (newest first; a first pass at most
   `backfill`): storage keeps each post once by key, and an entry with a later ``updated``
-  date replaces the stored one as an edit, the earlier version kept;
+  date, or whose text changed without one (``Page.undated_edits``), replaces the stored
+  one as an edit, the earlier version kept;
 * entries repeating an id already seen in the same document are dropped, with a warning;
 * a permanent redirect is followed and reported in the page's warnings on every pass until
   the configured URL is updated (the config file is the user's: never rewritten).
@@ -105,7 +106,7 @@ class FeedCollector:
         for warning in warnings:
             logger.warning("feed %s: %s", target.value, warning)
         yield Page(posts=posts, state=new_state, requests=self.api.requests - before,
-                   warnings=tuple(warnings))
+                   warnings=tuple(warnings), undated_edits=True)
 
     def _posts(self, parsed: Any, url: str, *, limit: int | None,
                warnings: list[str]) -> tuple[Post, ...]:
