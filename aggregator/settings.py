@@ -271,9 +271,11 @@ def _source(i: int, data: Any, accounts: Mapping[str, AccountSettings],
     if account.network == "bluesky":
         value = _bluesky_target(t, kind, value, account)
     elif account.network == "feed":
-        if kind != "feed":
-            t.fail(t.key(kind), "feed accounts read feeds only: feed = \"https://…\"")
-        _check_url(t, "feed", value, account.allow_insecure)
+        if kind not in ("feed", "curated"):
+            t.fail(t.key(kind), "feed accounts read feeds (feed = \"https://…\") or the "
+                                "feeds of a curated list's voices (curated = \"LIST\")")
+        if kind == "feed":
+            _check_url(t, "feed", value, account.allow_insecure)
     elif kind == "feed":
         t.fail(t.key("feed"), "feed sources are for Bluesky accounts (a custom feed) or "
                               "feed accounts (RSS/Atom) only")

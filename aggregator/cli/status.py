@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aggregator.cli.app import AppContext, pass_reader, rounds
-from aggregator.errors import ArchiveMissing
+from aggregator.errors import ArchiveMissing, CurationError
 from aggregator.settings import Settings
 from aggregator.status import SourceStatus, list_status, never_run
 from aggregator.textutil import terminal_safe
@@ -97,17 +97,19 @@ def status(app: AppContext, source: str | None, as_json: bool) -> None:
     """Per source: last success, last error, consecutive failures, next due, posts in the
     last 24 h, and X reads spent today. SOURCE: that source in detail, with its whole last
     error. Exits 1 when any (the) source has failed 3 or more times in a row."""
-    if source is not None:
-        app.settings.source(source)  # an unknown name is an error naming the known ones
+    curated = False
+    if source is not None:  # an unknown name is an error naming the known ones
+        curated = app.settings.source(source).target.kind == "curated"
     if not app.settings.sources and not as_json:  # first run: one line, archive untouched
         hint_no_sources(app.settings)
         return
     try:
-        rows = list_status(app.settings, app.repo)
+        rows = list_status(_expanded(app), app.repo)
     except ArchiveMissing as exc:  # not a failure: nothing has run yet, and nothing is made
         click.echo(f"{exc}", err=True)
         rows = never_run(app.settings)
-    rows = [r for r in rows if source in (None, r.name)]
+    rows = [r for r in rows if source in (None, r.name)
+            or (curated and r.name.startswith(f"{source} "))]
     now = app.clock.now()
     if as_json:
         click.echo(json.dumps({"now": now.isoformat().replace("+00:00", "Z"),
@@ -122,6 +124,19 @@ def status(app: AppContext, source: str | None, as_json: bool) -> None:
         hint_no_sources(app.settings)
     if any(r.failing for r in rows):
         raise click.exceptions.Exit(1)
+
+
+def _expanded(app: AppContext) -> Settings:
+    """The sources as collection runs them: a curated source is its list and members'
+    accounts (read from the archive, never written)."""
+    from aggregator.curation.sources import expand_curated
+    from aggregator.curation.store import CurationStore
+
+    try:
+        return expand_curated(app.settings, CurationStore(app.db, app.clock))
+    except CurationError as exc:  # a list not created yet: nothing collected from it
+        click.echo(f"{exc}", err=True)
+        return app.settings
 
 
 def _reads(r: SourceStatus) -> str:

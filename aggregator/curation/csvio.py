@@ -36,9 +36,10 @@ RICH_HEADER = ["List name", "Account address", "Platform", "Account ID", "Displa
 FOLLOWING_HEADER = ["Account address", "Show boosts", "Notify on new posts", "Languages"]
 _PLATFORMS: dict[str, Network] = {"mastodon": "mastodon", "fediverse": "mastodon",
                                   "twitter": "twitter", "x": "twitter", "bluesky": "bluesky",
-                                  "bsky": "bluesky"}
+                                  "bsky": "bluesky", "feed": "feed", "rss": "feed",
+                                  "atom": "feed", "blog": "feed"}
 _PLATFORM_NAMES: dict[Network, str] = {"mastodon": "mastodon", "twitter": "x",
-                                       "bluesky": "bluesky"}
+                                       "bluesky": "bluesky", "feed": "feed"}
 _FORMULA = ("=", "+", "-", "@")
 
 
@@ -127,8 +128,8 @@ def _row(fmt: Format, number: int, cells: list[str], into_list: str) -> ImportRo
         raise CurationError(f"expected {len(RICH_HEADER)} columns, got {len(cells)}")
     platform = cells[2].lower() or "mastodon"
     if platform not in _PLATFORMS:
-        raise CurationError(f"unknown platform {cells[2][:40]!r} (use mastodon, x or "
-                            "bluesky)")
+        raise CurationError(f"unknown platform {cells[2][:40]!r} (use mastodon, x, bluesky "
+                            "or feed)")
     network = _PLATFORMS[platform]
     added_at = None
     if cells[8]:

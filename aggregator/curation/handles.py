@@ -4,8 +4,11 @@ Mastodon: ``user@domain`` (a leading ``@`` is tolerated, the domain is lowercase
 username keeps its case). X: 1 to 15 word characters (letters, digits, underscore), written
 ``x:name`` or ``@name`` on the command line. Bluesky: a handle (a domain name, lowercased),
 written ``bsky:name.bsky.social``, or the account's DID (``did:plc:...``, ``did:web:...``),
-which never changes when the handle does. Anything else is a CurationError that says what
-was expected; the forms the command line accepts are the rows of HANDLE_FORMS.
+which never changes when the handle does. Feed (a voice's blog): the URL of its RSS or Atom
+feed, ``https://…`` or ``feed:https://…`` (scheme and host lowercased, no fragment, never
+a user:password part: identities are stored and exported). Anything else is a
+CurationError that says what was expected; the forms the command line accepts are the rows
+of HANDLE_FORMS.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from aggregator.collectors.bluesky.uris import is_did, is_handle
 from aggregator.errors import CurationError
@@ -72,9 +76,52 @@ def normalize_bluesky(handle: str) -> str:
     return bare.lower()
 
 
+MAX_FEED_URL = 512  # identities.handle
+# profile pages people paste by mistake for a feed: the account form they meant
+_PROFILE_HOSTS = {"x.com": "x:name", "twitter.com": "x:name", "www.x.com": "x:name",
+                  "www.twitter.com": "x:name", "bsky.app": "bsky:handle"}
+
+
+_USERINFO = re.compile(r"//[^/?#]*@")
+
+
+def normalize_feed(url: str) -> str:
+    """`HTTPS://Blog.Example.org/feed.xml#top` -> `https://blog.example.org/feed.xml`.
+    Errors never repeat a user:password part of the URL."""
+    text = url.strip()
+    bare = text[5:] if text.lower().startswith("feed:") else text
+    said = _shown(_USERINFO.sub("//…@", url, count=1))
+    try:
+        parts = urlsplit(bare)
+        port = parts.port
+    except ValueError:
+        raise CurationError(f"{said} is not a feed URL") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise CurationError(f"{said} is not a feed URL: expected https://… (the address "
+                            "of an RSS or Atom feed)")
+    if parts.username is not None or parts.password is not None:
+        raise CurationError(f"{said}: a feed URL with a user or password is refused "
+                            "(identities are stored and exported)")
+    host = parts.hostname.lower()
+    if host in _PROFILE_HOSTS:
+        raise CurationError(f"{said} is a profile page, not a feed: write "
+                            f"{_PROFILE_HOSTS[host]}")
+    if parts.path.startswith("/@") and "/" not in parts.path[2:].rstrip("/"):
+        user = parts.path[2:].rstrip("/")
+        raise CurationError(f"{said} is a Mastodon profile page, not a feed: write "
+                            f"{user}@{host}, or feed:{bare.split('#')[0]}.rss for its feed")
+    netloc = host if port is None else f"{host}:{port}"
+    shown = urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
+    if len(shown) > MAX_FEED_URL:
+        raise CurationError(f"{said}: a feed URL longer than {MAX_FEED_URL} characters")
+    return shown
+
+
 def normalize_handle(network: Network, handle: str) -> str:
     if network == "bluesky":
         return normalize_bluesky(handle)
+    if network == "feed":
+        return normalize_feed(handle)
     return normalize_mastodon(handle) if network == "mastodon" else normalize_x(handle)
 
 
@@ -98,6 +145,8 @@ def _after_prefix(text: str) -> str:
 # purpose: `alice` could be an X username, a Mastodon local user or a typo, and guessing
 # silently created voices on the wrong network.
 HANDLE_FORMS: tuple[HandleForm, ...] = (
+    HandleForm("https://… or feed:https://… (a feed)", "feed",
+               lambda t: t.lower().startswith(("feed:", "http://", "https://")), normalize_feed),
     HandleForm("bsky:handle", "bluesky", lambda t: t.lower().startswith(("bsky:", "bluesky:")),
                lambda t: normalize_bluesky(_after_prefix(t))),
     HandleForm("did:plc:... (Bluesky)", "bluesky", lambda t: t.startswith("did:"),
@@ -111,7 +160,7 @@ HANDLE_FORMS: tuple[HandleForm, ...] = (
     HandleForm("@name (X)", "twitter", lambda t: t.startswith("@"), normalize_x),
 )
 ACCEPTED = ("user@domain or @user@domain (Mastodon), x:name or @name (X), bsky:handle or "
-            "did:plc:... (Bluesky), #ID (a voice)")
+            "did:plc:... (Bluesky), https://… (a blog's feed), #ID (a voice)")
 
 
 def parse_handle(text: str) -> tuple[Network, str]:

@@ -18,7 +18,8 @@ class Identity:
     """One account of a voice on one network."""
 
     network: Network
-    handle: str  # user@domain on Mastodon (domain lowercased), username on X, Bluesky handle
+    handle: str  # user@domain on Mastodon (domain lowercased), username on X, Bluesky
+    # handle, a feed's URL
     remote_id: str = ""  # the X user id or Bluesky DID once resolved ("" until then)
     display_name: str = ""
     id: int = 0
@@ -46,13 +47,16 @@ class Voice:
 
     @property
     def label(self) -> str:
-        handles = ", ".join(shown_handle(i) for i in self.identities)
+        ordered = sorted(self.identities, key=lambda i: i.network == "feed")  # blogs last
+        handles = ", ".join(shown_handle(i) for i in ordered)
         return f"{self.name} ({handles})" if self.name and handles else self.name or handles
 
 
 def shown_handle(identity: Identity) -> str:
     """`@alice@example.social` for Mastodon, `x:@alice` for X, `bsky:@alice.bsky.social`
-    for Bluesky (a bare `did:...` until the handle is known)."""
+    for Bluesky (a bare `did:...` until the handle is known), the URL for a feed."""
+    if identity.network == "feed":
+        return identity.handle
     if identity.network == "bluesky":
         handle = identity.handle
         return handle if handle.startswith("did:") else f"bsky:@{handle}"

@@ -4,7 +4,9 @@
 account network: the linked remote list (keeping the source's name) when the list is
 linked for that account, plus an account timeline (kind ``user``, named ``NAME @handle``)
 for each member the remote list does not hold according to the last sync (or for every
-member when no remote list is linked). The list's default topics join the source's.
+member when no remote list is linked). On a `feed` account it is the feed (kind ``feed``,
+named ``NAME host/path``) of each member with a feed identity, their blog. The list's
+default topics join the source's.
 
 `voice_topics_of` maps a post's author to the topics of the voice it belongs to, the
 weaker "voice" signal the classifier takes as `voice_topics`.
@@ -52,6 +54,11 @@ def curated_sources(settings: Settings, store: CurationStore,
     for voice in store.members(lst.name):
         ident = voice.on(network)
         if ident is None or member_key(network, ident.handle, ident.remote_id) in on_remote:
+            continue
+        if network == "feed":  # a voice's blog: its feed, named by where it lives
+            where = ident.handle.split("://", 1)[-1].rstrip("/")
+            derived.append(replace(source, name=f"{source.name} {where}",
+                                   target=Target("feed", ident.handle), topics=topics))
             continue
         # a Bluesky author by DID once known: it outlives a change of handle
         actor = ident.remote_id if network == "bluesky" and ident.remote_id else ident.handle

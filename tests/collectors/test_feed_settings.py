@@ -39,7 +39,7 @@ def test_plain_http_is_allowed_on_loopback_or_when_asked() -> None:
      "sources.s.every: must be at least 1h for feeds"),
     (FEEDS, {"feed": "http://blog.example.org/feed"}, "sources.s.feed: must use https"),
     (FEEDS, {"feed": "ftp://x.org/a.xml"}, "sources.s.feed: must be an http(s) URL"),
-    (FEEDS, {"hashtag": "MedTwitter"}, "sources.s.hashtag: feed accounts read feeds only"),
+    (FEEDS, {"hashtag": "MedTwitter"}, "sources.s.hashtag: feed accounts read feeds (feed = "),
     ({**FEEDS, "token_env": "X"}, {}, "accounts.feeds.token_env: feed accounts log in nowhere"),
 ])
 def test_mistakes_name_the_key_and_the_problem(account: dict[str, Any], source: dict[str, Any],

@@ -146,13 +146,14 @@ class FeedApi(HttpApi):
     def fetch(self, url: str, validator: Validator | None) -> Document:
         """The document at `url` (following redirects), or a 304's empty `Document`."""
         moved_to: str | None = None
+        self._check_target(url, url, "")  # a curated voice's feed is not checked by settings
         for _hop in range(MAX_HOPS + 1):
             self.host = host_of(url)
             response, body = self._hop(url, validator)
             status = response.status_code
             if status in _REDIRECTS:
                 target = urljoin(url, response.headers.get("Location", ""))
-                self._check_target(url, target)
+                self._check_target(url, target, "redirected to ")
                 if status in (301, 308):
                     moved_to = target
                 url = target
@@ -175,16 +176,16 @@ class FeedApi(HttpApi):
         return self.session.get(url, headers=headers, timeout=self.timeout, stream=True,
                                 allow_redirects=False)
 
-    def _check_target(self, url: str, target: str) -> None:
+    def _check_target(self, url: str, target: str, how: str) -> None:
         parts = urlsplit(target)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise CollectorError(NETWORK, f"{url}: redirected to something that is not "
+            raise CollectorError(NETWORK, f"{url}: {how or 'is '}something that is not "
                                           "an http(s) URL")
         if (parts.scheme == "http" and parts.hostname not in _LOOPBACK
                 and not self.allow_insecure):
-            raise CollectorError(NETWORK, f"{url}: redirected to plain http "
+            raise CollectorError(NETWORK, f"{url}: {how}plain http "
                                           f"({host_of(target)}); refused without "
-                                          "allow_insecure")
+                                          "allow_insecure on the feed account")
 
     def _answer(self, response: requests.Response,
                 url: str) -> tuple[requests.Response, bytes | None]:
