@@ -70,8 +70,8 @@ def test_rich_format_keeps_everything(db: Database, clock: ManualClock, tmp_path
     assert lines[0] == ("List name,Account address,Platform,Account ID,Display name,Role,"
                         "Topics,Note,Added at")
     # a display name that a spreadsheet would run as a formula is quoted
-    assert lines[3].startswith("Nurses,DrAlice,x,1234567890123456789,\"'=HYPERLINK")
-    assert lines[2].startswith("Nurses,https://alice.example/rss,feed,,")  # her blog
+    assert lines[2].startswith("Nurses,DrAlice,x,1234567890123456789,\"'=HYPERLINK")
+    assert lines[3].startswith("Nurses,https://alice.example/rss,feed,,")  # her blog
     other = open_database(f"sqlite:///{tmp_path / 'c.db'}")
     copy = CurationStore(other, clock)
     import_csv(copy, text)
