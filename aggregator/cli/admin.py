@@ -12,7 +12,13 @@ from rich.text import Text
 from sqlalchemy import func, select
 
 from aggregator.cli.app import AppContext, pass_app, pass_reader, rounds
-from aggregator.cli.status import hint_no_sources, print_table, shorten, when
+from aggregator.cli.status import (
+    expanded_settings,
+    hint_no_sources,
+    print_table,
+    shorten,
+    when,
+)
 from aggregator.errors import ArchiveMissing
 from aggregator.settings import find_config
 from aggregator.status import stored_sources
@@ -52,6 +58,7 @@ def list_sources(app: AppContext) -> None:
         hint_no_sources(settings)
         return
     try:
+        settings = expanded_settings(app)  # curated sources as collection runs them
         rows = stored_sources(settings, app.repo)
     except ArchiveMissing as exc:  # nothing has run yet, and nothing is made: say so
         click.echo(f"{exc}", err=True)

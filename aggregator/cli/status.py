@@ -104,7 +104,7 @@ def status(app: AppContext, source: str | None, as_json: bool) -> None:
         hint_no_sources(app.settings)
         return
     try:
-        rows = list_status(_expanded(app), app.repo)
+        rows = list_status(expanded_settings(app), app.repo)
     except ArchiveMissing as exc:  # not a failure: nothing has run yet, and nothing is made
         click.echo(f"{exc}", err=True)
         rows = never_run(app.settings)
@@ -126,7 +126,7 @@ def status(app: AppContext, source: str | None, as_json: bool) -> None:
         raise click.exceptions.Exit(1)
 
 
-def _expanded(app: AppContext) -> Settings:
+def expanded_settings(app: AppContext) -> Settings:
     """The sources as collection runs them: a curated source is its list and members'
     accounts (read from the archive, never written)."""
     from aggregator.curation.sources import expand_curated

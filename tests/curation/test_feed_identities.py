@@ -79,7 +79,7 @@ def test_a_curated_list_collects_its_voices_blogs(cli: tuple[Run, LoopbackServer
     assert f"Dr Heart (@heart@med.example, {server.base_url}/heart.rss)" in out
     rounds("collect")
     assert [r.path for r in server.requests()] == ["/heart.rss"]  # only members' feeds
-    for args in (["status"], ["status", "Cardio"]):  # the source as collection runs it
+    for args in (["status"], ["status", "Cardio"], ["sources"]):  # as collection runs them
         out, _ = rounds(*args)
         assert "Cardio 127.0.0.1" in out and "never" not in out
     out, _ = rounds("export")
