@@ -24,6 +24,7 @@ from tests.fakes.server import Reply, Request, serve
 DATA = Path(__file__).resolve().parents[1] / "data" / "feeds"
 RSS = "application/rss+xml; charset=utf-8"
 ATOM = "application/atom+xml; charset=utf-8"
+JSON_FEED = "application/feed+json"
 BASE_DATE = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)  # before ManualClock's start
 
 
@@ -74,12 +75,13 @@ class FeedsFake:
         return doc
 
     def add_items(self, path: str, n: int, *, title: str = "Synthetic health feed") -> set[str]:
-        """`n` new entries on top of the synthetic RSS feed at `path`; their keys."""
+        """`n` new entries on top of the synthetic RSS feed at `path`; their keys (guids,
+        distinct between paths: two feeds never share an entry)."""
         items = self.items.setdefault(path, [])
         fresh = []
         for _ in range(n):
             i = len(items) + len(fresh)
-            guid = f"https://example.org/posts/{i}"
+            guid = f"https://example.org{path}/posts/{i}"
             fresh.append({"guid": guid, "title": f"Clinical note {i}",
                           "link": guid, "pubDate": rfc822(BASE_DATE + timedelta(minutes=i)),
                           "description": f"<p>Entry {i} about <b>hypertension</b>.</p>"})
@@ -87,6 +89,10 @@ class FeedsFake:
         old = self.docs.get(path)
         self.put(path, rss(title, items), content_type=old.content_type if old else RSS)
         return {f["guid"] for f in fresh}
+
+    def guids(self, path: str) -> set[str]:
+        """The keys of every entry the synthetic feed at `path` holds now."""
+        return {item["guid"] for item in self.items.get(path, [])}
 
     def __call__(self, req: Request) -> Reply:
         if req.path in self.redirects:

@@ -1,6 +1,7 @@
 """Reliability fixtures: a loopback fake of each network (Bluesky read anonymously: an
-author feed is the faulty source, a list the healthy one), a faulty and a healthy source
-on it, a CollectService on a fresh SQLite archive, all on a ManualClock (waits are instant).
+author feed is the faulty source, a list the healthy one; feeds: two synthetic RSS
+documents on the feed fake), a faulty and a healthy source on it, a CollectService on a
+fresh SQLite archive, all on a ManualClock (waits are instant).
 
 `World` is what a scenario manipulates: it arms faults or twists answers on the faulty
 source's path, runs a collection pass, and reads back what the archive holds.
@@ -27,11 +28,12 @@ from aggregator.storage.db import Database, open_database
 from aggregator.storage.repository import Repository
 from aggregator.storage.schema import post_sources, posts, sources
 from tests.fakes import bluesky as fb
+from tests.fakes import feeds as ff
 from tests.fakes import mastodon as fm
 from tests.fakes import twitter as fx
 from tests.fakes.server import LoopbackServer, Reply, Request
 
-NETWORKS = ("mastodon", "twitter", "bluesky")
+NETWORKS = ("mastodon", "twitter", "bluesky", "feed")
 FLAKY_DID = "did:plc:flakyflakyflakyflaky0000"  # the faulty Bluesky author
 POLICY = RetryPolicy(attempts=3, base_delay=1.0, max_delay=4.0, rate_limit_waits=2,
                      max_rate_wait=900.0, default_rate_wait=60.0)
@@ -70,7 +72,7 @@ class World:
     clock: ManualClock
     server: LoopbackServer
     switch: Switch
-    fake: Any  # FakeMastodon | FakeX
+    fake: Any  # FakeMastodon | FakeX | FakeBluesky | FeedsFake
     db: Database
     faulty_path: str  # the faulty source's timeline path fragment
     faulty_key: str  # the fake's timeline key of the faulty source
@@ -84,7 +86,9 @@ class World:
     # ---------------------------------------------------------------- fakes
 
     def add_posts(self, key: str, n: int) -> None:
-        if self.network == "bluesky":
+        if self.network == "feed":
+            self.fake.add_items(key, n)
+        elif self.network == "bluesky":
             self.fake.add_new(key, n)
         elif self.network == "mastodon":
             self.fake.add_statuses(key, [self.fake.make_status() for _ in range(n)])
@@ -93,6 +97,8 @@ class World:
                                        for i in range(n)])
 
     def timeline_ids(self, key: str) -> set[str]:
+        if self.network == "feed":  # a guid this short is also the post's remote id
+            return set(self.fake.guids(key))
         if self.network == "bluesky":
             return {item["post"]["uri"] for item in self.fake.feeds[key]}
         if self.network == "mastodon":
@@ -124,13 +130,19 @@ class World:
         elif self.network == "twitter":
             acc = {"bearer_token_env": X_ENV}
         net: Any = self.network
+        faulty, healthy = self.faulty_target, self.healthy_target
+        if self.network == "feed":  # a feed account has no base URL: the target is the URL
+            faulty = Target("feed", (self.faulty_base_url or base) + faulty.value)
+            healthy = Target("feed", base + healthy.value)
+            base = ""
         accounts = {
             "good": AccountSettings("good", net, base, **acc),
-            "flaky": AccountSettings("flaky", net, self.faulty_base_url or base, **acc),
+            "flaky": AccountSettings("flaky", net, "" if net == "feed" else
+                                     self.faulty_base_url or base, **acc),
         }
         return Settings(path=None, database_url="", accounts=accounts, sources=(
-            SourceSettings("faulty", "flaky", self.faulty_target, backfill=500),
-            SourceSettings("healthy", "good", self.healthy_target, backfill=500),
+            SourceSettings("faulty", "flaky", faulty, backfill=500),
+            SourceSettings("healthy", "good", healthy, backfill=500),
         ))
 
     def collect(self) -> dict[str, SourceResult]:
@@ -191,6 +203,14 @@ def world(request: pytest.FixtureRequest, tmp_path: Path,
                   faulty_target=Target("hashtag", "flaky"),
                   healthy_target=Target("hashtag", "steady"),
                   environ={MASTODON_ENV: fm.TOKEN})
+    elif request.param == "feed":  # targets are paths here; `settings` adds the server
+        fake = ff.FeedsFake()
+        switch.handler = fake
+        w = World("feed", clock, server, switch, fake, db,
+                  faulty_path="/feeds/flaky.xml", faulty_key="/feeds/flaky.xml",
+                  healthy_key="/feeds/steady.xml",
+                  faulty_target=Target("feed", "/feeds/flaky.xml"),
+                  healthy_target=Target("feed", "/feeds/steady.xml"))
     elif request.param == "bluesky":
         fake = fb.FakeBluesky(clock)
         switch.handler = fake

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-NETWORKS = ("mastodon", "twitter", "bluesky")
+NETWORKS = ("mastodon", "twitter", "bluesky", "feed")
 
 
 @dataclass

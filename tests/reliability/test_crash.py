@@ -1,8 +1,9 @@
 """Crash consistency: `rounds collect` SIGKILLed at seeded random points, again and again.
 
-One collect process reads a Mastodon hashtag, an X list and a Bluesky list from slow
-loopback fakes (first runs page backwards, later runs forwards; Bluesky always pages
-backwards and moves its cursor only on a pass's last page). After every kill the SQLite archive
+One collect process reads a Mastodon hashtag, an X list, a Bluesky list and an RSS feed
+from slow loopback fakes (first runs page backwards, later runs forwards; Bluesky always
+pages backwards and moves its cursor only on a pass's last page; the feed is one document
+per pass, its whole window each time it changes). After every kill the SQLite archive
 opens, passes `PRAGMA integrity_check` and holds no post twice; a final uninterrupted
 run ends with every post served exactly once.
 """
@@ -24,28 +25,41 @@ import pytest
 
 from aggregator.storage.db import open_database
 from tests.fakes.bluesky import SYN_LIST, AllNetworks, FakeBluesky
+from tests.fakes.feeds import FeedsFake
 from tests.fakes.mastodon import TOKEN as MASTODON_TOKEN
 from tests.fakes.mastodon import FakeMastodon
-from tests.fakes.server import LoopbackServer, Slowed
+from tests.fakes.server import LoopbackServer, Reply, Request, Slowed
 from tests.fakes.twitter import TOKEN as X_TOKEN
 from tests.fakes.twitter import FakeX
 
 KILLS = 20
 SEED = 20261127
 LIST_ID = "3141592653"
+FEED_PATH = "/feeds/crashy.xml"
 
 REPORT_NETWORK = "all"  # for the `make reliability` table
-Fakes = tuple[FakeMastodon, FakeX, FakeBluesky, LoopbackServer]
+Fakes = tuple[FakeMastodon, FakeX, FakeBluesky, FeedsFake, LoopbackServer]
+
+
+class WithFeeds:
+    """`AllNetworks`, and the feed fake under /feeds/."""
+
+    def __init__(self, others: AllNetworks, feeds: FeedsFake) -> None:
+        self.others, self.feeds = others, feeds
+
+    def __call__(self, req: Request) -> Reply:
+        return self.feeds(req) if req.path.startswith("/feeds/") else self.others(req)
 
 
 @pytest.fixture
 def fakes() -> Iterator[Fakes]:
-    mastodon, x, sky = FakeMastodon(), FakeX(), FakeBluesky()
+    mastodon, x, sky, feeds = FakeMastodon(), FakeX(), FakeBluesky(), FeedsFake()
     mastodon.set_budget(1_000_000, 300)
     x.set_budget(1_000_000, 900)
     sky.limit = 1_000_000
-    server = LoopbackServer(Slowed(AllNetworks(mastodon, x, sky), 0.015)).start()
-    yield mastodon, x, sky, server
+    server = LoopbackServer(Slowed(WithFeeds(AllNetworks(mastodon, x, sky), feeds),
+                                   0.015)).start()
+    yield mastodon, x, sky, feeds, server
     server.stop()
 
 
@@ -74,7 +88,7 @@ def check_archive(path: Path) -> int:
 def test_sigkilled_collect_keeps_the_archive_whole(
         tmp_path: Path, fakes: Fakes) -> None:
     """SIGKILL `rounds collect` 20 times at random points"""
-    mastodon, x, sky, server = fakes
+    mastodon, x, sky, feeds, server = fakes
     db_path = tmp_path / "rounds.db"
     cfg = tmp_path / "rounds.toml"
     cfg.write_text(f"""
@@ -91,6 +105,8 @@ bearer_token_env = "ROUNDS_X_BEARER"
 [accounts.sky]
 network = "bluesky"
 base_url = "{server.base_url}"
+[accounts.feeds]
+network = "feed"
 [[sources]]
 name = "tag"
 account = "med"
@@ -106,12 +122,18 @@ name = "skylist"
 account = "sky"
 list = "{SYN_LIST}"
 backfill = 5000
+[[sources]]
+name = "journal"
+account = "feeds"
+feed = "{server.base_url}{FEED_PATH}"
+backfill = 5000
 """)
     cfg.chmod(0o600)
     rng = random.Random(SEED)
     mastodon.add_statuses("tag:crashy", [mastodon.make_status() for _ in range(400)])
     x.add_tweets(f"list:{LIST_ID}", [x.make_tweet("snowman", f"p{i}") for i in range(150)])
     sky.add_new(f"list:{SYN_LIST}", 300)
+    feeds.add_items(FEED_PATH, 200)
     counts = []
     for round_ in range(KILLS):
         if round_ % 4 == 3:  # new posts now and then: forward passes get killed too
@@ -119,6 +141,7 @@ backfill = 5000
             x.add_tweets(f"list:{LIST_ID}", [x.make_tweet("snowman", f"r{round_}-{i}")
                                              for i in range(25)])
             sky.add_new(f"list:{SYN_LIST}", 40)
+            feeds.add_items(FEED_PATH, 30)
         seen = len(server.log)
         proc = start_collect(cfg)
         deadline = time.monotonic() + 20
@@ -139,7 +162,8 @@ backfill = 5000
     keys = [(r["network"], r["key"]) for r in map(json.loads, export.stdout.splitlines())]
     expected = {("mastodon", s["uri"]) for s in mastodon.timelines["tag:crashy"]} | {
         ("twitter", t) for t in x.timelines[f"list:{LIST_ID}"]} | {
-        ("bluesky", i["post"]["uri"]) for i in sky.feeds[f"list:{SYN_LIST}"]}
+        ("bluesky", i["post"]["uri"]) for i in sky.feeds[f"list:{SYN_LIST}"]} | {
+        ("feed", guid) for guid in feeds.guids(FEED_PATH)}
     assert len(keys) == len(set(keys)), "a post was stored twice"
     assert set(keys) == expected, "a post was lost"
     total = len(expected)

@@ -1,6 +1,10 @@
 """Server faults through the loopback fakes, on every network, on a first run (backfill)
 and on a later run (forward from a cursor).
 
+Feeds take part in every scenario that can happen to a feed; the paging ones (a next
+link, pages going back in time, a failure after the first page) are not generated for
+them: a feed is one document per pass, with no pages (`Scenario.not_for` says why).
+
 For every fault: retries are bounded (requests counted on the fake, waits on the
 ManualClock), the pass ends, the faulty source reports one clear error (or recovers),
 the healthy source of the same pass is unaffected, and once the server heals a rerun
@@ -19,9 +23,10 @@ from datetime import timedelta
 import pytest
 
 from tests.fakes.bluesky import xrpc_error
+from tests.fakes.feeds import JSON_FEED, RSS, rss
 from tests.fakes.server import Reply, Request
 from tests.fakes.twitter import problem
-from tests.reliability.conftest import POLICY, Twist, World, closed_port_url
+from tests.reliability.conftest import NETWORKS, POLICY, Twist, World, closed_port_url
 
 ATTEMPTS = POLICY.attempts
 RATE_TRIES = POLICY.rate_limit_waits + 1
@@ -31,6 +36,10 @@ RATE_TRIES = POLICY.rate_limit_waits + 1
 
 
 def too_many(w: World, reset_in: float | None) -> Reply:
+    if w.network == "feed":  # web servers say Retry-After (seconds), or nothing
+        return Reply(429, b"<html><body>Too Many Requests</body></html>",
+                     {"Content-Type": "text/html"} if reset_in is None else
+                     {"Content-Type": "text/html", "Retry-After": str(int(reset_in))})
     if w.network == "bluesky":
         headers = {} if reset_in is None else {
             "RateLimit-Limit": "3000", "RateLimit-Remaining": "0", "RateLimit-Policy": "3000;w=300",
@@ -51,6 +60,9 @@ def too_many(w: World, reset_in: float | None) -> Reply:
 
 def server_error(status: int) -> Callable[[World], Reply]:
     def make(w: World) -> Reply:
+        if w.network == "feed":
+            return Reply(status, b"<html><body><h1>Server Error</h1></body></html>",
+                         {"Content-Type": "text/html"})
         if w.network == "bluesky":
             return xrpc_error(status, "InternalServerError", "Internal Server Error")
         if w.network == "mastodon":
@@ -60,12 +72,19 @@ def server_error(status: int) -> Callable[[World], Reply]:
 
 
 def cut_mid_body(w: World) -> Reply:
+    if w.network == "feed":
+        doc = rss("Cut short", [{"guid": f"urn:x:cut:{i}", "description": "<p>x</p>" * 50}
+                                for i in range(20)])
+        return Reply(200, doc, {"Content-Type": RSS}, truncate=len(doc) // 3)
     body = [{"id": str(10**17 + i), "content": "<p>x</p>" * 50} for i in range(20)]
     data = json.dumps(body if w.network == "mastodon" else {"data": body}).encode()
     return Reply(200, data, {"Content-Type": "application/json"}, truncate=len(data) // 3)
 
 
 def truncated_json(w: World) -> Reply:
+    if w.network == "feed":  # a JSON Feed cut short
+        return Reply(200, b'{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1',
+                     {"Content-Type": JSON_FEED})
     return Reply(200, b'[{"id": "1170206' if w.network == "mastodon" else b'{"data": [{"id": "19',
                  {"Content-Type": "application/json"})
 
@@ -171,6 +190,15 @@ class Scenario:
     max_requests: int  # requests on the faulty path during the faulty pass
     error_has: str = ""  # a word the error message must contain
     min_sleep: float = 0.0  # the longest wait must be at least this (rate limits)
+    feed_error_has: str | None = None  # what a feed's error says instead, when it differs
+    not_for: tuple[tuple[str, str], ...] = ()  # (network, why the scenario cannot happen)
+
+    def expected_error(self, network: str) -> str:
+        return self.feed_error_has if network == "feed" and self.feed_error_has is not None \
+            else self.error_has
+
+
+PAGED = (("feed", "a feed is one document per pass: no pages, no next link"),)
 
 
 def arm(make: Callable[[World], Reply], times: int = 50) -> Callable[[World], None]:
@@ -208,17 +236,23 @@ SCENARIOS = [
     Scenario("connection closed mid-body", arm(cut_mid_body), True, ATTEMPTS),
     Scenario("truncated JSON", arm(truncated_json), True, ATTEMPTS, "json"),
     Scenario("malformed JSON", arm(malformed_json), True, ATTEMPTS, "json"),
-    Scenario("HTML error page with status 200", arm(html_200), True, ATTEMPTS, "json"),
-    Scenario("empty page with a next link", twisted(empty_page_with_next), False, 3),
-    Scenario("next link that repeats (loop)", twisted(repeating_next), False, 12),
-    Scenario("page that goes back in time", twisted(back_in_time), False, 45),
+    Scenario("HTML error page with status 200", arm(html_200), True, ATTEMPTS, "json",
+             feed_error_has="RSS or Atom"),
+    Scenario("empty page with a next link", twisted(empty_page_with_next), False, 3,
+             not_for=PAGED),
+    Scenario("next link that repeats (loop)", twisted(repeating_next), False, 12,
+             not_for=PAGED),
+    Scenario("page that goes back in time", twisted(back_in_time), False, 45, not_for=PAGED),
     Scenario("HTTP 500 after the first page", twisted(fails_after_first_page), True,
-             1 + ATTEMPTS, "500"),
+             1 + ATTEMPTS, "500", not_for=PAGED),
 ]
+CASES = [(network, s) for s in SCENARIOS for network in NETWORKS
+         if network not in dict(s.not_for)]
 
 
 @pytest.mark.parametrize("phase", ["first run", "later run"])
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+@pytest.mark.parametrize(("world", "scenario"), CASES, indirect=["world"],
+                         ids=[f"{n}-{s.name}" for n, s in CASES])
 def test_server_fault(world: World, scenario: Scenario, phase: str) -> None:
     """Server fault"""
     w = world
@@ -246,7 +280,7 @@ def test_server_fault(world: World, scenario: Scenario, phase: str) -> None:
         error = faulty.error or ""
         assert error.startswith(f"{w.network}: "), error
         assert "\n" not in error and "Traceback" not in error and "internal error" not in error
-        assert scenario.error_has.lower() in error.lower(), error
+        assert scenario.expected_error(w.network).lower() in error.lower(), error
         assert w.last_error("faulty") == error
     else:
         assert faulty.ok, faulty.error

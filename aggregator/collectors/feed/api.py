@@ -1,5 +1,5 @@
-"""Fetching and parsing RSS/Atom documents politely and safely; the only module that imports
-`feedparser` (and `requests`, for feeds).
+"""Fetching and parsing RSS/Atom (and JSON Feed) documents politely and safely; the only
+module that imports `feedparser` (and `requests`, for feeds).
 
 * **Conditional GET.** The validator of the last document (`Validator`) is sent back as
   ``If-None-Match`` (an ETag) or ``If-Modified-Since`` (a Last-Modified), exactly as
@@ -15,6 +15,9 @@
   before any XML parser sees it (`UnsafeFeed`); feedparser only ever gets a stream of bytes
   (given a string it would fetch URLs or open files). A document that is neither RSS nor
   Atom, or XML too broken for feedparser's lenient pass, is `MalformedFeed`.
+* **JSON Feed.** A body that is JSON (`jsonfeed.looks_like_json`) is read by `jsonfeed`
+  into the same shape feedparser gives, or refused as `MalformedFeed` when it is not a
+  JSON Feed; no XML parser sees it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import feedparser
 import requests
 
 from aggregator.clock import Clock
+from aggregator.collectors.feed import jsonfeed
 from aggregator.collectors.http import HttpApi, host_of
 from aggregator.collectors.retry import RateBudget, RetryPolicy
 from aggregator.errors import CollectorError, RateLimited
@@ -54,7 +58,7 @@ _HARMLESS = ("CharacterEncodingOverride", "NonXMLContentType")
 
 
 class MalformedFeed(CollectorError):
-    """The answer is not a feed we can read (not XML, not RSS or Atom, too large)."""
+    """The answer is not a feed we can read (not RSS, Atom or JSON Feed; too large)."""
 
 
 class UnsafeFeed(MalformedFeed):
@@ -213,9 +217,17 @@ class FeedApi(HttpApi):
         return b"".join(chunks)
 
     def _parse(self, body: bytes, url: str, headers: Mapping[str, str]) -> Document:
+        content_type = headers.get("Content-Type", "")
+        if jsonfeed.looks_like_json(body, content_type):
+            try:
+                parsed, warnings = jsonfeed.parse(body)
+            except jsonfeed.NotJsonFeed as exc:
+                raise MalformedFeed(NETWORK, f"{url}: not a readable JSON Feed ({exc})") \
+                    from None
+            return Document(url, parsed, hashlib.sha256(body).hexdigest(), warnings=warnings)
         refuse_entities(body, url)
         parsed = feedparser.parse(io.BytesIO(body), response_headers={
-            "content-type": headers.get("Content-Type", ""), "content-location": url})
+            "content-type": content_type, "content-location": url})
         warnings = []
         if parsed.get("bozo"):
             problem = parsed.get("bozo_exception")

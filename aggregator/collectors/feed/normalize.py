@@ -8,9 +8,13 @@ as Mastodon posts: `aggregator.collectors.html`).
   and date. An id without a scheme (``<guid isPermaLink="false">42</guid>``) is only unique
   within its feed, so it is qualified with the feed's URL (``URL#42``); a key longer than
   the column is hashed.
-* **author**: the entry's author when it names one, else the feed itself (an `Author`
-  keyed by the feed's URL, displayed with the feed's title).
+* **author**: the entry's first author when it names one, else the feed itself (an `Author`
+  keyed by the feed's URL, displayed with the feed's title). feedparser's ``author`` is the
+  *last* ``<author>`` of an Atom entry (a paper's last author), so the ``authors`` list,
+  in document order, comes first.
 * **text**: the title, a blank line, then the content (or the summary) as plain text.
+  Titles typed HTML (Atom ``type="html"``; feedparser keeps them as markup, entities
+  escaped: ``&amp;``) are converted to plain text like the content; the feed's own title too.
 * **created_at**: published, else updated, else the fetch time (first sight); never after
   the fetch time. **edited_at**: updated when it is later than published (Atom's
   ``updated``; RSS with ``atom:updated``), so a changed entry is stored as an edit with the
@@ -70,11 +74,20 @@ class FeedInfo:
 
     @classmethod
     def of(cls, url: str, feed: Mapping[str, Any]) -> FeedInfo:
-        title = " ".join(_str(feed.get("title")).split()) or (urlsplit(url).hostname or url)
+        title = _title(feed) or (urlsplit(url).hostname or url)
         site = _str(feed.get("link")) or url
         author = Author(NETWORK, _hashed(url, MAX_AUTHOR_KEY), _handle(url), title, url=site,
                         bio=html_to_text(_str(feed.get("subtitle"))).text)
         return cls(url, author, _str(feed.get("language"))[:16] or None)
+
+
+def _title(node: Mapping[str, Any]) -> str:
+    """The node's title as one line of plain text (HTML-typed titles converted)."""
+    title = _str(node.get("title"))
+    detail = node.get("title_detail")
+    if isinstance(detail, Mapping) and _str(detail.get("type")).lower() in _HTML:
+        title = html_to_text(title).text
+    return " ".join(title.split())
 
 
 def _handle(url: str) -> str:
@@ -130,10 +143,14 @@ def _tags(entry: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _author(entry: Mapping[str, Any], info: FeedInfo) -> Author:
-    name = " ".join(_str(entry.get("author")).split())
+    authors = entry.get("authors")
+    first = next((a for a in authors if isinstance(a, Mapping) and _str(a.get("name"))),
+                 None) if isinstance(authors, list) else None
+    detail = first if first is not None else entry.get("author_detail")
+    name = " ".join(_str(first.get("name") if first is not None else entry.get("author"))
+                    .split())
     if not name or name == info.author.display_name:
         return info.author
-    detail = entry.get("author_detail")
     href = _str(detail.get("href")) if isinstance(detail, Mapping) else ""
     return Author(NETWORK, _hashed(f"{info.url}#author={name}", MAX_AUTHOR_KEY), name[:200],
                   name[:200], url=href or info.author.url)
@@ -156,7 +173,7 @@ def normalize_entry(entry: Mapping[str, Any], info: FeedInfo, *, seen_at: dateti
         else None
     if edited is not None:
         edited = min(edited, seen_at)
-    title = " ".join(_str(entry.get("title")).split())
+    title = _title(entry)
     value, kind = _body(entry)
     if kind.lower() in _HTML or kind == "":
         rendered = html_to_text(value)
