@@ -45,9 +45,10 @@ def demo(app: AppContext, no_tui: bool) -> None:
     """Try grandrounds on bundled sample posts (no account, token or network needed).
 
     Starts a small API server on 127.0.0.1 that serves fictional Mastodon, X and Bluesky
-    sample posts, builds a fresh demo database (the user data dir's demo.db, or --database-url)
-    by collecting from it through the real collectors, adds two curated lists with their
-    history, then opens the reader on it: R collects the posts the server published since.
+    sample posts and three health news feeds (RSS and Atom), builds a fresh demo database
+    (the user data dir's demo.db, or --database-url) by collecting from it through the real
+    collectors, adds two curated lists with their history, then opens the reader on it: R
+    collects the posts the server published since.
     """
     url = app.database_url or demo_database_url()
     if app.database_url is None:

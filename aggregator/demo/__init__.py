@@ -2,8 +2,9 @@
 real collection path, offline.
 
 The demo starts its own API server on 127.0.0.1 (`DemoServer`, samples.py,
-samples_bluesky.py) and points three demo accounts (Mastodon, X, and an anonymous Bluesky
-account reading a list as the public AppView allows) at it; `build_demo` seeds the curated
+samples_bluesky.py, samples_feeds.py) and points four demo accounts (Mastodon, X, an
+anonymous Bluesky account reading a list as the public AppView allows, and a `feed` account
+reading three health news feeds, RSS and Atom) at it; `build_demo` seeds the curated
 lists (curation.py), runs one collect pass of every source through the real collectors,
 normalizers, classifier and storage, then has the server publish the posts it held back,
 so the reader's `R` collects new posts. The database is demo.db, never the user's archive;
@@ -29,10 +30,12 @@ from aggregator.demo.curation import load_curation, seed_curation
 from aggregator.demo.generate_bluesky import list_uri
 from aggregator.demo.samples import LIST_ID, MastodonSamples, XSamples, load_spec
 from aggregator.demo.samples_bluesky import BlueskySamples
+from aggregator.demo.samples_feeds import FeedSamples, feed_path, load_feeds
 from aggregator.demo.server import DEMO_TOKEN, DemoServer, SampleApi
 from aggregator.models import Target
 from aggregator.service import CollectService, SourceResult
 from aggregator.settings import (
+    FEED_MIN_EVERY,
     AccountSettings,
     Settings,
     SourceSettings,
@@ -61,7 +64,7 @@ def demo_database_url() -> str:
 
 def sample_apis(now: datetime) -> list[SampleApi]:
     """Every network's sample API, with the samples' times moved so the newest is `now`."""
-    return [MastodonSamples(now), XSamples(now), BlueskySamples(now)]
+    return [MastodonSamples(now), XSamples(now), BlueskySamples(now), FeedSamples(now)]
 
 
 @contextmanager
@@ -83,6 +86,9 @@ def demo_settings(url: str, base_url: str) -> Settings:
                                       bearer_token_env=_TOKEN_ENV["twitter"]),
             # no handle: anonymous reads, as from https://public.api.bsky.app
             "demo-bluesky": AccountSettings("demo-bluesky", "bluesky", base_url),
+            # feeds log in nowhere; each source names its document (plain http is allowed
+            # on loopback only, as in a configuration file)
+            "demo-feeds": AccountSettings("demo-feeds", "feed", ""),
         },
         sources=(
             SourceSettings("health-list", "demo-mastodon", Target("list", LIST_ID)),
@@ -92,6 +98,9 @@ def demo_settings(url: str, base_url: str) -> Settings:
                            Target("list", list_uri(load_spec()))),
             SourceSettings(curated["name"], "demo-mastodon",
                            Target("curated", curated["list"])),
+            *(SourceSettings(feed["id"], "demo-feeds",
+                             Target("feed", base_url + feed_path(feed)), every=FEED_MIN_EVERY)
+              for feed in load_feeds()),
         ),
         views=(
             ViewSettings("Papers", "type:paper"),

@@ -8,8 +8,10 @@ real collection pass offline: nothing in our code is faked. Each network's API i
 so that the first `R` finds new posts.
 
 It binds 127.0.0.1 only (never a wildcard address), answers GET only, asks for the demo
-accounts' token except where the real API reads anonymously (Bluesky's AppView), and stops
-with the demo (`with DemoServer(...)`).
+accounts' token except where the real API reads anonymously (Bluesky's AppView, the feeds),
+and stops with the demo (`with DemoServer(...)`). An answer is JSON, or bytes sent as they
+are (the feeds' XML, with their own Content-Type); an answer with an ETag that the request's
+If-None-Match names is sent as 304 Not Modified without a body, as a web server does.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ DEMO_TOKEN = "demo-token-for-the-loopback-server"  # not a secret: the demo serv
 @dataclass
 class Answer:
     status: int
-    body: Any
+    body: Any  # JSON, or bytes sent as they are (the headers give their Content-Type)
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -51,6 +53,7 @@ class DemoServer:
     def __init__(self, apis: Sequence[SampleApi]) -> None:
         self.apis = list(apis)
         self.requests = 0
+        self.not_modified = 0  # 304 answers: conditional requests that found no change
         self._lock = threading.Lock()
         server = self
 
@@ -62,7 +65,8 @@ class DemoServer:
 
             def do_GET(self) -> None:
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self._send(server.route(self.path, self.headers.get("Authorization")))
+                    self._send(server.route(self.path, self.headers.get("Authorization"),
+                                            self.headers.get("If-None-Match")))
 
             def _refuse(self) -> None:
                 self._send(Answer(405, {"error": "the demo server only answers GET"}))
@@ -70,11 +74,16 @@ class DemoServer:
             do_POST = do_PUT = do_DELETE = _refuse
 
             def _send(self, answer: Answer) -> None:
-                body = json.dumps(answer.body).encode()
+                raw = isinstance(answer.body, bytes)
+                body = answer.body if raw else json.dumps(answer.body).encode()
                 self.send_response(answer.status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
+                if not raw:
+                    self.send_header("Content-Type", "application/json; charset=utf-8")
                 for key, value in answer.headers.items():
                     self.send_header(key, value)
+                if answer.status == 304:  # no body, and no length of one
+                    self.end_headers()
+                    return
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -87,7 +96,8 @@ class DemoServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         name="demo-server", daemon=True)
 
-    def route(self, target: str, authorization: str | None) -> Answer:
+    def route(self, target: str, authorization: str | None,
+              if_none_match: str | None = None) -> Answer:
         with self._lock:
             self.requests += 1
         parts = urlsplit(target)
@@ -97,7 +107,14 @@ class DemoServer:
         if api is None:
             return Answer(404, {"error": "Record not found"})
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        return api.answer(parts.path, query, self.base_url)
+        answer = api.answer(parts.path, query, self.base_url)
+        etag = answer.headers.get("ETag")
+        if answer.status == 200 and etag and if_none_match and (
+                {t.strip() for t in if_none_match.split(",")} & {etag, "*"}):
+            with self._lock:
+                self.not_modified += 1
+            return Answer(304, b"", {"ETag": etag})
+        return answer
 
     def publish_later(self) -> int:
         return sum(api.publish_later() for api in self.apis)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from xml.etree import ElementTree as ET
 
 import pytest
 
@@ -13,6 +16,7 @@ from aggregator.collectors.bluesky.api import BlueskyApi
 from aggregator.demo import demo_server
 from aggregator.demo.generate_bluesky import list_uri
 from aggregator.demo.samples import load_spec
+from aggregator.demo.samples_feeds import feed_path, load_feeds
 from aggregator.demo.server import DEMO_TOKEN
 
 
@@ -96,3 +100,61 @@ def test_the_demo_appview_pages_with_opaque_cursors_and_reads_anonymously() -> N
             (e.reason.get("by") or e.post["author"])["did"] == did for e in author.entries)
         assert any(e.is_repost for e in author.entries)
         api.close()
+
+
+# --------------------------------------------------------------------------- feeds
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def fetch(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    """A plain anonymous GET, as a feed reader sends it."""
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def test_the_demo_feeds_are_rss_and_atom_answered_304_when_unchanged() -> None:
+    with demo_server(SystemClock()) as server:
+        feeds = {f["id"]: f for f in load_feeds()}
+        agency = f"{server.base_url}{feed_path(feeds['agency-news'])}"
+        status, headers, body = fetch(agency)  # no token: feeds are public documents
+        assert status == 200 and headers["Content-Type"].startswith("application/rss+xml")
+        rss = ET.fromstring(body)
+        assert rss.tag == "rss" and rss.get("version") == "2.0"
+        items = rss.findall("channel/item")
+        assert 4 <= len(items) <= 8
+        dates = [parsedate_to_datetime(i.findtext("pubDate", "")) for i in items]
+        assert dates == sorted(dates, reverse=True)  # newest first, as feeds list them
+        now = datetime.now(UTC)
+        assert now - timedelta(days=6) < dates[-1] < dates[0] < now  # the demo's window
+        # the HTML travels as escaped text and comes back whole
+        heat = next(i for i in items if "Heat-health" in i.findtext("title", ""))
+        assert '<a href="https://www.agency.example/heat/checklist">' in heat.findtext(
+            "description", "")
+        assert heat.findtext("description", "").count("&amp;") == 1  # "&" in HTML, once
+        pdf = next(i.find("enclosure") for i in items if i.find("enclosure") is not None)
+        assert pdf is not None and pdf.get("type") == "application/pdf"
+
+        etag = headers["ETag"]
+        assert etag.startswith('"') and etag.endswith('"')
+        status, again, body = fetch(agency, **{"If-None-Match": etag})
+        assert (status, body, again["ETag"]) == (304, b"", etag)
+        assert server.not_modified == 1
+        status, _, _ = fetch(agency, **{"If-None-Match": '"something-else"'})
+        assert status == 200
+
+        for name in ("journal-online-first", "heart-clinic-notes"):
+            status, headers, body = fetch(f"{server.base_url}{feed_path(feeds[name])}")
+            assert status == 200 and headers["Content-Type"].startswith("application/atom+xml")
+            atom = ET.fromstring(body)
+            assert atom.tag == f"{ATOM}feed"
+            entries = atom.findall(f"{ATOM}entry")
+            assert 4 <= len(entries) <= 8
+            assert all(e.findtext(f"{ATOM}id") and e.findall(f"{ATOM}category")
+                       for e in entries)
+        status, _, _ = fetch(f"{server.base_url}/feeds/nothing-here.xml")
+        assert status == 404

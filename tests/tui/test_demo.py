@@ -27,13 +27,15 @@ from aggregator.demo import (
     generate_bluesky,
 )
 from aggregator.demo.samples import load_spec
-from aggregator.reader.feed import StorageFeedReader, View
+from aggregator.demo.samples_feeds import load_feeds
+from aggregator.reader.feed import PostDetail, StorageFeedReader, View
 from aggregator.settings import Settings
 from aggregator.storage.db import Database, open_database
 from aggregator.storage.repository import Repository
 from aggregator.topics.taxonomy import load_taxonomy
 from tests.tui.helpers import listed, main, settle
 from tests.tui.screen_text import screen_text
+from tui.window import PAGE_SIZE
 
 MAIN_TOPICS = ("cardiology", "oncology", "infectious_disease", "vaccines", "mental_health",
                "public_health")
@@ -83,6 +85,7 @@ def test_no_tui_collects_from_the_demo_server_and_prints_what_it_holds(
     assert rounds_main(["--database-url", url, "demo", "--no-tui"]) == 0
     out = capsys.readouterr().out
     assert "mastodon" in out and "twitter" in out and "bluesky" in out and "cardiology" in out
+    assert f"{sum(len(f['entries']) for f in load_feeds())} feed" in out
     assert "Clinicians (4 members)" in out and "Public health (6 members)" in out
     assert "wait for R" in out
 
@@ -137,7 +140,8 @@ async def test_reader_R_collects_new_posts_from_the_demo_server_and_c_curates(
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
         before = len(listed(app))
-        assert before == demo.summary.posts
+        assert before == min(demo.summary.posts, PAGE_SIZE)  # the first page of the list
+        assert reader(demo).count_views([View("all", "All")])["all"] == demo.summary.posts
         texts = {r.text for r in listed(app)}
         requests = demo.server.requests
         await pilot.press("R")
@@ -149,17 +153,74 @@ async def test_reader_R_collects_new_posts_from_the_demo_server_and_c_curates(
         assert demo.server.requests > requests  # it went to the loopback server
         assert f"{demo.summary.held_back} new posts" in main(app).status.activity
 
+        feeds = len(load_feeds())
+        assert demo.server.not_modified == feeds  # unchanged feeds: one empty 304 each
+
         await pilot.press("R")  # nothing new the second time
         await until(pilot, lambda: "0 new posts" in main(app).status.activity, "second R")
         assert len(listed(app)) == before + demo.summary.held_back
+        assert demo.server.not_modified == 2 * feeds
 
         await pilot.press("c")
-        await until(pilot, lambda: "Recent changes" in screen_text(app), "curator")
-        text = screen_text(app)
-        for expected in ("Clinicians", "Public health", "Dr Amara Okafor",
-                         "@amara@cardio.example", "physician", "removed Dr Priya Raman",
-                         "moved Lucía Fernández"):
-            assert expected in text, expected
+        expected = ("Recent changes", "Clinicians", "Public health", "Dr Amara Okafor",
+                    "@amara@cardio.example", "physician", "removed Dr Priya Raman",
+                    "moved Lucía Fernández")
+        # the members and the history load in workers of their own: wait for all of them
+        await until(pilot, lambda: all(e in screen_text(app) for e in expected), "curator")
+
+
+# --------------------------------------------------------------------------- feeds
+
+
+def topics_of(post: PostDetail) -> set[str]:
+    return {t.topic for t in post.topics}
+
+
+def test_feed_entries_are_posts_with_topics_between_the_other_networks_posts(
+        demo: Demo) -> None:
+    feeds = load_feeds()
+    rows = reader(demo).list_posts("network:feed", "", before=None, limit=100)
+    assert len(rows) == sum(len(f["entries"]) for f in feeds) == demo.summary.by_network["feed"]
+    assert all(row.topics for row in rows), [r.text for r in rows if not r.topics]
+    details = {d.text.partition("\n")[0]: d for d in (reader(demo).get_post(r.id) for r in rows)}
+    assert {d.author.name for d in details.values()} >= {
+        "Demo Public Health Agency: news", "Notes from the heart failure clinic"}
+    measles = details["Measles catch-up vaccination campaign starts in schools"]
+    assert measles.url == "https://www.agency.example/news/measles-catch-up-campaign"
+    assert "vaccines" in topics_of(measles) and "Vaccination" in measles.hashtags
+    pdf = details["Drug safety communication: severe hypoglycaemia with demoglitazide and "
+                  "clarithromycin"]
+    assert [m.url for m in pdf.media] == [
+        "https://www.agency.example/safety/dsc-2026-03-demoglitazide.pdf"]
+    assert "pharma_regulation" in topics_of(pdf)
+    paper = details["Maternal pertussis vaccination and infant hospital admission: a "
+                    "test-negative study"]
+    assert paper.author.name == "Becker T, Lindqvist M"  # the entry's authors (Atom)
+    assert [(m.kind, m.url) for m in paper.media] == [
+        ("image", "https://journal.example/visual-abstracts/demo.2026.0903.png")]
+    heat = details["Heat-health advisory: amber alert for the weekend"]
+    assert heat.links == ("https://www.agency.example/heat/checklist",)
+    assert "<" not in heat.text and "heat stroke" in heat.text  # HTML read as text
+    assert "climate_health" in topics_of(heat)
+    for topic in ("vaccines", "infectious_disease", "cardiology", "mental_health",
+                  "public_health"):
+        assert reader(demo).list_posts(f"topic:{topic}", "network:feed", before=None,
+                                       limit=100), topic
+    # entries are dated across the demo's days, between the posts of the other networks
+    others = reader(demo).list_posts("all", "-network:feed", before=None, limit=500)
+    when = sorted(r.created_at for r in rows)
+    assert min(r.created_at for r in others) < when[0] < when[-1] < max(
+        r.created_at for r in others)
+
+
+def test_the_reader_lists_the_feeds_as_a_network_and_as_sources(demo: Demo) -> None:
+    views = reader(demo).list_views()
+    feeds = next(v for v in views if v.id == "network:feed")
+    assert (feeds.label, feeds.group) == ("Feeds", "Networks")
+    sources = {v.label for v in views if v.group == "Sources"}
+    assert {f["id"] for f in load_feeds()} <= sources
+    counts = reader(demo).count_views([feeds])
+    assert counts["network:feed"] == demo.summary.by_network["feed"]
 
 
 # --------------------------------------------------------------------------- Bluesky
