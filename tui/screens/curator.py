@@ -26,6 +26,12 @@ from tui.screens.curator_dialogs import ConfirmDialog, HandleDialog, ListPicker
 from tui.widgets.curator_views import list_prompt, member_cells, sync_text, voice_label
 from tui.widgets.footer import KeysFooter
 
+MEMBER_COLUMNS = ("Voice", "Role", "Added", "Handles")
+
+
+def _cell_width(cell: Text) -> int:
+    return max((line.cell_len for line in cell.split("\n")), default=0)
+
 
 @dataclass
 class ListsLoaded(Message):
@@ -104,7 +110,7 @@ class CuratorScreen(Screen[None]):
         return self.query_one("#members", DataTable)
 
     def on_mount(self) -> None:
-        self.table.add_columns("Voice", "Role", "Added", "Handles")
+        self.table.add_columns(*MEMBER_COLUMNS)
         self.list_menu.focus()
         self.load_lists(None)
 
@@ -184,9 +190,15 @@ class CuratorScreen(Screen[None]):
         table = self.table
         keep = table.cursor_row if self.members else 0
         self.members = msg.members
-        table.clear()
-        for member in msg.members:
-            table.add_row(*member_cells(member), key=str(member.voice.id))
+        rows = [member_cells(member) for member in msg.members]
+        # Widths measured here, not left to the table: it measures new rows only when its
+        # message queue runs dry, and on a busy machine the columns stayed at header width.
+        table.clear(columns=True)
+        for i, label in enumerate(MEMBER_COLUMNS):
+            table.add_column(label, key=label,
+                             width=max([len(label), *(_cell_width(row[i]) for row in rows)]))
+        for member, cells in zip(msg.members, rows, strict=True):
+            table.add_row(*cells, key=str(member.voice.id))
         if msg.members:
             table.move_cursor(row=min(keep, len(msg.members) - 1))
         title = Text(sanitize_line(msg.name, 60), style="bold")
