@@ -215,7 +215,9 @@ class Classifier:
         for topic in vetoed:
             if topic in best and best[topic].rule in ("hashtag", "keyword", "guarded"):
                 del best[topic]
-        for link in post.links:
+        # a feed entry *is* its link (a journal's article, an agency's notice)
+        own = (post.url,) if post.network == "feed" and post.url else ()
+        for link in (*own, *post.links):
             self._match_link(link, best, facets)
         for topic in default_topics:
             _offer(best, TopicMatch(topic, "source", "", WEIGHTS["source"]))

@@ -185,7 +185,7 @@ def test_a_json_feed_over_the_size_limit_is_refused(
     fake.put("/big.json", json.dumps(doc).encode(), content_type=JSON_FEED)
     small = FeedCollector(FeedApi(clock=clock, policy=POLICY, timeout=5.0, max_bytes=4096))
     try:
-        with pytest.raises(MalformedFeed, match="refused: larger than 4 KB$"):
+        with pytest.raises(MalformedFeed, match=r"refused: larger than 4 KB$"):
             run(small, server.base_url + "/big.json")
     finally:
         small.close()

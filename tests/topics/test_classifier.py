@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -143,6 +144,16 @@ def test_content_type_from_path_prefixed_domains(classifier: Classifier) -> None
     got = by_topic(classifier.classify(post("x", links=("https://pubmed.ncbi.nlm.nih.gov/1/",))))
     assert "type:paper" in got and got["research_evidence"].rule == "content_type"
     assert classifier.classify(post("x", links=("http://[broken",))) == []
+
+
+def test_a_feed_entry_is_its_own_link(classifier: Classifier) -> None:
+    """A journal's entry links to the article itself: that link says it is a paper. A
+    post's own URL on the other networks is its status page, and says nothing."""
+    article = "https://doi.org/10.5555/heart.2026.01"
+    entry = replace(post("Online first: statins after 75"), network="feed", url=article)
+    assert "type:paper" in by_topic(classifier.classify(entry))
+    status = replace(post("Online first: statins after 75"), url=article)
+    assert "type:paper" not in by_topic(classifier.classify(status))
 
 
 # -- the user's file merged over the default ---------------------------------------------
