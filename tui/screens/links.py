@@ -20,6 +20,7 @@ from textual.widgets.option_list import Option
 from tui import guidance
 from tui.links import Link, open_url
 from tui.sanitize import sanitize_line
+from tui.screens.curator_dialogs import DIALOG_CSS
 
 HINT = "Enter opens in the web browser · y copies · Esc back"
 SHOWN_CHARS = 600  # of one link; longer ones end in "…" here (opened and copied whole)
@@ -44,18 +45,12 @@ def copied_text(n: int) -> str:
 
 
 class LinksScreen(ModalScreen[None]):
-    DEFAULT_CSS = """
-    LinksScreen { align: center middle; }
-    LinksScreen > Vertical {
-        width: 100; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $accent; background: $surface; padding: 0 1;
-    }
+    DEFAULT_CSS = DIALOG_CSS.format(name="LinksScreen") + """
+    LinksScreen > Vertical { width: 100; }
     LinksScreen OptionList, LinksScreen OptionList:focus {
         height: auto; max-height: 70vh; border: none; padding: 0;
     }
-    LinksScreen #links-hint { color: $text-muted; }
-    LinksScreen #links-status { height: auto; max-height: 3; }
-    LinksScreen #links-status.error { color: $warning; }
+    LinksScreen #links-status { max-height: 3; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Back"),
@@ -77,7 +72,7 @@ class LinksScreen(ModalScreen[None]):
             yield Static(title, markup=False, id="links-title")
             yield OptionList(*(Option(link_prompt(n, link))
                                for n, link in enumerate(self.links, 1)), id="links")
-            yield Static(Text(HINT), markup=False, id="links-hint")
+            yield Static(Text(HINT), markup=False, classes="hint")
             yield Static("", markup=False, id="links-status")
 
     def on_mount(self) -> None:
