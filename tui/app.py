@@ -80,6 +80,7 @@ class ReaderApp(App[None]):
                             main.action_toggle_star)
         yield SystemCommand("Open in browser", "Open the selected post's page (o)",
                             main.action_open_browser)
+        yield SystemCommand("Links", "The post's links: open or copy one (l)", main.action_links)
         yield SystemCommand("Curate lists", "Curated lists, members, sync status (c)",
                             self.action_curator)
         yield SystemCommand("Collect now", "Run a collection pass in the background (R)",

@@ -52,8 +52,16 @@ def no_refresher(setup: Setup | None) -> str:
 NO_CURATOR = ("no curated lists in this reader: open your archive with `rounds read`; "
               "`rounds lists create NAME` makes a list")
 
+NO_LINKS = "this post has no links; o opens the post itself in the web browser"
+
 
 def no_browser(url: str, reason: str = "") -> str:
     """`o` when no web browser could be opened: the link, to copy by hand."""
     why = f" ({sanitize_line(reason, 100)})" if reason else ""
     return f"no web browser could be opened{why}; the link: {sanitize_line(url, 500)}"
+
+
+def no_browser_here(n: int, reason: str = "") -> str:
+    """Enter on a link in the links screen when no web browser could be opened."""
+    why = f" ({sanitize_line(reason, 100)})" if reason else ""
+    return f"link {n}: no web browser could be opened{why}; y copies it"

@@ -6,6 +6,7 @@ KEYMAP: tuple[tuple[str, str], ...] = (
     ("j / k, ↓ / ↑", "move down / up the post list (PgUp/PgDn, Home too)"),
     ("Enter", "open the selected post in the reading pane (marks it read); Esc returns"),
     ("o", "open the post in the web browser"),
+    ("l", "the post's links, where each goes (Enter opens, y copies)"),
     ("r", "toggle read / unread"),
     ("s", "star / unstar"),
     ("/", "filter with the query language (Enter applies, empty clears, Esc cancels)"),

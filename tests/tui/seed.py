@@ -105,3 +105,24 @@ def standard(path: Path, views: tuple[ViewSettings, ...] = ()) -> Seeder:
     s.save("x-health", [tweet], [[Match("public-health", "hashtag", "#PublicHealth", 3),
                                   Match("vaccines", "keyword", "vaccination")]])
     return s
+
+
+HOSTILE_LINK = "https://evil.example/[bold]x[/bold]\u202eelif\u200b\x1b]52;c;SGVsbG8=\x07"
+LINKS = ("https://doi.org/10.1000/hf.2026",
+         "https://www.nejm.org/doi/full/10.1056/NEJMoa2026001?utm_source=mastodon&utm_medium=social",
+         HOSTILE_LINK,
+         "https://www.bank.example@evil.example/login",
+         "https://аpple.example/",  # a Cyrillic "а"
+         "javascript:alert(1)")
+
+
+def with_links(path: Path) -> Seeder:
+    """A post with six links (display text shortened by the network; hostile ones among
+    them), and an older post with none."""
+    s = Seeder(path)
+    s.save("cardiology", [
+        post(1, minutes_ago=1, text="Trial results: doi.org/10.1000/hf… and nejm.org/doi/full/…",
+             links=LINKS),
+        post(2, minutes_ago=2, text="No links in this one."),
+    ])
+    return s

@@ -14,12 +14,15 @@ import difflib
 import os
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 
 from tests.tui.conftest import SIZE, MakeApp
 from tests.tui.helpers import loaded, wait_for
+from tests.tui.seed import with_links
 from tui.app import ReaderApp
 from tui.screens.help import HelpScreen
+from tui.screens.links import LinksScreen
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 # Read at import: the suite's autouse fixture clears ROUNDS_* variables for each test.
@@ -86,3 +89,14 @@ async def test_small_terminal(make_app: MakeApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot, app)
         await matches_snapshot(pilot, app, "main_80x24")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_links_screen(make_app: MakeApp, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = make_app(with_links(tmp_path / "links.db"))
+    async with app.run_test(size=size) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("enter", "l")
+        await wait_for(pilot, lambda: isinstance(app.screen, LinksScreen))
+        await pilot.press("down", "down")  # the hostile link highlighted
+        await matches_snapshot(pilot, app, f"links_{size[0]}x{size[1]}")

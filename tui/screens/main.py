@@ -16,9 +16,11 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, OptionList
 
 from aggregator.errors import QueryError
-from aggregator.reader.feed import FeedReader, Refresher, Setup, View
+from aggregator.reader.feed import FeedReader, PostDetail, Refresher, Setup, View
 from tui import guidance
 from tui import messages as m
+from tui.links import open_url, post_links
+from tui.screens.links import LinksScreen
 from tui.screens.topic_picker import TopicPicker
 from tui.screens.workers import STATE_POST, STATE_VIEW, WorkerScreen
 from tui.widgets.filter_bar import FilterBar
@@ -35,6 +37,7 @@ class MainScreen(WorkerScreen):
     ESCAPE_TO_MINIMIZE = False  # our `back` action minimizes and puts focus on the list
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "open_browser", "Web", id="browser"),
+        Binding("l", "links", "Links", id="links"),
         Binding("r", "toggle_read", "Read", id="read"),
         Binding("s", "toggle_star", "Star", id="star"),
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),
@@ -280,7 +283,7 @@ class MainScreen(WorkerScreen):
         if d is not None and d.id == row.id:
             self.open_link(d.url)
         else:
-            self.fetch_detail(row.id, then=self.open_link)
+            self.fetch_detail(row.id, then=lambda detail: self.open_link(detail.url))
 
     def open_link(self, url: str) -> None:
         """Hand a post's link to the opener (the web browser); say so when that fails, and
@@ -288,13 +291,25 @@ class MainScreen(WorkerScreen):
         if not url:
             self.post_message(m.BrowserFailed("", "this post has no link to open"))
             return
-        try:
-            opened = self.opener(url)
-        except Exception as exc:  # webbrowser raises on a broken BROWSER setting
-            self.post_message(m.BrowserFailed(url, guidance.no_browser(url, str(exc))))
+        failed = open_url(self.opener, url)
+        if failed is not None:
+            self.post_message(m.BrowserFailed(url, guidance.no_browser(url, failed)))
+
+    def action_links(self) -> None:
+        row = self.posts.selected
+        d = self.pane.detail
+        if row is not None and d is not None and d.id == row.id:
+            self.show_links(d)
+        elif row is not None:
+            self.fetch_detail(row.id, then=lambda d: self.app.call_from_thread(self.show_links, d))
+
+    def show_links(self, d: PostDetail) -> None:
+        links = post_links(d.links)
+        if links:
+            self.app.push_screen(LinksScreen(links, d.author.name or d.author.handle, self.opener))
             return
-        if opened is False:  # webbrowser.open: no browser found
-            self.post_message(m.BrowserFailed(url, guidance.no_browser(url)))
+        self.status.show_activity(guidance.NO_LINKS)
+        self.notify(guidance.NO_LINKS, markup=False)
 
     def on_browser_failed(self, msg: m.BrowserFailed) -> None:
         self.status.show_activity(msg.text, error=True)

@@ -13,7 +13,7 @@ from textual import work
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
-from aggregator.reader.feed import FeedReader, PostKey, Refresher, View
+from aggregator.reader.feed import FeedReader, PostDetail, PostKey, Refresher, View
 from tui.messages import (
     CollectFinished,
     CollectProgress,
@@ -66,14 +66,15 @@ class WorkerScreen(Screen[None]):
         self.post_message(PageLoaded(generation, page, rows))
 
     @work(thread=True, group="detail", exclusive=True, exit_on_error=False)
-    def fetch_detail(self, post_id: int, then: Callable[[str], object] | None = None) -> None:
+    def fetch_detail(self, post_id: int,
+                     then: Callable[[PostDetail], object] | None = None) -> None:
         try:
             detail = self.reader.get_post(post_id)
         except Exception as exc:
             self.post_message(LoadFailed(-1, str(exc)))
             return
         if then is not None:
-            then(detail.url)
+            then(detail)
         if not get_current_worker().is_cancelled:
             self.post_message(DetailLoaded(detail))
 

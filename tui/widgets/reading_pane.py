@@ -10,6 +10,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from aggregator.reader.feed import PostDetail, RelatedPost
+from tui.links import visible_url
 from tui.sanitize import sanitize, sanitize_line
 from tui.timefmt import relative
 from tui.widgets.post_row import badge
@@ -61,9 +62,9 @@ def render_detail(d: PostDetail, now: datetime, topic_name: Callable[[str], str]
         t.append(f"\n… ({len(d.text) - MAX_TEXT:,} more characters; press o to open)",
                  style="dim")
     if d.links:
-        _section(t, "Links")
+        _section(t, "Links (l lists them to open or copy)")
         for link in d.links[:20]:
-            t.append(f"• {sanitize_line(link, 500)}\n", style="underline")
+            t.append(f"• {visible_url(link[:500])}\n", style="underline")
     if d.media:
         _section(t, "Media")
         for m in d.media[:10]:
