@@ -327,6 +327,15 @@ def count_views(db: Database, views: Sequence[ViewFilter], *,
     return counts
 
 
+def count_posts(db: Database, where: ColumnElement[bool] | None, *, topic: str | None = None,
+                source_id: int | None = None, cap: int = COUNT_CAP) -> int:
+    """Visible posts matching `where` (in a topic's or a source's view), stopping at `cap`."""
+    inner, _, _ = _ordered_ids(where, None, topic, source_id)
+    with db.engine.connect() as conn:
+        return int(conn.execute(
+            select(func.count()).select_from(inner.limit(cap).subquery())).scalar_one())
+
+
 def newest_marker(db: Database) -> int:
     """A number that grows whenever a post is added (the largest post id): cheap to poll."""
     with db.engine.connect() as conn:
