@@ -11,63 +11,18 @@ deleted: `rounds search --no-mutes` shows them, exports leave them in unless ask
 from __future__ import annotations
 
 import logging
-import unicodedata
-from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_
 
 from aggregator.errors import QueryError
-from aggregator.query import Query, Vocabulary, parse_query
+from aggregator.query import Query, Vocabulary, parse_mute
 from aggregator.settings import Settings
 from aggregator.storage.db import Database
 from aggregator.storage.mutes import CONFIG, Mute, list_mutes, muted_clause
 from aggregator.storage.queries import count_posts
-from aggregator.when import WhenError, parse_duration, parse_when
 
 logger = logging.getLogger(__name__)
-
-EVERYTHING = "a mute must say what to hide (a word, from:, tag:, lang:, has: …): " \
-             "this one would hide every post"
-
-
-def _has_text(text: str) -> bool:
-    return any(unicodedata.category(c)[0] in "LN" for c in text)
-
-
-def parse_mute(text: str, *, now: datetime, vocabulary: Vocabulary | None) -> Query:
-    """A mute's expression, parsed.
-
-    Raises:
-        QueryError: it does not parse, or it would hide every post (nothing but words
-            that search drops, like "!!!").
-    """
-    query = parse_query(text, now=now, vocabulary=vocabulary)
-    narrowed = replace(query, terms=tuple(t for t in query.terms if _has_text(t.text)),
-                       exclude_terms=tuple(t for t in query.exclude_terms
-                                           if _has_text(t.text)))
-    if narrowed.is_empty:
-        raise QueryError(EVERYTHING, 0, text)
-    return query
-
-
-def mute_until(text: str, now: datetime) -> datetime:
-    """When a mute ends: a day (through its end: "2026-12-31" still hides on the 31st) or
-    an ISO time. Not a time back from now ("7d" means 7 days ago everywhere else).
-
-    Raises:
-        WhenError: anything else, saying what would do.
-    """
-    value = text.strip()
-    try:
-        parse_duration(value)
-        relative = True
-    except WhenError:
-        relative = value.lower() in ("today", "yesterday")
-    if relative:
-        raise WhenError(f"{text!r} is relative: give a date (2026-12-31) or an ISO time")
-    return parse_when(value, now, end=True)
-
 
 def count_hidden(db: Database, where: ColumnElement[bool] | None,
                  muted: ColumnElement[bool]) -> int:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -281,6 +282,30 @@ def _parse_when(fld: str, value: str, start: int, raw: str, now: datetime) -> da
         if exc.unreadable:
             raise _error(f"cannot read '{fld}:{value}'", start, raw, f"use {WHEN_FORMS}") from None
         raise _error(f"'{fld}:' date out of range: {value!r}", start, raw) from None
+
+
+EVERYTHING = ("a mute must say what to hide (a word, from:, tag:, lang:, has: …): "
+              "this one would hide every post")
+
+
+def _has_text(text: str) -> bool:
+    return any(unicodedata.category(c)[0] in "LN" for c in text)
+
+
+def parse_mute(text: str, *, now: datetime, vocabulary: Vocabulary | None = None) -> Query:
+    """A mute's expression (`[[mutes]]`, `rounds mutes add`), parsed like any query.
+
+    Raises:
+        QueryError: it does not parse, or it would hide every post (it names nothing but
+            words that search drops, like "!!!").
+    """
+    query = parse_query(text, now=now, vocabulary=vocabulary)
+    narrowed = replace(query, terms=tuple(t for t in query.terms if _has_text(t.text)),
+                       exclude_terms=tuple(t for t in query.exclude_terms
+                                           if _has_text(t.text)))
+    if narrowed.is_empty:
+        raise QueryError(EVERYTHING, 0, text)
+    return query
 
 
 def with_terms(query: Query, *terms: str) -> Query:

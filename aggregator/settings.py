@@ -23,7 +23,7 @@ import platformdirs
 
 from aggregator.errors import ConfigError
 from aggregator.models import NETWORKS, Network, Target, TargetKind
-from aggregator.when import WhenError, parse_duration
+from aggregator.when import WhenError, parse_deadline, parse_duration
 
 if TYPE_CHECKING:
     from aggregator.query import Vocabulary
@@ -343,12 +343,10 @@ def _mute(i: int, data: Any, path: Path | None) -> tuple[MuteSettings, _Table]:
 
 
 def _mute_until(t: _Table, value: str | date) -> datetime:
-    from aggregator.mutes import mute_until
-
     if isinstance(value, datetime):  # TOML times: 2026-12-31T08:00:00Z
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     try:
-        return mute_until(value.isoformat() if isinstance(value, date) else value,
+        return parse_deadline(value.isoformat() if isinstance(value, date) else value,
                           datetime.now(UTC))
     except WhenError as exc:
         t.fail(t.key("until"), str(exc))
@@ -361,8 +359,7 @@ def _check_names(settings: Settings, view_tables: Sequence[_Table],
     also name something: not hide every post); a source's topics must be topic ids.
     Checked once, when the file loads (the taxonomy only if needed)."""
     from aggregator.errors import QueryError
-    from aggregator.mutes import parse_mute
-    from aggregator.query import parse_query
+    from aggregator.query import parse_mute, parse_query
 
     if not view_tables and not mute_tables and not any(s.topics for s in settings.sources):
         return

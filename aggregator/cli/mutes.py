@@ -13,10 +13,11 @@ import click
 
 from aggregator.cli.app import AppContext, pass_app, pass_reader, rounds
 from aggregator.errors import QueryError
-from aggregator.mutes import all_mutes, mute_until, parse_mute
+from aggregator.mutes import all_mutes
+from aggregator.query import parse_mute
 from aggregator.storage.mutes import CONFIG, Mute, add_mute, remove_mute
 from aggregator.textutil import terminal_safe
-from aggregator.when import WhenError
+from aggregator.when import WhenError, parse_deadline
 
 _NETWORK = {"mastodon": "Mastodon", "twitter": "X", "bluesky": "Bluesky", "feed": "feed"}
 
@@ -87,7 +88,7 @@ def add(app: AppContext, expression: tuple[str, ...], until: str | None) -> None
     except QueryError as exc:
         raise click.UsageError(f"{exc}\n  {text}\n  {' ' * exc.position}^") from None
     try:
-        end = None if until is None else mute_until(until, now)
+        end = None if until is None else parse_deadline(until, now)
     except WhenError as exc:
         raise click.BadParameter(str(exc), param_hint="--until") from None
     mute, new = add_mute(app.db, "query", text, now=now, origin="cli", until=end)
