@@ -8,6 +8,7 @@ mutes add`), which `remove` deletes from. `list` only reads.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, time, timedelta
 
 import click
 
@@ -37,15 +38,20 @@ def mutes() -> None:
     """
 
 
+def _end(until: datetime) -> str:
+    """A day's end as the day it closes ("through 2026-12-31"), else the moment."""
+    if until.astimezone(UTC).time() == time(0):
+        return f"through {until.astimezone(UTC) - timedelta(days=1):%Y-%m-%d}"
+    return f"until {until.astimezone(UTC):%Y-%m-%d %H:%M}Z"
+
+
 def _line(m: Mute, now_active: bool) -> str:
     ident = "config" if m.id is None else str(m.id)
     what = terminal_safe(m.shown, single_line=True)
     if m.kind == "author" and m.network:
         what += f" ({_NETWORK.get(m.network, m.network)})"
     kind = {"author": "author", "tag": "hashtag", "query": "query"}[m.kind]
-    when = "" if m.until is None else (
-        f"  until {m.until:%Y-%m-%d %H:%M}Z" if now_active else
-        f"  expired {m.until:%Y-%m-%d %H:%M}Z")
+    when = "" if m.until is None else f"  {'' if now_active else 'expired: '}{_end(m.until)}"
     origin = "" if m.origin == CONFIG else f"  (from the {m.origin})"
     return f"{ident:>6}  {kind:<7}  {what}{when}{origin}"
 

@@ -125,7 +125,38 @@ def reclassify(app: AppContext, restart: bool, batch: int) -> None:
     click.echo(f"reclassified {result.done} posts{resumed}")
 
 
-@rounds.command(context_settings={"ignore_unknown_options": True})
+class QueryCommand(click.Command):
+    """A command whose arguments are a query: `-word`, `-tag:x`, `-heart` are words that
+    exclude, not clusters of short options (click read `-heart` as -h, help, and `-snow`
+    as -n with the value "ow"). Only an option's exact name (or `--name=value`) is one."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes_value: dict[str, bool] = {}
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                for name in (*param.opts, *param.secondary_opts):
+                    takes_value[name] = not (param.is_flag or param.count)
+        options: list[str] = []
+        words: list[str] = []
+        rest = iter(args)
+        for arg in rest:
+            if arg == "--":
+                words += list(rest)
+            elif arg in takes_value:
+                options.append(arg)
+                if takes_value[arg]:
+                    value = next(rest, None)
+                    if value is None:
+                        raise click.UsageError(f"Option '{arg}' requires an argument.", ctx)
+                    options.append(value)
+            elif arg.startswith("--") and arg.split("=", 1)[0] in takes_value:
+                options.append(arg)
+            else:
+                words.append(arg)
+        return super().parse_args(ctx, [*options, "--", *words])
+
+
+@rounds.command(cls=QueryCommand)
 @click.argument("query", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines (the export record shape).")
 @click.option("-n", "--limit", default=50, show_default=True, help="At most this many posts.")

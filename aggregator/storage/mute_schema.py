@@ -24,4 +24,5 @@ mutes = Table(
     Column("until", UTCDateTime),  # None: for good; after it the mute hides nothing
     Column("origin", String(16), nullable=False),  # reader, cli
     Index("ix_mutes_kind", "kind", "value"),
+    sqlite_autoincrement=True,  # an id is never given again: `remove ID` means one mute
 )

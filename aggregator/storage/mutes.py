@@ -18,7 +18,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, delete, false, func, insert, not_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    delete,
+    false,
+    func,
+    insert,
+    not_,
+    or_,
+    select,
+    update,
+)
 
 from aggregator.errors import StorageError
 from aggregator.query import Query
@@ -89,13 +100,19 @@ def add_mute(db: Database, kind: str, value: str, *, now: datetime, origin: str,
             if old.active(now) and (old.until is None
                                     or (until is not None and until <= old.until)):
                 return old, False  # already hides as long as asked
-        conn.execute(delete(mutes).where(same))
-        result = conn.execute(insert(mutes).values(
-            kind=kind, value=value, network=network, label=label, created_at=now,
-            until=until, origin=origin))
-        key = result.inserted_primary_key
-        assert key is not None
-    return Mute(int(key[0]), kind, value, label, network, now, until, origin), True
+        values = {"label": label, "created_at": now, "until": until, "origin": origin}
+        old_id = conn.execute(select(func.min(mutes.c.id)).where(same)).scalar()
+        if old_id is not None:  # keep its id: `rounds mutes remove ID` still means it
+            conn.execute(delete(mutes).where(same, mutes.c.id != old_id))
+            conn.execute(update(mutes).where(mutes.c.id == old_id).values(**values))
+            mute_id = int(old_id)
+        else:
+            result = conn.execute(insert(mutes).values(kind=kind, value=value,
+                                                       network=network, **values))
+            key = result.inserted_primary_key
+            assert key is not None
+            mute_id = int(key[0])
+    return Mute(mute_id, kind, value, label, network, now, until, origin), True
 
 
 def author_of(db: Database, post_id: int) -> tuple[str, str, str]:

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("until", sa.DateTime(), nullable=True),
         sa.Column("origin", sa.String(16), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("mutes", schema=None) as batch_op:
         batch_op.create_index("ix_mutes_kind", ["kind", "value"], unique=False)
