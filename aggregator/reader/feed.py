@@ -194,11 +194,12 @@ class StorageFeedReader:
         (`rounds mutes add`) applies at the next page, an expired one stops hiding."""
         return hidden_clause(self.db, self.settings, self.clock.now(), self._vocab())
 
-    def _filter(self, view_id: str, query: str, *, only_muted: bool = False) -> ViewFilter:
-        """The view's WHERE: its posts the mutes leave (or, `only_muted`, those they hide)."""
+    def _filter(self, view_id: str, query: str, muted: ColumnElement[bool] | None, *,
+                only_muted: bool = False) -> ViewFilter:
+        """The view's WHERE: its posts the `muted` clause leaves (or, `only_muted`, those
+        it hides)."""
         kind, _, arg = view_id.partition(":")
         extra = []
-        muted = self._muted()
         if muted is not None:
             extra.append(muted if only_muted else unmuted(muted))
         elif only_muted:
@@ -216,13 +217,13 @@ class StorageFeedReader:
 
     def list_posts(self, view_id: str, query: str, *, before: PostKey | None,
                    limit: int) -> list[PostRow]:
-        f = self._filter(view_id, query)
+        f = self._filter(view_id, query, self._muted())
         return queries.list_posts(self.db, f.where, before=before, limit=limit, topic=f.topic,
                                   source_id=f.source_id)
 
     def list_newer(self, view_id: str, query: str, *, after: PostKey,
                    limit: int) -> list[PostRow]:
-        f = self._filter(view_id, query)
+        f = self._filter(view_id, query, self._muted())
         return queries.list_newer(self.db, f.where, after=after, limit=limit, topic=f.topic,
                                   source_id=f.source_id)
 
@@ -231,7 +232,7 @@ class StorageFeedReader:
 
     def count_hidden(self, view_id: str, query: str) -> int:
         try:
-            f = self._filter(view_id, query, only_muted=True)
+            f = self._filter(view_id, query, self._muted(), only_muted=True)
         except _NothingMuted:
             return 0
         return queries.count_posts(self.db, f.where, topic=f.topic, source_id=f.source_id)
@@ -266,9 +267,10 @@ class StorageFeedReader:
 
     def count_views(self, views: Sequence[View]) -> dict[str, int]:
         filters = []
+        muted = self._muted()  # once for every view
         for v in views:
             try:
-                filters.append(self._filter(v.id, ""))
+                filters.append(self._filter(v.id, "", muted))
             except QueryError as exc:
                 logger.warning("view %s: %s", v.label, exc)
         return queries.count_views(self.db, filters)
