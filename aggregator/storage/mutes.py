@@ -35,6 +35,7 @@ from aggregator.errors import StorageError
 from aggregator.query import Query
 from aggregator.storage.db import Database
 from aggregator.storage.mute_schema import MUTE_KINDS, mutes
+from aggregator.storage.queries import post_with_author
 from aggregator.storage.schema import accounts, posts
 from aggregator.storage.search import hashtag_match, post_filter
 
@@ -121,13 +122,9 @@ def author_of(db: Database, post_id: int) -> tuple[str, str, str]:
     Raises:
         StorageError: no such post.
     """
-    stmt = (select(accounts.c.network, accounts.c.key, accounts.c.handle)
-            .select_from(posts.join(accounts, accounts.c.id == posts.c.author_id))
-            .where(posts.c.id == post_id))
     with db.engine.connect() as conn:
-        row = conn.execute(stmt).first()
-    if row is None:
-        raise StorageError(f"no post with id {post_id}")
+        row = post_with_author(conn, post_id, accounts.c.network, accounts.c.key,
+                               accounts.c.handle)
     return row.network, row.key, row.handle
 
 
