@@ -17,6 +17,7 @@ from typing import IO, Any
 from sqlalchemy import ColumnElement, and_, or_, select, true
 
 from aggregator.storage.db import Database
+from aggregator.storage.mutes import unmuted
 from aggregator.storage.schema import accounts, boosts, post_sources, post_topics, posts, sources
 
 FIELDS = ("network", "id", "key", "url", "author", "author_name", "created_at", "edited_at",
@@ -32,6 +33,7 @@ class ExportFilter:
     sources: Sequence[str] = ()
     network: str | None = None
     where: ColumnElement[bool] | None = None  # from the query language
+    muted: ColumnElement[bool] | None = None  # posts to leave out: what the mutes hide
 
 
 def iso_z(value: datetime | None) -> str | None:
@@ -54,6 +56,8 @@ def _conditions(flt: ExportFilter) -> ColumnElement[bool]:
             .where(sources.c.name.in_(list(flt.sources)))))
     if flt.where is not None:
         cond.append(flt.where)
+    if flt.muted is not None:
+        cond.append(unmuted(flt.muted))
     return and_(true(), *cond)
 
 

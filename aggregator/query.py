@@ -2,15 +2,16 @@
 the reader. Parsing is pure: the text and "now" in, a frozen Query out.
 
     topic:cardiology network:mastodon from:drjane@med-mastodon.com source:cardiology
-    since:7d until:2026-11-01 unread starred has:link has:media lang:en -boosts
-    "heart failure" statin -sponsored
+    tag:heartfailure since:7d until:2026-11-01 unread starred has:link has:media lang:en
+    -boosts "heart failure" statin -sponsored
 
 * Tokens are separated by whitespace. ``-`` in front of a token negates it.
 * Filters ``field:value``; a value may be "quoted" (``source:"Cardiology list"``) or a
   comma list (``topic:cardiology,oncology``). The same field given twice means ANY of
   the values; different fields must ALL hold. ``-field:value`` excludes.
   Fields: topic, network (mastodon, twitter; x = twitter), from (handle or key, a
-  leading @ is ignored), source (source name), lang, since, until, is (read, unread,
+  leading @ is ignored), source (source name), tag (a hashtag the author gave the post,
+  a leading # ignored, case ignored), lang, since, until, is (read, unread,
   starred), has (link, media), type (content type facet: paper, preprint...),
   community (community facet: foamed...).
 * ``since:`` / ``until:`` take a WHEN (aggregator.when: ``7d``, ``36h``, ``2w`` ago,
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -37,7 +39,7 @@ from aggregator.errors import QueryError
 from aggregator.models import NETWORKS
 from aggregator.when import WHEN_FORMS, WhenError, parse_when
 
-FIELDS = ("topic", "network", "from", "source", "lang", "since", "until", "is", "has",
+FIELDS = ("topic", "network", "from", "source", "tag", "lang", "since", "until", "is", "has",
           "type", "community")
 FLAGS = ("unread", "read", "starred", "boosts")
 _FIELD = re.compile(r"([A-Za-z_]+):")
@@ -61,6 +63,8 @@ class Query:
     exclude_authors: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     exclude_sources: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # lower-case hashtags, no leading #
+    exclude_tags: tuple[str, ...] = ()
     langs: tuple[str, ...] = ()
     exclude_langs: tuple[str, ...] = ()
     since: datetime | None = None  # created_at >= since
@@ -239,6 +243,11 @@ def _apply_field(values: dict[str, Any], neg: bool, fld: str, value: str, start:
             if not handle:
                 raise _error("'from:' needs a handle", start, raw)
             _add(values, prefix + "authors", handle)
+        elif fld == "tag":
+            tag = item.lstrip("#").lower()
+            if not tag:
+                raise _error("'tag:' needs a hashtag", start, raw)
+            _add(values, prefix + "tags", tag)
         elif fld == "source":
             if vocabulary is not None and item not in vocabulary.sources:
                 raise _unknown("source", item, vocabulary.sources, start, raw)
@@ -273,6 +282,30 @@ def _parse_when(fld: str, value: str, start: int, raw: str, now: datetime) -> da
         if exc.unreadable:
             raise _error(f"cannot read '{fld}:{value}'", start, raw, f"use {WHEN_FORMS}") from None
         raise _error(f"'{fld}:' date out of range: {value!r}", start, raw) from None
+
+
+EVERYTHING = ("a mute must say what to hide (a word, from:, tag:, lang:, has: …): "
+              "this one would hide every post")
+
+
+def _has_text(text: str) -> bool:
+    return any(unicodedata.category(c)[0] in "LN" for c in text)
+
+
+def parse_mute(text: str, *, now: datetime, vocabulary: Vocabulary | None = None) -> Query:
+    """A mute's expression (`[[mutes]]`, `rounds mutes add`), parsed like any query.
+
+    Raises:
+        QueryError: it does not parse, or it would hide every post (it names nothing but
+            words that search drops, like "!!!").
+    """
+    query = parse_query(text, now=now, vocabulary=vocabulary)
+    narrowed = replace(query, terms=tuple(t for t in query.terms if _has_text(t.text)),
+                       exclude_terms=tuple(t for t in query.exclude_terms
+                                           if _has_text(t.text)))
+    if narrowed.is_empty:
+        raise QueryError(EVERYTHING, 0, text)
+    return query
 
 
 def with_terms(query: Query, *terms: str) -> Query:

@@ -14,7 +14,7 @@ import stat
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -23,7 +23,7 @@ import platformdirs
 
 from aggregator.errors import ConfigError
 from aggregator.models import NETWORKS, Network, Target, TargetKind
-from aggregator.when import WhenError, parse_duration
+from aggregator.when import WhenError, parse_deadline, parse_duration
 
 if TYPE_CHECKING:
     from aggregator.query import Vocabulary
@@ -90,6 +90,18 @@ class ViewSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MuteSettings:
+    """A `[[mutes]]` entry: a query-language expression whose posts the reader and
+    `rounds search` hide, until `until` (None: for good)."""
+
+    query: str
+    until: datetime | None = None
+
+    def active(self, now: datetime) -> bool:
+        return self.until is None or now < self.until
+
+
+@dataclass(frozen=True, slots=True)
 class ReaderSettings:
     mark_read_on_move: bool = False
     poll_seconds: float = 5.0
@@ -102,6 +114,7 @@ class Settings:
     accounts: Mapping[str, AccountSettings] = field(default_factory=dict)
     sources: tuple[SourceSettings, ...] = ()
     views: tuple[ViewSettings, ...] = ()
+    mutes: tuple[MuteSettings, ...] = ()
     topics_file: Path | None = None
     reader: ReaderSettings = ReaderSettings()
     recheck_hours: int = 48
@@ -178,7 +191,8 @@ _ACCOUNT_KEYS = {
 }
 _SOURCE_KEYS = {"name", "account", "list", "hashtag", "user", "search", "curated", "feed", "every",
                 "topics", "backfill"}
-_TOP_KEYS = {"database", "accounts", "sources", "views", "topics_file", "reader", "recheck_hours"}
+_TOP_KEYS = {"database", "accounts", "sources", "views", "mutes", "topics_file", "reader",
+             "recheck_hours"}
 _TARGETS: tuple[TargetKind, ...] = ("list", "hashtag", "user", "search", "curated", "feed")
 _DEFAULT_BASE = {"twitter": "https://api.twitter.com", "bluesky": "https://public.api.bsky.app",
                  "bluesky+login": "https://bsky.social"}
@@ -318,13 +332,36 @@ def _bluesky_target(t: _Table, kind: str, value: str, account: AccountSettings) 
     raise AssertionError  # t.fail raised
 
 
-def _check_names(settings: Settings, view_tables: Sequence[_Table]) -> None:
-    """Saved views must parse and name known topics and sources; a source's topics must
-    be topic ids. Checked once, when the file loads (the taxonomy only if needed)."""
-    from aggregator.errors import QueryError
-    from aggregator.query import parse_query
+def _mute(i: int, data: Any, path: Path | None) -> tuple[MuteSettings, _Table]:
+    t = _Table(f"mutes[{i}]", data, path)
+    t.check_unknown({"query", "until"})
+    query = t.get("query", str, required=True)
+    if not query.strip():
+        t.fail(t.key("query"), "must not be empty (it would hide every post)")
+    until = t.get("until", (str, date))
+    return MuteSettings(query, None if until is None else _mute_until(t, until)), t
 
-    if not view_tables and not any(s.topics for s in settings.sources):
+
+def _mute_until(t: _Table, value: str | date) -> datetime:
+    if isinstance(value, datetime):  # TOML times: 2026-12-31T08:00:00Z
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        return parse_deadline(value.isoformat() if isinstance(value, date) else value,
+                          datetime.now(UTC))
+    except WhenError as exc:
+        t.fail(t.key("until"), str(exc))
+    raise AssertionError  # t.fail raised
+
+
+def _check_names(settings: Settings, view_tables: Sequence[_Table],
+                 mute_tables: Sequence[_Table] = ()) -> None:
+    """Saved views and mutes must parse and name known topics and sources (a mute must
+    also name something: not hide every post); a source's topics must be topic ids.
+    Checked once, when the file loads (the taxonomy only if needed)."""
+    from aggregator.errors import QueryError
+    from aggregator.query import parse_mute, parse_query
+
+    if not view_tables and not mute_tables and not any(s.topics for s in settings.sources):
         return
     vocabulary = settings.query_vocabulary()
     for s in settings.sources:
@@ -338,6 +375,11 @@ def _check_names(settings: Settings, view_tables: Sequence[_Table]) -> None:
             parse_query(view.query, now=datetime(2000, 1, 1, tzinfo=UTC), vocabulary=vocabulary)
         except QueryError as exc:
             table.fail(table.key("query"), f"view {view.name!r}: {exc}")
+    for table, mute in zip(mute_tables, settings.mutes, strict=True):
+        try:
+            parse_mute(mute.query, now=datetime(2000, 1, 1, tzinfo=UTC), vocabulary=vocabulary)
+        except QueryError as exc:
+            table.fail(table.key("query"), str(exc))
 
 
 def parse_settings(data: Mapping[str, Any], path: Path | None,
@@ -365,6 +407,7 @@ def parse_settings(data: Mapping[str, Any], path: Path | None,
         views.append(ViewSettings(vt.get("name", str, required=True),
                                   vt.get("query", str, required=True)))
         view_tables.append(vt)
+    mute_pairs = [_mute(i, m, path) for i, m in enumerate(top.get("mutes", list, []))]
     topics_file = top.get("topics_file", str)
     rt = _Table("reader", top.get("reader", dict, {}), path)
     rt.check_unknown({"mark_read_on_move", "poll_seconds"})
@@ -374,10 +417,11 @@ def parse_settings(data: Mapping[str, Any], path: Path | None,
     base = path.parent if path else Path.cwd()
     settings = Settings(
         path=path, database_url=url, accounts=accounts, sources=sources, views=tuple(views),
+        mutes=tuple(m for m, _ in mute_pairs),
         topics_file=(base / Path(topics_file).expanduser()) if topics_file else None,
         reader=reader, recheck_hours=recheck,
     )
-    _check_names(settings, view_tables)
+    _check_names(settings, view_tables, [t for _, t in mute_pairs])
     return settings
 
 

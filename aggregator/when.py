@@ -74,3 +74,23 @@ def parse_when(text: str, now: datetime, *, end: bool = False) -> datetime:
     except ValueError:
         raise WhenError(f"cannot parse {text!r} as a time: use {WHEN_FORMS}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_deadline(text: str, now: datetime) -> datetime:
+    """When something ends (a mute's `until`): a day, through its end ("2026-12-31" still
+    counts on the 31st), or an ISO time. Not a time back from now, nor today/yesterday:
+    those would mean another moment every day.
+
+    Raises:
+        WhenError: anything else, saying what would do.
+    """
+    value = text.strip()
+    try:
+        parse_duration(value)
+        relative = True
+    except WhenError:
+        relative = value.lower() in ("today", "yesterday")
+    if relative:
+        raise WhenError(f"{text!r} is relative to now: give a date (2026-12-31) or an "
+                        "ISO time (2026-12-31T18:00Z)")
+    return parse_when(value, now, end=True)

@@ -78,6 +78,8 @@ class ReaderApp(App[None]):
                             main.action_toggle_read)
         yield SystemCommand("Toggle star", "Star or unstar the selected post (s)",
                             main.action_toggle_star)
+        yield SystemCommand("Mute", "Mute the selected post's author or a hashtag (M)",
+                            main.action_mute)
         yield SystemCommand("Open in browser", "Open the selected post's page (o)",
                             main.action_open_browser)
         yield SystemCommand("Links", "The post's links: open or copy one (l)", main.action_links)

@@ -12,6 +12,8 @@ KEYMAP: tuple[tuple[str, str], ...] = (
     ("/", "filter with the query language (Enter applies, empty clears, Esc cancels)"),
     ("t", "pick a topic"),
     ("n", "jump to the next unread post"),
+    ("M", "mute the post's author or a hashtag: hidden everywhere, not deleted "
+          "(rounds mutes list / remove)"),
     ("c", "curator: lists and members (a add, d remove, m move, y sync status; Esc back)"),
     ("R", "collect now (runs in the background; progress in the status bar)"),
     ("Tab", "move focus between the sidebar, the list and the reading pane"),

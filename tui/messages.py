@@ -83,3 +83,24 @@ class CollectFinished(Message):
 class BrowserFailed(Message):
     url: str
     text: str  # what to tell the user, the link included
+
+
+@dataclass
+class HiddenCounted(Message):
+    """How many posts of the view the mutes hide (capped like the sidebar's counts)."""
+
+    generation: int
+    count: int
+
+
+@dataclass
+class MuteTarget(Message):
+    """The post `M` was pressed on, loaded: offer its author and hashtags."""
+
+    detail: PostDetail
+
+
+@dataclass
+class Muted(Message):
+    text: str  # what happened, one line
+    error: bool = False

@@ -12,6 +12,7 @@ from aggregator.cli import (  # noqa: F401
     demo,
     export,
     feeds,
+    mutes,
     read,
     status,
     topics,

@@ -41,6 +41,9 @@ def _when(value: str | None, now: datetime, option: str, *, end: bool = False
 @click.option("--network", type=click.Choice(["mastodon", "twitter"]), help="Only this network.")
 @click.option("--query", metavar="QUERY", help="Only posts matching a query "
               "(the language of `rounds search`).")
+@click.option("--mutes", "apply_mutes", is_flag=True,
+              help="Leave out what the mutes hide in the reader (`rounds mutes list`); "
+                   "without it every stored post is exported.")
 @click.option("--raw", is_flag=True, help="Add the JSON as received from the server.")
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               help="Write to FILE (atomically) instead of standard output; with --split, "
@@ -51,8 +54,9 @@ def _when(value: str | None, now: datetime, option: str, *, end: bool = False
 @click.option("--gzip", "gz", is_flag=True, help="Compress the file(s) with gzip.")
 @pass_reader
 def export(app: AppContext, fmt: str, since: str | None, until: str | None,
-           source_names: tuple[str, ...], network: str | None, query: str | None, raw: bool,
-           output: Path | None, split: Split | None, gz: bool) -> None:
+           source_names: tuple[str, ...], network: str | None, query: str | None,
+           apply_mutes: bool, raw: bool, output: Path | None, split: Split | None,
+           gz: bool) -> None:
     """Export stored posts, oldest first, one record per post.
 
     Every record has the same fields whichever network it came from: network, id, key,
@@ -68,11 +72,16 @@ def export(app: AppContext, fmt: str, since: str | None, until: str | None,
 
         where = post_filter(parse_query(
             query, now=now, vocabulary=app.settings.query_vocabulary()), app.db.dialect)
+    muted = None
+    if apply_mutes:
+        from aggregator.mutes import hidden_clause
+
+        muted = hidden_clause(app.db, app.settings, now, app.settings.query_vocabulary())
     flt = ExportFilter(
         since=_when(since, now, "--since"),
         until=_when(until, now, "--until", end=True),
         sources=[app.settings.source(n).name for n in source_names],
-        network=network, where=where,
+        network=network, where=where, muted=muted,
     )
     records = iter_records(app.db, flt, raw=raw)
     if split or gz or (output and output.is_dir()):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from typing import Any
 
 import click
 from rich.console import Console
@@ -15,6 +17,7 @@ from sqlalchemy import func, or_, select
 from aggregator.cli.app import AppContext, pass_app, pass_reader, rounds
 from aggregator.errors import QueryError
 from aggregator.export import ExportFilter, iter_records
+from aggregator.storage.queries import COUNT_CAP
 from aggregator.storage.schema import accounts, post_topics, posts
 from aggregator.textutil import terminal_safe
 
@@ -122,33 +125,78 @@ def reclassify(app: AppContext, restart: bool, batch: int) -> None:
     click.echo(f"reclassified {result.done} posts{resumed}")
 
 
-@rounds.command(context_settings={"ignore_unknown_options": True})
+class QueryCommand(click.Command):
+    """A command whose arguments are a query: `-word`, `-tag:x`, `-heart` are words that
+    exclude, not clusters of short options (click read `-heart` as -h, help, and `-snow`
+    as -n with the value "ow"). Only an option's exact name (or `--name=value`) is one."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes_value: dict[str, bool] = {}
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                for name in (*param.opts, *param.secondary_opts):
+                    takes_value[name] = not (param.is_flag or param.count)
+        options: list[str] = []
+        words: list[str] = []
+        rest = iter(args)
+        for arg in rest:
+            if arg == "--":
+                words += list(rest)
+            elif arg in takes_value:
+                options.append(arg)
+                if takes_value[arg]:
+                    value = next(rest, None)
+                    if value is None:
+                        raise click.UsageError(f"Option '{arg}' requires an argument.", ctx)
+                    options.append(value)
+            elif arg.startswith("--") and arg.split("=", 1)[0] in takes_value:
+                options.append(arg)
+            else:
+                words.append(arg)
+        return super().parse_args(ctx, [*options, "--", *words])
+
+
+@rounds.command(cls=QueryCommand)
 @click.argument("query", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines (the export record shape).")
 @click.option("-n", "--limit", default=50, show_default=True, help="At most this many posts.")
+@click.option("--no-mutes", is_flag=True, help="Show muted posts too (`rounds mutes list`).")
 @pass_reader
-def search(app: AppContext, query: tuple[str, ...], as_json: bool, limit: int) -> None:
-    """Find stored posts, newest first, with the query language.
+def search(app: AppContext, query: tuple[str, ...], as_json: bool, limit: int,
+           no_mutes: bool) -> None:
+    """Find stored posts, newest first, with the query language. Muted posts are left
+    out (and counted on stderr) unless --no-mutes is given.
 
     \b
     Words and "quoted phrases" are searched in the text; filters narrow it down:
       topic:cardiology  network:mastodon  from:drjane@med-mastodon.com  source:NAME
-      since:7d  until:2026-11-01  lang:en  unread  read  starred  has:link  has:media
-      boosts  -boosts  -word  -topic:x
+      tag:hashtag  since:7d  until:2026-11-01  lang:en  unread  read  starred  has:link
+      has:media  boosts  -boosts  -word  -topic:x
     Example: rounds search topic:cardiology since:7d "heart failure" statin
     """
+    from aggregator.mutes import count_hidden, hidden_clause
     from aggregator.query import parse_query
     from aggregator.storage.search import post_filter
 
     text = " ".join(query)
+    now, vocabulary = app.clock.now(), app.settings.query_vocabulary()
     try:
-        parsed = parse_query(text, now=app.clock.now(),
-                             vocabulary=app.settings.query_vocabulary())
+        parsed = parse_query(text, now=now, vocabulary=vocabulary)
     except QueryError as exc:
         pointer = " " * exc.position + "^"
         raise click.UsageError(f"{exc}\n  {text}\n  {pointer}") from None
-    records = iter_records(app.db, ExportFilter(where=post_filter(parsed, app.db.dialect)),
+    where = post_filter(parsed, app.db.dialect)
+    muted = None if no_mutes else hidden_clause(app.db, app.settings, now, vocabulary)
+    records = iter_records(app.db, ExportFilter(where=where, muted=muted),
                            newest_first=True, limit=limit)
+    _print_hits(app, records, as_json)
+    if muted is not None and (hidden := count_hidden(app.db, where, muted)):
+        more = "+" if hidden >= COUNT_CAP else ""
+        click.echo(f"{hidden}{more} matching post{'s' if hidden != 1 else ''} hidden by "
+                   "mutes (--no-mutes shows them)", err=True)
+
+
+def _print_hits(app: AppContext, records: Iterator[dict[str, Any]], as_json: bool) -> None:
     if as_json or not sys.stdout.isatty():
         found = 0
         for record in records:

@@ -18,10 +18,13 @@ from typing import TYPE_CHECKING, Protocol
 from aggregator.clock import Clock
 from aggregator.errors import QueryError
 from aggregator.models import NETWORKS
+from aggregator.mutes import all_mutes, hidden_clause
 from aggregator.query import parse_query
 from aggregator.settings import Settings, default_config_path
+from aggregator.storage import mutes as stored_mutes
 from aggregator.storage import queries
 from aggregator.storage.db import Database
+from aggregator.storage.mutes import Mute, muted_clause, unmuted
 from aggregator.storage.queries import (
     COUNT_CAP,
     PostDetail,
@@ -39,9 +42,9 @@ if TYPE_CHECKING:
     from aggregator.query import Vocabulary
     from aggregator.service import CollectService, SourceResult
 
-__all__ = ["COUNT_CAP", "NETWORK_NAMES", "FeedReader", "PostDetail", "PostKey", "PostRow",
-           "Refresher", "RelatedPost", "ServiceRefresher", "Setup", "StorageFeedReader",
-           "View"]
+__all__ = ["COUNT_CAP", "NETWORK_NAMES", "FeedReader", "Mute", "PostDetail", "PostKey",
+           "PostRow", "Refresher", "RelatedPost", "ServiceRefresher", "Setup",
+           "StorageFeedReader", "View"]
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +97,27 @@ class FeedReader(Protocol):
     def get_post(self, post_id: int) -> PostDetail: ...
 
     def count_views(self, views: Sequence[View]) -> dict[str, int]:
-        """Unread posts per view id, capped at COUNT_CAP."""
+        """Unread posts per view id (muted ones left out), capped at COUNT_CAP."""
+        ...
+
+    def count_hidden(self, view_id: str, query: str) -> int:
+        """How many posts of a view (and filter) the mutes hide, capped at COUNT_CAP."""
+        ...
+
+    def mute_author(self, post_id: int) -> str:
+        """Mute the post's author (network and account); one line saying what happened."""
+        ...
+
+    def mute_tag(self, tag: str) -> str:
+        """Mute a hashtag (case ignored); one line saying what happened."""
+        ...
+
+    def list_mutes(self) -> list[Mute]:
+        """Every mute: the configuration file's (id None), then the stored ones."""
+        ...
+
+    def remove_mute(self, mute_id: int) -> str:
+        """Remove a stored mute. Raises StorageError if there is none with that id."""
         ...
 
     def newest_marker(self) -> int:
@@ -115,6 +138,10 @@ class Refresher(Protocol):
     def collect(self, progress: Callable[[str], None]) -> str:
         """Run one collection pass; report progress lines; return a one-line summary."""
         ...
+
+
+class _NothingMuted(Exception):
+    """No mute is in force: nothing to count."""
 
 
 class StorageFeedReader:
@@ -154,14 +181,29 @@ class StorageFeedReader:
             self._query_where(text)
 
     def _query_where(self, text: str) -> ColumnElement[bool]:
-        if self._vocabulary is None:  # the taxonomy, read once: views refresh every poll
-            self._vocabulary = self.settings.query_vocabulary()
-        parsed = parse_query(text, now=self.clock.now(), vocabulary=self._vocabulary)
+        parsed = parse_query(text, now=self.clock.now(), vocabulary=self._vocab())
         return post_filter(parsed, self.db.dialect)
 
-    def _filter(self, view_id: str, query: str) -> ViewFilter:
+    def _vocab(self) -> Vocabulary:
+        if self._vocabulary is None:  # the taxonomy, read once: views refresh every poll
+            self._vocabulary = self.settings.query_vocabulary()
+        return self._vocabulary
+
+    def _muted(self) -> ColumnElement[bool] | None:
+        """What the mutes in force hide, read afresh each time: a mute added elsewhere
+        (`rounds mutes add`) applies at the next page, an expired one stops hiding."""
+        return hidden_clause(self.db, self.settings, self.clock.now(), self._vocab())
+
+    def _filter(self, view_id: str, query: str, muted: ColumnElement[bool] | None, *,
+                only_muted: bool = False) -> ViewFilter:
+        """The view's WHERE: its posts the `muted` clause leaves (or, `only_muted`, those
+        it hides)."""
         kind, _, arg = view_id.partition(":")
         extra = []
+        if muted is not None:
+            extra.append(muted if only_muted else unmuted(muted))
+        elif only_muted:
+            raise _NothingMuted
         if kind == "view":
             saved = {v.name: v.query for v in self.settings.views}
             extra.append(self._query_where(saved.get(arg, "")))
@@ -175,24 +217,60 @@ class StorageFeedReader:
 
     def list_posts(self, view_id: str, query: str, *, before: PostKey | None,
                    limit: int) -> list[PostRow]:
-        f = self._filter(view_id, query)
+        f = self._filter(view_id, query, self._muted())
         return queries.list_posts(self.db, f.where, before=before, limit=limit, topic=f.topic,
                                   source_id=f.source_id)
 
     def list_newer(self, view_id: str, query: str, *, after: PostKey,
                    limit: int) -> list[PostRow]:
-        f = self._filter(view_id, query)
+        f = self._filter(view_id, query, self._muted())
         return queries.list_newer(self.db, f.where, after=after, limit=limit, topic=f.topic,
                                   source_id=f.source_id)
 
     def get_post(self, post_id: int) -> PostDetail:
         return queries.get_post(self.db, post_id)
 
+    def count_hidden(self, view_id: str, query: str) -> int:
+        try:
+            f = self._filter(view_id, query, self._muted(), only_muted=True)
+        except _NothingMuted:
+            return 0
+        return queries.count_posts(self.db, f.where, topic=f.topic, source_id=f.source_id)
+
+    def _muted_now(self, mute: Mute, new: bool) -> str:
+        if not new:
+            return f"{mute.shown} was already muted"
+        hidden = queries.count_posts(self.db, muted_clause([mute], [], self.db.dialect))
+        more = "+" if hidden >= COUNT_CAP else ""
+        return (f"muted {mute.shown}: {hidden}{more} post{'' if hidden == 1 else 's'} hidden "
+                f"(undo: rounds mutes remove {mute.id})")
+
+    def mute_author(self, post_id: int) -> str:
+        network, key, handle = stored_mutes.author_of(self.db, post_id)
+        mute, new = stored_mutes.add_mute(self.db, "author", key, network=network,
+                                          label=handle, now=self.clock.now(), origin="reader")
+        return self._muted_now(mute, new)
+
+    def mute_tag(self, tag: str) -> str:
+        value = tag.strip().lstrip("#").lower()
+        if not value:
+            raise QueryError("no hashtag to mute", 0, tag)
+        mute, new = stored_mutes.add_mute(self.db, "tag", value, now=self.clock.now(),
+                                          origin="reader")
+        return self._muted_now(mute, new)
+
+    def list_mutes(self) -> list[Mute]:
+        return all_mutes(self.db, self.settings)
+
+    def remove_mute(self, mute_id: int) -> str:
+        return f"unmuted {stored_mutes.remove_mute(self.db, mute_id).shown}"
+
     def count_views(self, views: Sequence[View]) -> dict[str, int]:
         filters = []
+        muted = self._muted()  # once for every view
         for v in views:
             try:
-                filters.append(self._filter(v.id, ""))
+                filters.append(self._filter(v.id, "", muted))
             except QueryError as exc:
                 logger.warning("view %s: %s", v.label, exc)
         return queries.count_views(self.db, filters)

@@ -229,20 +229,29 @@ def _rows(conn: Connection, ids: list[int]) -> list[PostRow]:
     return [by_id[i] for i in ids if i in by_id]
 
 
+def post_with_author(conn: Connection, post_id: int, *columns: Any) -> Any:
+    """One row of `columns` of a post joined with its author.
+
+    Raises:
+        StorageError: no such post.
+    """
+    row = conn.execute(select(*columns)
+                       .select_from(posts.join(accounts, accounts.c.id == posts.c.author_id))
+                       .where(posts.c.id == post_id)).first()
+    if row is None:
+        raise StorageError(f"no post with id {post_id}")
+    return row
+
+
 def get_post(db: Database, post_id: int) -> PostDetail:
     """Everything the reading pane shows about one post.
 
     Raises:
         StorageError: no such post.
     """
-    stmt = (select(posts, accounts.c.display_name, accounts.c.handle, accounts.c.bio,
-                   accounts.c.url.label("author_url"))
-            .select_from(posts.join(accounts, accounts.c.id == posts.c.author_id))
-            .where(posts.c.id == post_id))
     with db.engine.connect() as conn:
-        r = conn.execute(stmt).first()
-        if r is None:
-            raise StorageError(f"no post with id {post_id}")
+        r = post_with_author(conn, post_id, posts, accounts.c.display_name, accounts.c.handle,
+                             accounts.c.bio, accounts.c.url.label("author_url"))
         boosters = tuple(AuthorInfo(b.display_name, b.handle, b.bio, b.url) for b in conn.execute(
             select(accounts.c.display_name, accounts.c.handle, accounts.c.bio, accounts.c.url)
             .select_from(boosts.join(accounts, accounts.c.id == boosts.c.booster_id))
@@ -325,6 +334,15 @@ def count_views(db: Database, views: Sequence[ViewFilter], *,
             counts[view.id] = int(conn.execute(
                 select(func.count()).select_from(inner.limit(cap).subquery())).scalar_one())
     return counts
+
+
+def count_posts(db: Database, where: ColumnElement[bool] | None, *, topic: str | None = None,
+                source_id: int | None = None, cap: int = COUNT_CAP) -> int:
+    """Visible posts matching `where` (in a topic's or a source's view), stopping at `cap`."""
+    inner, _, _ = _ordered_ids(where, None, topic, source_id)
+    with db.engine.connect() as conn:
+        return int(conn.execute(
+            select(func.count()).select_from(inner.limit(cap).subquery())).scalar_one())
 
 
 def newest_marker(db: Database) -> int:

@@ -27,6 +27,7 @@ from sqlalchemy import (
 # compares metadata with a migrated database) sees every table.
 from aggregator.storage import archive_schema as archive_schema
 from aggregator.storage import curation_schema as curation_schema
+from aggregator.storage import mute_schema as mute_schema
 from aggregator.storage.base import Id, UTCDateTime
 from aggregator.storage.base import metadata as metadata
 

@@ -12,6 +12,7 @@ letter or digit are dropped. Every value is a bound parameter.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Sequence
 from typing import Any
@@ -96,6 +97,10 @@ def post_filter(query: Query, dialect: str) -> ColumnElement[bool]:
         clauses.append(c.id.in_(_source_posts(query.sources)))
     if query.exclude_sources:
         clauses.append(c.id.not_in(_source_posts(query.exclude_sources)))
+    if query.tags:
+        clauses.append(hashtag_match(query.tags))
+    if query.exclude_tags:
+        clauses.append(not_(hashtag_match(query.exclude_tags)))
     if query.langs:
         clauses.append(func.lower(c.lang).in_(query.langs))
     if query.exclude_langs:
@@ -121,6 +126,16 @@ def post_filter(query: Query, dialect: str) -> ColumnElement[bool]:
     return and_(true(), *clauses) if clauses else true()
 
 
+def hashtag_match(tags: Sequence[str]) -> ColumnElement[bool]:
+    """Posts carrying any of `tags` (lower case, no #) among their hashtags, case ignored
+    (on SQLite for ASCII letters only: its lower() folds no other). `posts.hashtags` is a
+    JSON list, so a tag is looked for with its quotes: `care` does not match `#healthcare`.
+    LIKE's wildcards in a tag (`_` is common) are escaped."""
+    lowered = func.lower(posts.c.hashtags)
+    return or_(*(lowered.contains(json.dumps(tag, ensure_ascii=False), autoescape=True)
+                 for tag in tags))
+
+
 def _topic_posts(topics: Sequence[str]) -> Select[Any]:
     return select(post_topics.c.post_id).where(post_topics.c.topic.in_(topics))
 
@@ -140,4 +155,4 @@ def _authors(handles: Sequence[str]) -> Select[Any]:
     )
 
 
-__all__ = ["clean_term", "fts5_string", "fts_match", "post_filter"]
+__all__ = ["clean_term", "fts5_string", "fts_match", "hashtag_match", "post_filter"]

@@ -21,13 +21,14 @@ from tui import guidance
 from tui import messages as m
 from tui.links import open_url, post_links
 from tui.screens.links import LinksScreen
+from tui.screens.mute_chooser import MuteChooser
 from tui.screens.topic_picker import TopicPicker
 from tui.screens.workers import STATE_POST, STATE_VIEW, WorkerScreen
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.footer import KeysFooter
 from tui.widgets.post_list import PostList
 from tui.widgets.reading_pane import ReadingPane
-from tui.widgets.sidebar import Sidebar
+from tui.widgets.sidebar import Sidebar, format_count
 from tui.widgets.status_bar import StatusBar
 
 MAX_SEEK_PAGES = 50  # `n` and restore look this many pages ahead, no further
@@ -42,7 +43,8 @@ class MainScreen(WorkerScreen):
         Binding("s", "toggle_star", "Star", id="star"),
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),
         Binding("t", "pick_topic", "Topic", id="topic"),
-        Binding("n", "next_unread", "Next unread", id="next-unread"),
+        Binding("n", "next_unread", "Unread", id="next-unread"),
+        Binding("M", "mute", "Mute", key_display="M", id="mute"),
         Binding("R", "collect", "Collect", key_display="R", id="collect"),
         Binding("escape", "back", "Back", show=False),
     ]
@@ -60,11 +62,13 @@ class MainScreen(WorkerScreen):
         self.view_id = "all"
         self.query_text = ""
         self.counts: dict[str, int] = {}
+        self.hidden = 0  # posts of this view the mutes hide
         self.marker = 0
         self._seek: int | str | None = None  # a post id, or "unread"
         self._seek_pages = 0
         self._ready = False
         self._selected_id: int | None = None
+        self._seek_after_mute: int | None = None
         self.setup: Setup | None = None
 
     def compose(self) -> ComposeResult:
@@ -130,6 +134,8 @@ class MainScreen(WorkerScreen):
         self.set_empty_text()
         self.pane.show(None, self.reader.now(), self.reader.topic_name)
         self.posts.need(0)
+        self.hidden = 0
+        self.fetch_hidden(self.posts.generation, view_id, self.query_text)
         self.update_place()
 
     def set_empty_text(self) -> None:
@@ -164,7 +170,14 @@ class MainScreen(WorkerScreen):
             where += f" · {self.posts.cursor + 1}/{w.total}{more}"
         elif w.exhausted:
             where += " · no posts"
+        if self.hidden:
+            where += f" · {format_count(self.hidden)} hidden by mutes"
         self.status.show_place(where)
+
+    def on_hidden_counted(self, msg: m.HiddenCounted) -> None:
+        if msg.generation == self.posts.generation:
+            self.hidden = msg.count
+            self.update_place()
 
     def on_counts_loaded(self, msg: m.CountsLoaded) -> None:
         self.counts = msg.counts
@@ -315,6 +328,49 @@ class MainScreen(WorkerScreen):
         self.status.show_activity(msg.text, error=True)
         self.notify(msg.text, severity="warning", markup=False, timeout=30)
 
+    def action_mute(self) -> None:
+        row = self.posts.selected
+        if row is None:
+            return
+        d = self.pane.detail
+        if d is not None and d.id == row.id:
+            self.choose_mute(d)
+        else:
+            self.fetch_mute_target(row.id)
+
+    def on_mute_target(self, msg: m.MuteTarget) -> None:
+        row = self.posts.selected
+        if row is not None and row.id == msg.detail.id:
+            self.choose_mute(msg.detail)
+
+    def choose_mute(self, detail: PostDetail) -> None:
+        def chosen(choice: tuple[str, str] | None) -> None:
+            self.posts.focus()
+            if choice is not None:
+                self._seek_after_mute = self.neighbor(
+                    detail.author.handle if choice[0] == "author" else None)
+                self.write_mute(*choice)
+
+        self.app.push_screen(MuteChooser(detail), chosen)
+
+    def neighbor(self, handle: str | None) -> int | None:
+        """A post near the selected one that a mute of `handle` (or of the selected post)
+        leaves in view: the next one below, else above; where the cursor goes after."""
+        w, here = self.posts.window, self.posts.cursor
+        for index in [*range(here + 1, w.total), *range(here - 1, -1, -1)]:
+            row = w.row(index)
+            if row is not None and (handle is None or row.author_handle != handle):
+                return row.id
+        return None
+
+    def on_muted(self, msg: m.Muted) -> None:
+        self.status.show_activity(msg.text, error=msg.error)
+        if msg.error:
+            self.notify(msg.text, severity="error", markup=False)
+            return
+        self.open_view(self.view_id, seek=self._seek_after_mute)
+        self.fetch_counts(self.views)
+
     def action_next_unread(self) -> None:
         self._seek, self._seek_pages = "unread", 0
         self.continue_seek()
@@ -396,6 +452,7 @@ class MainScreen(WorkerScreen):
         self.refresh_counts_soon()
         if msg.generation != self.posts.generation:
             return
+        self.fetch_hidden(msg.generation, self.view_id, self.query_text)
         w = self.posts.window
         top = w.top_key()
         if msg.complete and top is not None:

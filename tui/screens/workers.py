@@ -19,7 +19,10 @@ from tui.messages import (
     CollectProgress,
     CountsLoaded,
     DetailLoaded,
+    HiddenCounted,
     LoadFailed,
+    Muted,
+    MuteTarget,
     NewerLoaded,
     PageLoaded,
     ViewsLoaded,
@@ -116,6 +119,35 @@ class WorkerScreen(Screen[None]):
             self.reader.set_state(key, value)
         except Exception as exc:
             logger.warning("could not save reader state: %s", exc)
+
+    @work(thread=True, group="hidden", exclusive=True, exit_on_error=False)
+    def fetch_hidden(self, generation: int, view_id: str, query: str) -> None:
+        try:
+            count = self.reader.count_hidden(view_id, query)
+        except Exception as exc:
+            logger.warning("counting muted posts failed: %s", exc)
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(HiddenCounted(generation, count))
+
+    @work(thread=True, group="mute", exclusive=True, exit_on_error=False)
+    def fetch_mute_target(self, post_id: int) -> None:
+        try:
+            detail = self.reader.get_post(post_id)
+        except Exception as exc:
+            self.post_message(LoadFailed(-1, str(exc)))
+            return
+        self.post_message(MuteTarget(detail))
+
+    @work(thread=True, group="writes", exit_on_error=False)
+    def write_mute(self, kind: str, value: str) -> None:
+        try:
+            text = (self.reader.mute_author(int(value)) if kind == "author"
+                    else self.reader.mute_tag(value))
+        except Exception as exc:
+            self.post_message(Muted(f"could not mute: {exc}", error=True))
+            return
+        self.post_message(Muted(text))
 
     @work(thread=True, group="collect", exclusive=True, exit_on_error=False)
     def run_collect(self) -> None:

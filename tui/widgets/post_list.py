@@ -38,7 +38,7 @@ class PostList(ScrollView, can_focus=True):
     """
     COMPONENT_CLASSES: ClassVar[set[str]] = {"post-list--cursor", "post-list--placeholder"}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Down", key_display="j/k", id="down"),
+        Binding("j", "cursor_down", "Down", key_display="j/k", id="down", show=False),
         Binding("down", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False, id="up"),
         Binding("up", "cursor_up", "Up", show=False),

@@ -14,6 +14,8 @@ from tui.timefmt import relative
 BADGES = {
     "mastodon": (" M ", "bold #ffffff on #563acc"),
     "twitter": (" X ", "bold #ffffff on #333333"),
+    "bluesky": (" B ", "bold #ffffff on #0a6fd8"),
+    "feed": (" F ", "bold #000000 on #f2a33a"),
 }
 
 
