@@ -171,3 +171,5 @@ def test_negated_words_are_never_read_as_short_options(
     assert texts(out) == ["Agree,", "Immunotherapy", "Vaccination"]
     code, _, err = run(capsys, cfg, "search", "statin", "-n")
     assert code == 2 and "requires an argument" in err
+    code, out, err = run(capsys, cfg, "search", "--josn", "statin")  # a typo, not a word
+    assert code == 2 and "No such option '--josn'. Did you mean '--json'?" in err and not out

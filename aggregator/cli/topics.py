@@ -151,6 +151,10 @@ class QueryCommand(click.Command):
                     options.append(value)
             elif arg.startswith("--") and arg.split("=", 1)[0] in takes_value:
                 options.append(arg)
+            elif arg.startswith("--") and len(arg) > 2:  # no query word looks like this
+                raise click.NoSuchOption(arg.split("=", 1)[0], ctx=ctx,
+                                         possibilities=[n for n in takes_value
+                                                        if n.startswith("--")])
             else:
                 words.append(arg)
         return super().parse_args(ctx, [*options, "--", *words])
