@@ -134,3 +134,40 @@ def test_init_writes_a_0600_starter_that_loads_and_never_overwrites(
     assert main(["--config", str(target), "init"]) == 1
     assert target.read_text() == "# mine\n"
     assert "already exists" in capsys.readouterr().err
+
+
+def _uncommented(text: str) -> str:
+    """Every commented-out table of the example (`# [accounts.x]`, `# [[sources]]`, …) and
+    the `# key = value` lines under it, uncommented."""
+    out, inside = [], False
+    for line in text.splitlines():
+        bare = line[2:] if line.startswith("# ") else None
+        if bare is not None and bare.startswith("["):
+            inside = True
+            out.append(bare)
+        elif inside and bare is not None and " = " in bare.split("#")[0]:
+            out.append(bare)
+        else:
+            inside = inside and bare is not None
+            out.append(line)
+    return "\n".join(out)
+
+
+def test_the_example_config_loads_as_shipped_and_with_every_example_uncommented(
+        tmp_path: Path) -> None:
+    """What `rounds init` writes: every network's account and every kind of source in it
+    is valid as written, so a newcomer who uncomments one gets a working config."""
+    from aggregator.cli.admin import example_config
+
+    shipped = tmp_path / "shipped.toml"
+    shipped.write_text(example_config())
+    assert {s.name for s in load_settings(str(shipped), {}).sources} == {"cardiology"}
+    full = tmp_path / "full.toml"
+    full.write_text(_uncommented(example_config()))
+    settings = load_settings(str(full), {})
+    assert {a.network for a in settings.accounts.values()} == {"mastodon", "twitter",
+                                                               "bluesky", "feed"}
+    assert {s.target.kind for s in settings.sources} == {"hashtag", "user", "list", "search",
+                                                         "feed", "curated"}
+    assert (Path(__file__).parents[1] / "config" / "rounds.example.toml").read_text() == \
+        example_config()  # the copy in config/ is the one rounds init writes
