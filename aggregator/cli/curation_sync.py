@@ -12,10 +12,13 @@ from aggregator.cli.curation_groups import curation_store, lists, safe
 from aggregator.curation.bluesky import import_bluesky, link_id, parse_target, with_did
 from aggregator.curation.model import RemoteLink
 from aggregator.curation.pull import apply_pull, plan_pull
-from aggregator.curation.remote import BlueskyLists, RemoteLists, open_remote
+from aggregator.curation.remote import RemoteLists
 from aggregator.curation.sync import apply_sync, list_sync_log, plan_sync
 from aggregator.errors import ConfigError, CurationError
 from aggregator.models import NETWORKS, Network
+
+# aggregator.curation.remote_apis loads every network's library: imported inside the
+# commands that talk to a server, so that `rounds --help` and the reader start light.
 
 
 def _remote(app: AppContext, account_name: str, network: Network, *,
@@ -29,11 +32,15 @@ def _remote(app: AppContext, account_name: str, network: Network, *,
     if account.network != network:
         raise ConfigError(f"account {account_name!r} is a {account.network} account, "
                           f"not {network}")
+    from aggregator.curation.remote_apis import open_remote
+
     return open_remote(account, app.environ, app.clock, write=write)
 
 
 def _bluesky_list(remote: RemoteLists, value: str) -> str:
     """A list URL or at:// URI as written -> its link id (DID/RKEY), checked to exist."""
+    from aggregator.curation.remote_apis import BlueskyLists
+
     target = parse_target(value)
     if target.kind != "list" or not isinstance(remote, BlueskyLists):
         raise click.UsageError(f"--bluesky: {value!r} is not a Bluesky list (a starter pack "
@@ -193,6 +200,8 @@ def lists_import_bluesky(app: AppContext, url: str, list_name: str,
     https://bsky.app/profile/HANDLE/lists/RKEY, https://bsky.app/starter-pack/HANDLE/RKEY
     or an at:// URI. Every member becomes a voice (known by its DID), each addition is in
     the list's history. Reading needs no login."""
+    from aggregator.curation.remote_apis import BlueskyLists
+
     parse_target(url)  # a typo is refused before any request
     store = curation_store(app)
     remote = cast(BlueskyLists, _remote(app, account, "bluesky", write=False)) if account \

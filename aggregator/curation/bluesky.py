@@ -18,7 +18,7 @@ from aggregator.curation.store import CurationStore
 from aggregator.errors import CurationError
 
 if TYPE_CHECKING:  # remote.py uses this module's list ids
-    from aggregator.curation.remote import BlueskyLists
+    from aggregator.curation.remote_apis import BlueskyLists
 
 STARTER_PACK = "app.bsky.graph.starterpack"
 _WEB_HOSTS = {"bsky.app", "www.bsky.app"}

@@ -382,7 +382,7 @@ class BlueskyApi(HttpApi[XrpcAnswer]):
             self._sessions.save(self._session)
 
     # ------------------------------------------------------------------ list management
-    # For curation (`aggregator.curation.remote.BlueskyLists`). Reads work anonymously;
+    # For curation (`aggregator.curation.remote_apis.BlueskyLists`). Reads work anonymously;
     # writes are records in the logged-in account's own repo.
 
     def get_list_page(self, list_uri: str, *, limit: int = MAX_LIMIT,
