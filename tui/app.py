@@ -2,7 +2,8 @@
 
 It is handed a FeedReader (reads and read/star state), a Refresher (a collect pass, or
 None) and a ThreadFetcher (a post's conversation, or None), and never builds a database or
-an API client itself, so tests run it on a temporary database and the CLI on the real one, through the same constructor.
+an API client itself, so tests run it on a temporary database and the CLI on the real one,
+through the same constructor.
 """
 
 from __future__ import annotations
