@@ -18,10 +18,11 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("posts", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("context", sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
-        batch_op.create_index("ix_posts_reply_to", ["network", "reply_to_id"], unique=False)
+    # Plain ALTER TABLE, never a batch: on SQLite a batch would rebuild `posts` and drop
+    # the posts_fts triggers with it (search would stop seeing new posts).
+    op.add_column("posts", sa.Column("context", sa.Boolean(), nullable=False,
+                                     server_default=sa.false()))
+    op.create_index("ix_posts_reply_to", "posts", ["network", "reply_to_id"], unique=False)
     op.create_table(
         "thread_fetches",
         sa.Column("post_id", _ID, nullable=False),
@@ -34,6 +35,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("thread_fetches")
-    with op.batch_alter_table("posts", schema=None) as batch_op:
-        batch_op.drop_index("ix_posts_reply_to")
-        batch_op.drop_column("context")
+    op.drop_index("ix_posts_reply_to", table_name="posts")
+    # SQLite >= 3.35 drops a column in place (keeping the posts_fts triggers)
+    op.execute("ALTER TABLE posts DROP COLUMN context")
