@@ -10,21 +10,46 @@ from aggregator.clock import ManualClock
 from aggregator.collectors.mastodon.normalize import normalize_status
 from aggregator.collectors.registry import build_thread_source
 from aggregator.curation.store import CurationStore
-from aggregator.models import Page, Target
+from aggregator.models import Author, Page, Target
 from aggregator.reader.feed import StorageFeedReader
 from aggregator.reader.thread import ServiceThreadFetcher
 from aggregator.settings import AccountSettings, Settings, SourceSettings
 from aggregator.storage.db import open_database
 from aggregator.storage.repository import Repository
+from aggregator.storage.threads import save_context
 from aggregator.threads import ThreadService
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.server import LoopbackServer
 from tests.tui.helpers import listed, loaded, wait_for, wait_for_text
-from tests.tui.seed import NOW
+from tests.tui.seed import NOW, Seeder, post, standard
 from tui.app import ReaderApp
 from tui.screens.thread import ThreadScreen
 
 SIZE = (100, 30)
+
+
+def stored_thread(path: Path) -> Seeder:
+    """The standard archive, with the conversation of its newest post fetched once: a
+    reply by a curated voice and a reply whose parent was deleted, stored as context."""
+    s = standard(path)
+    voice = Author("mastodon", "drvoice@heart.example", "drvoice@heart.example", "Dr Voice")
+    answer = post(20, who=voice, minutes_ago=20,
+                  text="Curated answer: eGFR < 20 was excluded from the trials.",
+                  reply_to_id="2", reply_to_author="doc2@med.example")
+    stranger = post(21, minutes_ago=10, text="[red]Not markup[/red] and \x1b[31mno escapes",
+                    reply_to_id="20", reply_to_author="drvoice@heart.example")
+    first = s.db.engine.connect()
+    try:
+        from sqlalchemy import select
+
+        from aggregator.storage.schema import posts
+        focus = int(first.execute(select(posts.c.id).where(posts.c.remote_id == "1"))
+                    .scalar_one())
+    finally:
+        first.close()
+    save_context(s.repo, focus, [answer, stranger], [])
+    CurationStore(s.db, s.clock).ensure_voice("mastodon", "drvoice@heart.example")
+    return s
 
 
 def _app(url: str, base_url: str) -> ReaderApp:
