@@ -16,10 +16,10 @@ from aggregator.collectors.bluesky.thread import thread_posts
 from aggregator.collectors.registry import build_thread_source
 from aggregator.errors import CollectorError, NotFound
 from aggregator.settings import AccountSettings
+from tests.conftest import DATA
 from tests.fakes.bluesky import APP_PASSWORD, PASSWORD_ENV, FakeBluesky, sky_account
 from tests.fakes.mastodon import TOKEN, MastodonFake, load_body
 from tests.fakes.server import LoopbackServer, serve
-from tests.conftest import DATA
 
 RECORDED_ANCHOR = "110446983926957470"  # statuses_context.json's request
 

@@ -94,10 +94,10 @@ def test_a_missing_parent_is_shown_as_such(db: Database) -> None:
     focus = collected_id(db, 10)
     before = reader.thread(focus)
     assert before.fetched_at is None
-    assert [(p.post_id, p.state) for p in before.posts][0] == (None, "unavailable")
+    assert (before.posts[0].post_id, before.posts[0].state) == (None, "unavailable")
     save_context(repo, focus, [], [("5", "deleted")])
     after = reader.thread(focus)
-    assert [(p.post_id, p.state) for p in after.posts][0] == (None, "deleted")
+    assert (after.posts[0].post_id, after.posts[0].state) == (None, "deleted")
     assert after.posts[1].focus
 
 
