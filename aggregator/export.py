@@ -1,7 +1,8 @@
 """Export: one record per post, oldest first, streamed in keyset batches (constant memory).
 
 The record shape is the same for every network; `--raw` adds the JSON as received.
-Deleted posts are left out, out of respect for their authors' choice.
+Deleted posts are left out, out of respect for their authors' choice; posts fetched only
+as part of a conversation (context) unless asked for.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from aggregator.storage.db import Database
 from aggregator.storage.mutes import unmuted
@@ -34,6 +35,7 @@ class ExportFilter:
     network: str | None = None
     where: ColumnElement[bool] | None = None  # from the query language
     muted: ColumnElement[bool] | None = None  # posts to leave out: what the mutes hide
+    context: bool = False  # also posts fetched only as part of a conversation
 
 
 def iso_z(value: datetime | None) -> str | None:
@@ -44,6 +46,8 @@ def iso_z(value: datetime | None) -> str | None:
 
 def _conditions(flt: ExportFilter) -> ColumnElement[bool]:
     cond: list[ColumnElement[bool]] = [posts.c.deleted_at.is_(None)]
+    if not flt.context:
+        cond.append(posts.c.context == false())
     if flt.since:
         cond.append(posts.c.created_at >= flt.since)
     if flt.until:

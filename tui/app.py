@@ -1,8 +1,9 @@
 """The reader app: composition root and navigation only.
 
-It is handed a FeedReader (reads and read/star state) and a Refresher (a collect pass, or
-None) and never builds a database or an API client itself, so tests run it on a
-temporary database and the CLI on the real one, through the same constructor.
+It is handed a FeedReader (reads and read/star state), a Refresher (a collect pass, or
+None) and a ThreadFetcher (a post's conversation, or None), and never builds a database or
+an API client itself, so tests run it on a temporary database and the CLI on the real one,
+through the same constructor.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from textual.screen import Screen
 
 from aggregator.reader.curator import Curator
 from aggregator.reader.feed import FeedReader, Refresher
+from aggregator.reader.thread import ThreadFetcher
 from tui.guidance import NO_CURATOR
 from tui.screens.curator import CuratorScreen
 from tui.screens.help import HelpScreen
@@ -35,7 +37,8 @@ class ReaderApp(App[None]):
     def __init__(self, reader: FeedReader, refresher: Refresher | None = None, *,
                  mark_read_on_move: bool = False, poll_seconds: float = 5.0,
                  opener: Callable[[str], object] = webbrowser.open,
-                 curator: Curator | None = None) -> None:
+                 curator: Curator | None = None,
+                 threads: ThreadFetcher | None = None) -> None:
         super().__init__()
         self.reader = reader
         self.refresher = refresher
@@ -43,7 +46,7 @@ class ReaderApp(App[None]):
         self.opener = opener
         self.main_screen = MainScreen(reader, refresher, opener=opener,
                                       mark_read_on_move=mark_read_on_move,
-                                      poll_seconds=poll_seconds)
+                                      poll_seconds=poll_seconds, threads=threads)
 
     def on_mount(self) -> None:
         self.push_screen(self.main_screen)
@@ -83,6 +86,8 @@ class ReaderApp(App[None]):
         yield SystemCommand("Open in browser", "Open the selected post's page (o)",
                             main.action_open_browser)
         yield SystemCommand("Links", "The post's links: open or copy one (l)", main.action_links)
+        yield SystemCommand("Conversation", "The post's thread: ancestors and replies (T)",
+                            main.action_thread)
         yield SystemCommand("Curate lists", "Curated lists, members, sync status (c)",
                             self.action_curator)
         yield SystemCommand("Collect now", "Run a collection pass in the background (R)",

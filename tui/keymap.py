@@ -5,6 +5,8 @@ from __future__ import annotations
 KEYMAP: tuple[tuple[str, str], ...] = (
     ("j / k, ↓ / ↑", "move down / up the post list (PgUp/PgDn, Home too)"),
     ("Enter", "open the selected post in the reading pane (marks it read); Esc returns"),
+    ("T, Enter on an opened post", "the conversation: ancestors and replies, fetched once "
+                                   "then read from the archive (r fetches again; Esc back)"),
     ("o", "open the post in the web browser"),
     ("l", "the post's links, where each goes (Enter opens, y copies)"),
     ("r", "toggle read / unread"),

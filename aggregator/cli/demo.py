@@ -27,15 +27,20 @@ def demo_reader_app(db: Database, repo: Repository,  # type: ignore[no-untyped-d
                     settings: Settings, clock: Clock):
     """The reader on the demo archive: collect (R) from the demo server, curation (c)."""
     from aggregator.cli.read import topic_names
+    from aggregator.collectors.registry import build_thread_source
     from aggregator.curation.store import CurationStore
     from aggregator.reader.curator import StorageCurator
     from aggregator.reader.feed import ServiceRefresher, StorageFeedReader
+    from aggregator.reader.thread import ServiceThreadFetcher
+    from aggregator.threads import ThreadService
     from tui.app import ReaderApp
 
     reader = StorageFeedReader(db, repo, settings, clock, topic_names(None))
     refresher = ServiceRefresher(demo_service(settings, db, repo, clock))
+    threads = ServiceThreadFetcher(ThreadService(
+        settings, repo, lambda account: build_thread_source(account, {}, clock), clock))
     return ReaderApp(reader, refresher, poll_seconds=settings.reader.poll_seconds,
-                     curator=StorageCurator(CurationStore(db, clock)))
+                     curator=StorageCurator(CurationStore(db, clock)), threads=threads)
 
 
 @rounds.command()

@@ -44,6 +44,9 @@ def _when(value: str | None, now: datetime, option: str, *, end: bool = False
 @click.option("--mutes", "apply_mutes", is_flag=True,
               help="Leave out what the mutes hide in the reader (`rounds mutes list`); "
                    "without it every stored post is exported.")
+@click.option("--context", "with_context", is_flag=True,
+              help="Also the posts fetched only as part of a conversation (T in the "
+                   "reader); without it, only posts your sources brought.")
 @click.option("--raw", is_flag=True, help="Add the JSON as received from the server.")
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               help="Write to FILE (atomically) instead of standard output; with --split, "
@@ -55,7 +58,8 @@ def _when(value: str | None, now: datetime, option: str, *, end: bool = False
 @pass_reader
 def export(app: AppContext, fmt: str, since: str | None, until: str | None,
            source_names: tuple[str, ...], network: str | None, query: str | None,
-           apply_mutes: bool, raw: bool, output: Path | None, split: Split | None,
+           apply_mutes: bool, with_context: bool, raw: bool, output: Path | None,
+           split: Split | None,
            gz: bool) -> None:
     """Export stored posts, oldest first, one record per post.
 
@@ -81,7 +85,7 @@ def export(app: AppContext, fmt: str, since: str | None, until: str | None,
         since=_when(since, now, "--since"),
         until=_when(until, now, "--until", end=True),
         sources=[app.settings.source(n).name for n in source_names],
-        network=network, where=where, muted=muted,
+        network=network, where=where, muted=muted, context=with_context,
     )
     records = iter_records(app.db, flt, raw=raw)
     if split or gz or (output and output.is_dir()):

@@ -10,6 +10,7 @@ from aggregator.cli.collect import build_service
 from aggregator.curation.store import CurationStore
 from aggregator.reader.curator import StorageCurator
 from aggregator.reader.feed import Refresher, ServiceRefresher, StorageFeedReader
+from aggregator.reader.thread import ServiceThreadFetcher, ThreadFetcher
 from aggregator.topics.taxonomy import load_taxonomy
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,21 @@ def build_reader_app(app: AppContext):  # type: ignore[no-untyped-def]
             logger.warning("collect not available in the reader: %s", exc)
     curator = StorageCurator(CurationStore(app.db, app.clock))
     return ReaderApp(reader, refresher, mark_read_on_move=settings.reader.mark_read_on_move,
-                     poll_seconds=settings.reader.poll_seconds, curator=curator)
+                     poll_seconds=settings.reader.poll_seconds, curator=curator,
+                     threads=build_thread_fetcher(app))
+
+
+def build_thread_fetcher(app: AppContext) -> ThreadFetcher | None:
+    """What fetches a conversation for the reader (`T`): the thread service over the
+    configured accounts; None without any (the reader then shows only what is stored)."""
+    from aggregator.collectors.registry import build_thread_source
+    from aggregator.threads import ThreadService
+
+    if not app.settings.accounts:
+        return None
+    return ServiceThreadFetcher(ThreadService(
+        app.settings, app.repo,
+        lambda account: build_thread_source(account, app.environ, app.clock), app.clock))
 
 
 @rounds.command()

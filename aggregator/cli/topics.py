@@ -191,7 +191,7 @@ def search(app: AppContext, query: tuple[str, ...], as_json: bool, limit: int,
         raise click.UsageError(f"{exc}\n  {text}\n  {pointer}") from None
     where = post_filter(parsed, app.db.dialect)
     muted = None if no_mutes else hidden_clause(app.db, app.settings, now, vocabulary)
-    records = iter_records(app.db, ExportFilter(where=where, muted=muted),
+    records = iter_records(app.db, ExportFilter(where=where, muted=muted, context=True),
                            newest_first=True, limit=limit)
     _print_hits(app, records, as_json)
     if muted is not None and (hidden := count_hidden(app.db, where, muted)):

@@ -1,11 +1,13 @@
-"""The one interface every network's collector implements."""
+"""The one interface every network's collector implements, and the one for fetching a
+post's conversation (ThreadSource)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
-from aggregator.models import Network, Page, SourceState, Target
+from aggregator.models import Network, Page, Post, SourceState, Target
 
 
 class Collector(Protocol):
@@ -29,5 +31,41 @@ class Collector(Protocol):
             CollectorError: a subclass from `aggregator.errors`, never a library error.
         """
         ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadRef:
+    """The post whose conversation is wanted, as the archive knows it."""
+
+    network: Network
+    key: str  # federation URI (Mastodon), tweet id, at:// URI
+    remote_id: str  # its id on the account's server
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedThread:
+    """A conversation as a server showed it: its posts (ancestors and replies, maybe the
+    post itself), normalized, and the posts it would not show as (ref, state): the parent
+    was deleted, or is by an account blocked either way, or is simply unavailable."""
+
+    posts: tuple[Post, ...]
+    gaps: tuple[tuple[str, str], ...] = ()
+    requests: int = 1
+
+
+class ThreadSource(Protocol):
+    """Fetches one post's conversation on demand (the reader's `T`). Like a Collector a
+    pure producer: never sees a database.
+
+    Raises:
+        CollectorError: a subclass from `aggregator.errors`; NotFound when the post is gone.
+    """
+
+    network: ClassVar[Network]
+
+    def fetch_thread(self, ref: ThreadRef) -> FetchedThread: ...
 
     def close(self) -> None: ...

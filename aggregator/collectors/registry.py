@@ -12,9 +12,9 @@ from importlib import import_module
 from typing import Protocol
 
 from aggregator.clock import Clock
-from aggregator.collectors.base import Collector
+from aggregator.collectors.base import Collector, ThreadSource
 from aggregator.collectors.retry import RateBudget, RetryPolicy
-from aggregator.errors import ConfigError
+from aggregator.errors import CollectorError, ConfigError
 from aggregator.models import Network
 from aggregator.settings import AccountSettings
 
@@ -23,6 +23,17 @@ COLLECTORS: dict[Network, tuple[str, str]] = {
     "twitter": ("aggregator.collectors.twitter.collector", "TwitterCollector"),
     "bluesky": ("aggregator.collectors.bluesky.collector", "BlueskyCollector"),
     "feed": ("aggregator.collectors.feed.collector", "FeedCollector"),
+}
+
+# Who can fetch a post's conversation (the reader's `T`). X bills every read and has no
+# conversation endpoint but a search by conversation_id: not offered yet.
+THREADS: dict[Network, tuple[str, str]] = {
+    "mastodon": ("aggregator.collectors.mastodon.thread", "MastodonThreads"),
+    "bluesky": ("aggregator.collectors.bluesky.thread", "BlueskyThreads"),
+}
+NO_THREADS: dict[Network, str] = {
+    "twitter": "conversations are not available for X yet (X bills every post read)",
+    "feed": "feed entries have no conversation to fetch",
 }
 
 
@@ -42,5 +53,29 @@ def build_collector(account: AccountSettings, environ: Mapping[str, str], clock:
         raise ConfigError(f"accounts.{account.name}: no collector for network "
                           f"{account.network!r}") from None
     cls: CollectorClass = getattr(import_module(module), name)
+    return cls.from_account(account, environ, clock, policy=policy, budget=RateBudget(clock),
+                            timeout=timeout)
+
+
+class ThreadSourceClass(Protocol):
+    def from_account(self, account: AccountSettings, environ: Mapping[str, str],
+                     clock: Clock, *, policy: RetryPolicy | None, budget: RateBudget,
+                     timeout: float) -> ThreadSource: ...
+
+
+def build_thread_source(account: AccountSettings, environ: Mapping[str, str], clock: Clock,
+                        policy: RetryPolicy | None = None,
+                        timeout: float = 30.0) -> ThreadSource:
+    """What fetches conversations through `account`.
+
+    Raises:
+        CollectorError: the account's network has none (X, feeds): the message says why.
+    """
+    try:
+        module, name = THREADS[account.network]
+    except KeyError:
+        why = NO_THREADS.get(account.network, "no conversations on this network")
+        raise CollectorError(account.network, why) from None
+    cls: ThreadSourceClass = getattr(import_module(module), name)
     return cls.from_account(account, environ, clock, policy=policy, budget=RateBudget(clock),
                             timeout=timeout)

@@ -22,7 +22,7 @@ from aggregator.mutes import all_mutes, hidden_clause
 from aggregator.query import parse_query
 from aggregator.settings import Settings, default_config_path
 from aggregator.storage import mutes as stored_mutes
-from aggregator.storage import queries
+from aggregator.storage import queries, threads
 from aggregator.storage.db import Database
 from aggregator.storage.mutes import Mute, muted_clause, unmuted
 from aggregator.storage.queries import (
@@ -35,6 +35,7 @@ from aggregator.storage.queries import (
 )
 from aggregator.storage.repository import Repository
 from aggregator.storage.search import post_filter
+from aggregator.storage.threads import StoredThread, ThreadPost
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = ["COUNT_CAP", "NETWORK_NAMES", "FeedReader", "Mute", "PostDetail", "PostKey",
            "PostRow", "Refresher", "RelatedPost", "ServiceRefresher", "Setup",
-           "StorageFeedReader", "View"]
+           "StorageFeedReader", "StoredThread", "ThreadPost", "View"]
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +133,11 @@ class FeedReader(Protocol):
     def set_state(self, key: str, value: str) -> None: ...
 
     def topic_name(self, topic: str) -> str: ...
+
+    def thread(self, post_id: int) -> StoredThread:
+        """The stored conversation around a post (ancestors, the post, replies): read from
+        the archive only, so it opens offline. Raises StorageError: no such post."""
+        ...
 
 
 class Refresher(Protocol):
@@ -287,6 +293,9 @@ class StorageFeedReader:
 
     def set_state(self, key: str, value: str) -> None:
         self.repo.set_app_state(key, value)
+
+    def thread(self, post_id: int) -> StoredThread:
+        return threads.thread_of(self.db, post_id)
 
 
 class ServiceRefresher:

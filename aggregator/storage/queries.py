@@ -146,7 +146,8 @@ class ViewFilter:
 
 
 def _visible(where: ColumnElement[bool] | None) -> ColumnElement[bool]:
-    clause = posts.c.deleted_at.is_(None)
+    # context posts (fetched for a conversation) are in no view and no unread count
+    clause = and_(posts.c.deleted_at.is_(None), posts.c.context == false())
     return clause if where is None else and_(clause, where)
 
 

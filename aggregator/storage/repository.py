@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Table, and_, func, select, update
+from sqlalchemy import Connection, CursorResult, Table, and_, func, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from aggregator.clock import Clock
@@ -159,7 +159,8 @@ class Repository:
         if self._fast:
             new = sqlite_pages.save_posts(
                 conn, source_id, batch, by_key, topics, author_ids, stamp,
-                lambda existing: self._update_edits(conn, existing, by_key, undated_edits))
+                lambda existing: self._update_existing(conn, existing, by_key, undated_edits,
+                                                       now))
             return SaveResult(new=new, existing=len(keys) - new)
         existing = self._post_ids(conn, network, keys)
         fresh = [by_key[k] for k in keys if k not in existing]
@@ -169,7 +170,7 @@ class Repository:
                 [post_dict(p, author_ids[(p.network, p.author.key)], now) for p in fresh],
             )
         ids = {**existing, **self._post_ids(conn, network, [p.key for p in fresh])}
-        self._update_edits(conn, existing, by_key, undated_edits)
+        self._update_existing(conn, existing, by_key, undated_edits, now)
         self._insert_ignore(conn, post_sources, [
             {"post_id": ids[k], "source_id": source_id, "created_at": by_key[k].created_at,
              "first_seen": now} for k in keys])
@@ -193,6 +194,17 @@ class Repository:
         rows = conn.execute(select(posts.c.key, posts.c.id).where(
             and_(posts.c.network == network, posts.c.key.in_(keys))))
         return {r.key: r.id for r in rows}
+
+    def _update_existing(self, conn: Connection, existing: dict[str, int],
+                         by_key: dict[str, Post], undated_edits: bool, now: datetime) -> None:
+        """Posts already stored: apply their edits, and a post stored as a conversation's
+        context, now brought by a source, stops being context (it arrives now: it enters
+        the views, the unread counts and the next archive)."""
+        self._update_edits(conn, existing, by_key, undated_edits)
+        if existing:
+            conn.execute(update(posts).where(
+                posts.c.id.in_(list(existing.values())), posts.c.context == true())
+                .values(context=False, first_seen=now))
 
     def _update_edits(self, conn: Connection, existing: dict[str, int],
                       by_key: dict[str, Post], undated_edits: bool) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 # The other table modules register on the same `metadata`; importing them here means that
@@ -28,6 +29,7 @@ from sqlalchemy import (
 from aggregator.storage import archive_schema as archive_schema
 from aggregator.storage import curation_schema as curation_schema
 from aggregator.storage import mute_schema as mute_schema
+from aggregator.storage import thread_schema as thread_schema
 from aggregator.storage.base import Id, UTCDateTime
 from aggregator.storage.base import metadata as metadata
 
@@ -77,10 +79,14 @@ posts = Table(
     Column("first_seen", UTCDateTime, nullable=False),
     Column("is_read", Boolean, nullable=False, default=False),
     Column("starred", Boolean, nullable=False, default=False),
+    # fetched only as part of a conversation (migration 0006): in no source, view or
+    # unread count; searchable, exported with --context. Collected by a source: False.
+    Column("context", Boolean, nullable=False, default=False, server_default=false()),
     UniqueConstraint("network", "key", name="uq_posts_network_key"),
     Index("ix_posts_created", "created_at", "id"),
     Index("ix_posts_author", "author_id", "created_at"),
     Index("ix_posts_first_seen", "first_seen", "id"),
+    Index("ix_posts_reply_to", "network", "reply_to_id"),  # a conversation's replies
 )
 
 boosts = Table(

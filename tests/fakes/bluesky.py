@@ -103,6 +103,7 @@ class FakeBluesky:
         self.lists: dict[str, Json] = {}
         self.handles: dict[str, str] = {handle: ACCOUNT_DID, AUTHOR_HANDLE: AUTHOR_DID}
         self.posts: dict[str, Json] = {}
+        self.blocked: dict[str, str] = {}  # post uri -> its author's DID (a block either way)
         self.access: dict[str, datetime] = {}  # token -> expiry
         self.refresh: dict[str, datetime] = {}
         self.revoked: set[str] = set()
@@ -143,6 +144,22 @@ class FakeBluesky:
             if style:
                 self.cursor_style[key] = style
         return items
+
+    def add_posts(self, posts: list[Json]) -> None:
+        """Posts on no feed that threads show (replies, parents)."""
+        with self._lock:
+            for post in posts:
+                self.posts[post["uri"]] = post
+
+    def reply(self, parent: Json, text: str, **kwargs: Any) -> Json:
+        """A new post replying to `parent` (root: the parent's root, or the parent)."""
+        root = (parent["record"].get("reply") or {}).get("root") or {
+            "uri": parent["uri"], "cid": parent["cid"]}
+        post = self.make_post(text, reply={"parent": {"uri": parent["uri"],
+                                                      "cid": parent["cid"]},
+                                           "root": root}, **kwargs)
+        self.add_posts([post])
+        return post
 
     def tick(self, seconds: float = 60) -> datetime:
         self._time += timedelta(seconds=seconds)
@@ -241,6 +258,8 @@ class FakeBluesky:
             if did is None:
                 return xrpc_error(400, "InvalidRequest", "Unable to resolve handle", **headers)
             return Reply.json({"did": did}, **headers)
+        if name == "getPostThread":
+            return self._thread(req, headers)
         if name == "getPosts":
             uris = req.query.get("uris", [])
             if len(uris) > 25:
@@ -249,6 +268,53 @@ class FakeBluesky:
             return Reply.json({"posts": [self.posts[u] for u in uris if u in self.posts]},
                               **headers)
         return xrpc_error(501, "MethodNotImplemented", "Method Not Implemented", **headers)
+
+    def _thread(self, req: Request, headers: dict[str, str]) -> Reply:
+        """getPostThread as the AppView answers (shapes of the recorded thread snapshots):
+        parents up to parentHeight, replies down to depth; a parent gone is a
+        #notFoundPost, one behind a block a #blockedPost; an unknown anchor a 400."""
+        uri = req.arg("uri") or ""
+        try:
+            depth, height = int(req.arg("depth") or "6"), int(req.arg("parentHeight") or "80")
+        except ValueError:
+            return xrpc_error(400, "InvalidRequest", "depth must be an integer", **headers)
+        if uri not in self.posts:
+            return xrpc_error(400, "NotFound", f"Post not found: {uri}", **headers)
+
+        def stub(ref: str) -> Json:
+            if ref in self.blocked:
+                return {"$type": "app.bsky.feed.defs#blockedPost", "author": {
+                    "did": self.blocked[ref], "viewer": {"blockedBy": True}},
+                    "blocked": True, "uri": ref}
+            return {"$type": "app.bsky.feed.defs#notFoundPost", "notFound": True, "uri": ref}
+
+        def parent_of(post: Json) -> str:
+            return str(((post["record"].get("reply") or {}).get("parent") or {}).get("uri")
+                       or "")
+
+        def down(post: Json, level: int) -> Json:
+            node: Json = {"$type": "app.bsky.feed.defs#threadViewPost", "post": post}
+            if level < depth:
+                kids = sorted((p for p in self.posts.values() if parent_of(p) == post["uri"]),
+                              key=lambda p: p["indexedAt"])
+                node["replies"] = [down(k, level + 1) for k in kids]
+            node["threadContext"] = {}
+            return node
+
+        thread = down(self.posts[uri], 0)
+        child = thread
+        for _ in range(height):
+            ref = parent_of(child["post"])
+            if not ref:
+                break
+            if ref not in self.posts or ref in self.blocked:
+                child["parent"] = stub(ref)
+                break
+            parent = {"$type": "app.bsky.feed.defs#threadViewPost", "post": self.posts[ref],
+                      "threadContext": {}}
+            child["parent"] = parent
+            child = parent
+        return Reply.json({"thread": thread}, **headers)
 
     def _feed(self, req: Request, name: str, headers: dict[str, str]) -> Reply:
         try:

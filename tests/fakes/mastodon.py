@@ -83,6 +83,8 @@ class FakeMastodon:
         self.instance_v2 = load_body("instance_v2_mastodon_social.json")
         self.instance_v1["uri"] = self.instance_v2["domain"] = local_domain
         self._lock = threading.Lock()
+        self.statuses: dict[str, dict[str, Any]] = {}  # every status, for conversations
+        self.contexts: dict[str, Any] = {}  # status id -> a recorded context answer
         self._last_id = 117020600000000000
         self._limit = 300
         self._window = 300.0
@@ -113,11 +115,33 @@ class FakeMastodon:
             timeline[:] = [s for s in timeline if str(s["id"]) not in ids] + list(statuses)
             timeline.sort(key=lambda s: _key(str(s["id"])), reverse=True)
             for status in statuses:
+                self.statuses[str(status["id"])] = status
                 account = status.get("account")
                 if isinstance(account, dict) and account.get("acct"):
                     self.accounts.setdefault(str(account["acct"]).lower(), account)
                 newest = max(_key(str(status["id"])), _key(str(self._last_id)))
                 self._last_id = int(newest[1])
+
+    def add_conversation(self, statuses: list[dict[str, Any]]) -> None:
+        """Statuses on no timeline that conversations show (replies, parents)."""
+        with self._lock:
+            for status in statuses:
+                self.statuses[str(status["id"])] = status
+
+    def delete_status(self, status_id: str) -> None:
+        with self._lock:
+            self.statuses.pop(status_id, None)
+            for timeline in self.timelines.values():
+                timeline[:] = [s for s in timeline if str(s["id"]) != status_id]
+
+    def reply_to(self, parent: dict[str, Any], *, content: str,
+                 account: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A new status replying to `parent` (on no timeline until a test puts it on one)."""
+        status = self.make_status(content=content, account=account)
+        status.update(in_reply_to_id=str(parent["id"]),
+                      in_reply_to_account_id=str(parent["account"]["id"]))
+        self.add_conversation([status])
+        return status
 
     def add_list(self, list_id: str) -> None:
         with self._lock:
@@ -218,9 +242,46 @@ class FakeMastodon:
             return self._timeline(req, f"list:{parts[4]}", missing_ok=False)
         if parts[:4] == ["api", "v1", "timelines", "tag"] and len(parts) == 5:
             return self._timeline(req, f"tag:{parts[4].lower()}", missing_ok=True)
+        if parts[:3] == ["api", "v1", "statuses"] and len(parts) == 5 and parts[4] == "context":
+            return self._context(parts[3], signed_in=auth is not None)
         if parts[:3] == ["api", "v1", "accounts"] and len(parts) == 5 and parts[4] == "statuses":
             return self._timeline(req, f"account:{parts[3]}", missing_ok=False)
         return self._error(404, "Record not found")
+
+    def _context(self, status_id: str, *, signed_in: bool) -> Reply:
+        """Like Mastodon's StatusesController#context: ancestors root first (up the
+        in_reply_to_id chain, stopping at a status it no longer has), descendants depth
+        first, oldest first per level; what an anonymous reader may not see (private,
+        direct) is left out, not marked."""
+        with self._lock:
+            if status_id in self.contexts:
+                return Reply.json(copy.deepcopy(self.contexts[status_id]))
+            known = dict(self.statuses)
+        anchor = known.get(status_id)
+        if anchor is None:
+            return self._error(404, "Record not found")
+
+        def visible(s: dict[str, Any]) -> bool:
+            return signed_in or s.get("visibility") in ("public", "unlisted", None)
+
+        ancestors: list[dict[str, Any]] = []
+        parent = known.get(str(anchor.get("in_reply_to_id") or ""))
+        while parent is not None and len(ancestors) < 40:
+            if visible(parent):
+                ancestors.insert(0, parent)
+            parent = known.get(str(parent.get("in_reply_to_id") or ""))
+        children: dict[str, list[dict[str, Any]]] = {}
+        for s in sorted(known.values(), key=lambda s: _key(str(s["id"]))):
+            if s.get("in_reply_to_id"):
+                children.setdefault(str(s["in_reply_to_id"]), []).append(s)
+        descendants: list[dict[str, Any]] = []
+        stack = list(reversed(children.get(status_id, [])))
+        while stack:
+            s = stack.pop()
+            if visible(s):  # replies to a hidden status are still shown
+                descendants.append(s)
+            stack += reversed(children.get(str(s["id"]), []))
+        return Reply.json({"ancestors": ancestors, "descendants": descendants})
 
     def _invalid_token(self) -> Reply:
         return self._error(401, "The access token is invalid", **{

@@ -100,3 +100,16 @@ async def test_links_screen(make_app: MakeApp, tmp_path: Path, size: tuple[int, 
         await wait_for(pilot, lambda: isinstance(app.screen, LinksScreen))
         await pilot.press("down", "down")  # the hostile link highlighted
         await matches_snapshot(pilot, app, f"links_{size[0]}x{size[1]}")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_thread_screen(make_app: MakeApp, tmp_path: Path, size: tuple[int, int]) -> None:
+    from tests.tui.test_thread import stored_thread
+    from tui.screens.thread import ThreadScreen
+
+    app = make_app(stored_thread(tmp_path / "thread.db"))
+    async with app.run_test(size=size) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("T")
+        await wait_for(pilot, lambda: isinstance(app.screen, ThreadScreen))
+        await matches_snapshot(pilot, app, f"thread_{size[0]}x{size[1]}")

@@ -17,11 +17,13 @@ from textual.widgets import Input, OptionList
 
 from aggregator.errors import QueryError
 from aggregator.reader.feed import FeedReader, PostDetail, Refresher, Setup, View
+from aggregator.reader.thread import ThreadFetcher
 from tui import guidance
 from tui import messages as m
 from tui.links import open_url, post_links
 from tui.screens.links import LinksScreen
 from tui.screens.mute_chooser import MuteChooser
+from tui.screens.thread import ThreadScreen
 from tui.screens.topic_picker import TopicPicker
 from tui.screens.workers import STATE_POST, STATE_VIEW, WorkerScreen
 from tui.widgets.filter_bar import FilterBar
@@ -39,6 +41,8 @@ class MainScreen(WorkerScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "open_browser", "Web", id="browser"),
         Binding("l", "links", "Links", id="links"),
+        Binding("T", "thread", "Thread", key_display="T", id="thread", show=False),
+        Binding("enter", "thread_of_opened", "Thread", show=False),
         Binding("r", "toggle_read", "Read", id="read"),
         Binding("s", "toggle_star", "Star", id="star"),
         Binding("slash", "filter", "Filter", key_display="/", id="filter"),
@@ -51,10 +55,11 @@ class MainScreen(WorkerScreen):
 
     def __init__(self, reader: FeedReader, refresher: Refresher | None, *,
                  opener: Callable[[str], object], mark_read_on_move: bool = False,
-                 poll_seconds: float = 5.0) -> None:
+                 poll_seconds: float = 5.0, threads: ThreadFetcher | None = None) -> None:
         super().__init__()
         self.reader = reader
         self.refresher = refresher
+        self.threads = threads
         self.opener = opener
         self.mark_read_on_move = mark_read_on_move
         self.poll_seconds = poll_seconds
@@ -323,6 +328,16 @@ class MainScreen(WorkerScreen):
             return
         self.status.show_activity(guidance.NO_LINKS)
         self.notify(guidance.NO_LINKS, markup=False)
+
+    def action_thread(self) -> None:
+        row = self.posts.selected
+        if row is not None:
+            self.app.push_screen(ThreadScreen(self.reader, self.threads, row.id))
+
+    def action_thread_of_opened(self) -> None:
+        """Enter on the opened post (the reading pane has the focus): its conversation."""
+        if self.pane.has_focus_within and self.pane.detail is not None:
+            self.app.push_screen(ThreadScreen(self.reader, self.threads, self.pane.detail.id))
 
     def on_browser_failed(self, msg: m.BrowserFailed) -> None:
         self.status.show_activity(msg.text, error=True)

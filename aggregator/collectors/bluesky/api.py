@@ -206,6 +206,17 @@ class BlueskyApi(HttpApi[XrpcAnswer]):
                           models.AppBskyFeedGetPosts.Params(uris=uris), "posts")
         return [entry.post for entry in page.entries]
 
+    def get_post_thread(self, uri: str, *, depth: int = 10, parent_height: int = 80) -> JsonDict:
+        """getPostThread: ``{thread}``, a #threadViewPost (parent chain, nested replies), or
+        a #notFoundPost / #blockedPost for the post itself. A deleted post may also be a
+        400 "Post not found" (NotFound)."""
+        body = self.query(f"thread {uri}", "app.bsky.feed.getPostThread",
+                          models.AppBskyFeedGetPostThread.Params(
+                              uri=uri, depth=depth, parent_height=parent_height))
+        if not isinstance(body.get("thread"), dict):
+            raise TransientError(NETWORK, f"thread {uri}: the answer has no thread")
+        return body
+
     def get_list(self, list_uri: str) -> JsonDict:
         """getList (one member): the list's view; NotFound ("List not found") when it is
         gone. getListFeed cannot tell: a missing list's feed is a 200 with no items."""

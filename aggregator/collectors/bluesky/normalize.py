@@ -224,6 +224,13 @@ def _post(post: JsonDict, reply: JsonDict, raw: str, boosts: tuple[Boost, ...]) 
     )
 
 
+def normalize_post_view(post: JsonDict, parent: JsonDict | None = None) -> Post:
+    """A bare postView (a thread's node) -> Post; `parent` is its parent's postView when
+    known (its author becomes `reply_to_author`). `raw` is the postView as received."""
+    reply = {"parent": parent} if parent else {}
+    return _post(post, reply, orjson.dumps(post).decode(), ())
+
+
 def normalize_entry(entry: FeedEntry) -> Post:
     """One feed item -> Post; a repost becomes the original post with a `Boost`."""
     raw = orjson.dumps(entry.item).decode()

@@ -2,7 +2,8 @@
 
 Endpoints (https://docs.joinmastodon.org/methods/timelines/, .../methods/accounts/):
 GET /api/v1/timelines/list/:id, /api/v1/timelines/tag/:hashtag,
-/api/v1/accounts/:id/statuses and /api/v1/accounts/lookup.
+/api/v1/accounts/:id/statuses and /api/v1/accounts/lookup; a conversation with
+/api/v1/statuses/:id/context (https://docs.joinmastodon.org/methods/statuses/#context).
 
 Mastodon.py does the requests, auth header, Link parsing and HTTP error classes. Two things
 we take from the raw HTTP response instead, through a `requests` response hook on the
@@ -256,6 +257,20 @@ class MastodonApi(HttpApi[requests.Response]):
         if not isinstance(body, dict) or not body.get("id"):
             raise TransientError(NETWORK, f"{what}: the server's answer is not a status")
         return body
+
+    def fetch_context(self, status_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """GET /api/v1/statuses/:id/context: (ancestors root first, descendants depth
+        first). Public statuses need no token; with the account's token a server also shows
+        what that account may see (private servers, followers-only replies)."""
+        what = f"conversation of status {status_id}"
+        body = self._json(what, lambda: self.client.status_context(status_id))
+        if not isinstance(body, dict):
+            raise TransientError(NETWORK, f"{what}: the server's answer is not a context")
+        ancestors, descendants = body.get("ancestors"), body.get("descendants")
+        return ([s for s in ancestors if isinstance(s, dict)] if isinstance(ancestors, list)
+                else [],
+                [s for s in descendants if isinstance(s, dict)] if isinstance(descendants, list)
+                else [])
 
     def local_domain(self) -> str | None:
         """The domain this server's own accounts belong to (Mastodon's LOCAL_DOMAIN), which
