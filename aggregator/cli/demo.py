@@ -29,6 +29,7 @@ def demo_reader_app(db: Database, repo: Repository,  # type: ignore[no-untyped-d
     from aggregator.cli.read import topic_names
     from aggregator.collectors.registry import build_thread_source
     from aggregator.curation.store import CurationStore
+    from aggregator.demo import DEMO_ENVIRON
     from aggregator.reader.curator import StorageCurator
     from aggregator.reader.feed import ServiceRefresher, StorageFeedReader
     from aggregator.reader.thread import ServiceThreadFetcher
@@ -38,7 +39,8 @@ def demo_reader_app(db: Database, repo: Repository,  # type: ignore[no-untyped-d
     reader = StorageFeedReader(db, repo, settings, clock, topic_names(None))
     refresher = ServiceRefresher(demo_service(settings, db, repo, clock))
     threads = ServiceThreadFetcher(ThreadService(
-        settings, repo, lambda account: build_thread_source(account, {}, clock), clock))
+        settings, repo, lambda account: build_thread_source(account, DEMO_ENVIRON, clock),
+        clock))
     return ReaderApp(reader, refresher, poll_seconds=settings.reader.poll_seconds,
                      curator=StorageCurator(CurationStore(db, clock)), threads=threads)
 

@@ -105,8 +105,8 @@ class SampleFile:
 
 
 class MastodonSamples(SampleFile):
-    """GET /api/v1/timelines/list/:id, /timelines/tag/:tag, /accounts/lookup and
-    /accounts/:id/statuses over the sample statuses."""
+    """GET /api/v1/timelines/list/:id, /timelines/tag/:tag, /accounts/lookup,
+    /accounts/:id/statuses and /statuses/:id/context over the sample statuses."""
 
     FILE = "mastodon.json"
 
@@ -138,7 +138,27 @@ class MastodonSamples(SampleFile):
         if len(parts) == 3 and parts[0] == "accounts" and parts[2] == "statuses":
             return self._page([s for s in shown if s["account"]["id"] == parts[1]],
                               path, query, base_url)
+        if len(parts) == 3 and parts[0] == "statuses" and parts[2] == "context":
+            return self._context(parts[1], shown)
         return Answer(404, {"error": "Record not found"})
+
+    def _context(self, status_id: str, shown: list[Json]) -> Answer:
+        """Ancestors (oldest first) and descendants (in reply order), as Mastodon answers."""
+        by_id = {s["id"]: s for s in shown}
+        if status_id not in by_id:
+            return Answer(404, {"error": "Record not found"})
+        ancestors: list[Json] = []
+        parent = by_id[status_id].get("in_reply_to_id")
+        while parent in by_id and len(ancestors) < 40:
+            ancestors.insert(0, by_id[parent])
+            parent = by_id[parent].get("in_reply_to_id")
+        descendants: list[Json] = []
+        frontier = {status_id}
+        for status in sorted(shown, key=lambda s: _order(s["id"])):
+            if status.get("in_reply_to_id") in frontier:
+                descendants.append(status)
+                frontier.add(status["id"])
+        return Answer(200, {"ancestors": ancestors, "descendants": descendants})
 
     def _page(self, statuses: list[Json], path: str, query: dict[str, str],
               base_url: str) -> Answer:

@@ -1,7 +1,8 @@
 """The demo's Bluesky AppView: data/demo/bluesky.json served as XRPC queries.
 
 GET ``/xrpc/app.bsky.feed.getListFeed`` (list, limit, cursor), ``app.bsky.feed.getAuthorFeed``
-(actor: DID or handle), ``app.bsky.graph.getList`` and ``com.atproto.identity.resolveHandle``,
+(actor: DID or handle), ``app.bsky.feed.getPostThread`` (uri: the post, its parents and
+replies as thread views), ``app.bsky.graph.getList`` and ``com.atproto.identity.resolveHandle``,
 anonymously, as the public AppView answers them: feeds newest first by the time an item
 entered the feed (a repost at its repost time), ``limit`` 1-100 (default 50), an opaque
 cursor on every page but the last (which has no ``cursor`` key), ``{"feed": []}`` for a
@@ -62,6 +63,8 @@ class BlueskySamples(SampleFile):
             actor = query.get("actor", "")
             did = self.dids.get(actor.lower(), actor)
             return self._page([i for i in shown if _by(i) == did], query)
+        if nsid == "app.bsky.feed.getPostThread":
+            return self._thread(query.get("uri", ""), shown)
         if nsid == "app.bsky.graph.getList":
             if query.get("list") != self.list_view["uri"]:
                 return _error(400, "InvalidRequest", "List not found")
@@ -75,6 +78,27 @@ class BlueskySamples(SampleFile):
                 return _error(400, "InvalidRequest", "Unable to resolve handle")
             return self._answer({"did": did})
         return _error(501, "MethodNotImplemented", "Method Not Implemented")
+
+    def _thread(self, uri: str, shown: list[Json]) -> Answer:
+        posts = {i["post"]["uri"]: i["post"] for i in shown}
+        if uri not in posts:
+            return _error(400, "NotFound", f"Post not found: {uri}")
+
+        def parent_of(post: Json) -> str | None:
+            reply = post.get("record", {}).get("reply") or {}
+            return (reply.get("parent") or {}).get("uri")
+
+        def view(post: Json, *, up: int, down: int) -> Json:
+            out: Json = {"$type": "app.bsky.feed.defs#threadViewPost", "post": post}
+            parent = parent_of(post)
+            if up and parent in posts:
+                out["parent"] = view(posts[parent], up=up - 1, down=0)
+            if down:
+                out["replies"] = [view(p, up=0, down=down - 1) for p in posts.values()
+                                  if parent_of(p) == post["uri"]]
+            return out
+
+        return self._answer({"thread": view(posts[uri], up=80, down=6)})
 
     def _page(self, items: list[Json], query: dict[str, str]) -> Answer:
         cursor = query.get("cursor")

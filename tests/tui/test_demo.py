@@ -278,3 +278,28 @@ def test_bluesky_facets_point_at_utf8_bytes_of_what_they_mark() -> None:
                 assert marked.startswith("@") and marked.endswith(".example")
             checked += 1
     assert checked > 40 and non_ascii_before_link >= 4
+
+
+@pytest.mark.parametrize(("query", "reply", "parent"), [
+    ("network:mastodon frail CKD", "frail patients over 85 with CKD",
+     "New randomized trial in heart failure"),
+    ("network:bluesky registry frailty", "Does the registry say anything about frailty",
+     "Our registry of 12,000 patients"),
+])
+async def test_T_fetches_a_demo_conversation_from_the_demo_server(
+        demo: Demo, query: str, reply: str, parent: str) -> None:
+    """The demo server answers Mastodon's statuses/:id/context and Bluesky's getPostThread,
+    so T shows a conversation fetched from it, not an error."""
+    app = demo_reader_app(demo.db, demo.repo, demo.settings, demo.clock)
+    app.opener = lambda url: None
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *query, "enter")
+        await until(pilot, lambda: [r.text for r in listed(app)] != []
+                    and all(reply in r.text for r in listed(app)), "the reply alone listed")
+        await pilot.press("T")
+        await until(pilot, lambda: "fetched just now" in screen_text(app)
+                    or "could not fetch" in screen_text(app), "the fetch's outcome")
+        shown = screen_text(app)
+        assert "could not fetch" not in shown
+        assert parent in shown and reply in shown
