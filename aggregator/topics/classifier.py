@@ -144,7 +144,10 @@ class Classifier:
         self._prefixes: set[str] = set()  # every phrase's leading words, for early exits
         self._langs = {t.id: frozenset(t.languages) for t in taxonomy.topics}
         self._neighbours = {t.id: t.neighbours for t in taxonomy.topics if t.neighbours}
-        self._co_topics = {t.id: t.context_topics for t in taxonomy.topics if t.context_topics}
+        self._supports: dict[str, list[str]] = {}  # topic -> topics whose co-term it is
+        for t in taxonomy.topics:
+            for friend in t.context_topics:
+                self._supports.setdefault(friend, []).append(t.id)
         # hashtag -> (topics with the match, community facet or None, split words)
         self._tags: dict[str, tuple[tuple[TopicMatch, ...], TopicMatch | None, str]] = {}
         for t in taxonomy.topics:
@@ -158,7 +161,7 @@ class Classifier:
                 key = " ".join(_WORD.findall(phrase.translate(_APOSTROPHES)))
                 # "the ED" also at the start of a sentence: "The ED" (not eGFR -> EGFR)
                 head = key.split(" ", 1)[0]
-                forms = (key, key.capitalize() if head.islower() and " " in key else key)
+                forms = (key, key[:1].upper() + key[1:] if head.islower() and " " in key else key)
                 for form in dict.fromkeys(forms):
                     if t.id not in self._exact.setdefault(form, []):
                         self._exact[form].append(t.id)
@@ -260,10 +263,9 @@ class Classifier:
         self._match_phrases(_SEP.join(s for s in segments if s), best, support, weak, vetoed,
                             shared)
         priors = {*default_topics, *voice_topics}
-        if self._co_topics:  # a topic the text already matched is a co-term of its friends
-            for topic, friends in self._co_topics.items():
-                if any(f in best and f not in vetoed for f in friends):
-                    priors.add(topic)
+        supports = self._supports  # a topic the text already matched is a co-term
+        for topic in [t for t in best if t in supports and t not in vetoed]:
+            priors.update(supports[topic])
         lang = (post.lang or "").split("-")[0].lower()
         self._match_guarded(text, lang, best, support, weak, priors, trace)
         for topic, phrase in vetoed.items():
