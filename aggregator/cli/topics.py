@@ -69,32 +69,56 @@ def _find_post(app: AppContext, ref: str) -> int:
 @click.argument("post_ref", metavar="POST")
 @pass_reader
 def explain(app: AppContext, post_ref: str) -> None:
-    """Which rules gave POST its topics (POST: its id, remote id, URL or key).
+    """Which rules gave POST its topics, and why the topics it pointed at but did not get
+    were dropped (POST: its id, remote id, URL or key).
 
     Rules, strongest first: hashtag, keyword/guarded abbreviation, then the weaker
     signals: the source's default topics (source) and the curated voice's topics (voice).
+    Dropped: vetoed by a phrase, an abbreviation or weak word without a co-term, a rule
+    outside its language, a keyword shared with a neighbouring topic the post is about,
+    a word only inside a link. The taxonomy as it is now decides (your topics_file too).
     """
+    from aggregator.storage.retopic import _as_post
+    from aggregator.storage.schema import post_sources, sources
+    from aggregator.topics.classifier import Classifier
+    from aggregator.topics.taxonomy import load_taxonomy
+
     pid = _find_post(app, post_ref)
     with app.db.engine.connect() as conn:
-        post = conn.execute(select(posts.c.text, posts.c.url, accounts.c.handle)
+        post = conn.execute(select(posts.c.id, posts.c.network, posts.c.created_at,
+                                   posts.c.text, posts.c.spoiler, posts.c.lang,
+                                   posts.c.hashtags, posts.c.links, posts.c.media,
+                                   posts.c.url, accounts.c.handle)
                             .join(accounts, accounts.c.id == posts.c.author_id)
                             .where(posts.c.id == pid)).one()
         rows = conn.execute(select(post_topics).where(post_topics.c.post_id == pid)
                             .order_by(post_topics.c.weight.desc(), post_topics.c.topic)).all()
+        names = conn.execute(select(sources.c.name)
+                             .join(post_sources, post_sources.c.source_id == sources.c.id)
+                             .where(post_sources.c.post_id == pid)).scalars().all()
     console = Console()
-    console.print(Text(f"{terminal_safe(post.handle, single_line=True)}  {post.url}"))
+    console.print(Text(f"{terminal_safe(post.handle, single_line=True)}  "
+                       f"{terminal_safe(post.url, single_line=True)}"))
     console.print(Text(terminal_safe(post.text)[:400]), style="dim")
     if not rows:
         console.print("no topics matched")
-        return
-    table = Table(show_edge=False, pad_edge=False)
-    for col in ("topic", "rule", "matched", "weight"):
-        table.add_column(col)
-    for r in rows:
-        strength = "weaker signal" if r.rule in ("source", "voice") else ""
-        table.add_row(r.topic, f"{r.rule} {strength}".strip(),
-                      Text(terminal_safe(r.matched, single_line=True)), str(r.weight))
-    console.print(table)
+    else:
+        table = Table(show_edge=False, pad_edge=False)
+        for col in ("topic", "rule", "matched", "weight"):
+            table.add_column(col)
+        for r in rows:
+            strength = "weaker signal" if r.rule in ("source", "voice") else ""
+            table.add_row(Text(terminal_safe(r.topic, single_line=True)),
+                          f"{r.rule} {strength}".strip(),
+                          Text(terminal_safe(r.matched, single_line=True)), str(r.weight))
+        console.print(table)
+    defaults = [t for s in app.settings.sources if s.name in names for t in s.topics]
+    voices = [r.topic for r in rows if r.rule == "voice"]
+    classifier = Classifier(load_taxonomy(app.settings.topics_file))
+    _, dropped = classifier.explain(_as_post(post), defaults, voices)
+    for d in dropped:
+        line = f"not {d.topic}: {d.reason}"
+        console.print(Text(terminal_safe(line, single_line=True)), soft_wrap=True)
 
 
 @topics.command()

@@ -9,14 +9,25 @@ Rules, per topic (strongest match wins, one match per topic):
   text, or a CamelCase hashtag split into words (#HeartFailure -> "heart failure").
 * ``keyword`` also: an ``exact`` phrase, matched case-sensitively (eGFR, "the ED").
 * ``guarded`` (2): a case-sensitive ``guarded`` abbreviation (MI, MS, ER...) or a ``weak``
-  word, but only together with a co-term of the same topic (a ``context`` phrase, a
-  keyword, a hashtag, or a different guarded abbreviation) and only when the post's
-  language is one of the topic's ``languages`` (or unknown).
+  word, but only together with a co-term of the same topic (a ``context`` phrase, the
+  source's or voice's topics, or a different guarded abbreviation) and only when the
+  post's language is one of the topic's ``languages`` (or unknown). A hashtag or keyword
+  match of one of the topic's ``context_topics`` is a co-term too ("children" in a post
+  about measles). A word is never its
+  own co-term: "CT" is not supported by the context word "ct", nor "rural hospitals" by
+  the "hospitals" inside it.
+* ``keyword`` also: a ``shared`` phrase (a drug or disease that neighbouring topics also
+  talk about: SGLT2 inhibitors in heart failure), but only when none of the topic's
+  ``neighbours`` matched the post's text (hashtag, keyword, guarded).
 * ``source`` / ``voice`` (1): the source's default topics, the author's curated topics.
 * ``content_type`` (1): a link's content type lists the topic (paper -> research_evidence).
 
 A ``veto`` phrase cancels the topic's hashtag/keyword/guarded matches for the post.
 URLs, @mentions and inline #hashtags are removed from the text before keyword matching.
+An ``exact`` phrase starting in lower case also matches with a capital ("Our ED").
+
+:meth:`Classifier.explain` also returns what was considered and dropped, and why
+(vetoed, no co-term, language, shared with a neighbour, only inside a link).
 
 Facets come back in the same list after the topics, with prefixed names:
 ``community:<id>`` (rule "community", from hashtags) and ``type:<id>`` (rule
@@ -51,7 +62,8 @@ _YEAR = re.compile(r"^(.*?[a-z_])(\d{2}|\d{4})$")
 _COMBINING_BMP = {c: None for c in range(0x10000) if unicodedata.combining(chr(c))}
 _SEP = "\x00"  # a token that no phrase contains: n-grams never cross it
 
-KEYWORD, CONTEXT, WEAK, VETO = 0, 1, 2, 3
+KEYWORD, CONTEXT, WEAK, VETO, SHARED = 0, 1, 2, 3, 4
+TEXT_RULES = ("hashtag", "keyword", "guarded")
 CACHE_SIZE = 50_000  # hashtags remembered per classifier (cleared when full)
 
 
@@ -61,6 +73,14 @@ class TopicMatch:
     rule: str  # hashtag, keyword, guarded, source, voice, community, content_type
     matched: str
     weight: int
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """A topic the post pointed at but did not get, and why (`rounds topics explain`)."""
+
+    topic: str
+    reason: str
 
 
 def topic_ids(matches: Iterable[TopicMatch]) -> list[str]:
@@ -123,19 +143,30 @@ class Classifier:
         self._exact_len: dict[str, int] = {}
         self._prefixes: set[str] = set()  # every phrase's leading words, for early exits
         self._langs = {t.id: frozenset(t.languages) for t in taxonomy.topics}
+        self._neighbours = {t.id: t.neighbours for t in taxonomy.topics if t.neighbours}
+        self._supports: dict[str, list[str]] = {}  # topic -> topics whose co-term it is
+        for t in taxonomy.topics:
+            for friend in t.context_topics:
+                self._supports.setdefault(friend, []).append(t.id)
         # hashtag -> (topics with the match, community facet or None, split words)
         self._tags: dict[str, tuple[tuple[TopicMatch, ...], TopicMatch | None, str]] = {}
         for t in taxonomy.topics:
             weak = {_phrase_key(w) for w in t.weak}
             for kind, phrases in ((KEYWORD, t.keywords), (WEAK, t.weak), (VETO, t.veto),
+                                  (SHARED, t.shared),
                                   (CONTEXT, [c for c in t.context if _phrase_key(c) not in weak])):
                 for phrase in phrases:  # a weak word never supports itself as context
                     self._add_phrase(phrase, t.id, kind)
             for phrase in t.exact:
                 key = " ".join(_WORD.findall(phrase.translate(_APOSTROPHES)))
-                self._exact.setdefault(key, []).append(t.id)
-                first, n = key.split(" ", 1)[0], key.count(" ") + 1
-                self._exact_len[first] = max(self._exact_len.get(first, 0), n)
+                # "the ED" also at the start of a sentence: "The ED" (not eGFR -> EGFR)
+                head = key.split(" ", 1)[0]
+                forms = (key, key[:1].upper() + key[1:] if head.islower() and " " in key else key)
+                for form in dict.fromkeys(forms):
+                    if t.id not in self._exact.setdefault(form, []):
+                        self._exact[form].append(t.id)
+                    first, n = form.split(" ", 1)[0], form.count(" ") + 1
+                    self._exact_len[first] = max(self._exact_len.get(first, 0), n)
             for tag in t.hashtags:
                 self._hashtags.setdefault(tag, []).append(t.id)
             for stem in t.conferences:
@@ -186,6 +217,27 @@ class Classifier:
     def classify(
         self, post: Post, default_topics: Sequence[str] = (), voice_topics: Sequence[str] = ()
     ) -> list[TopicMatch]:
+        return self._classify(post, default_topics, voice_topics, None)
+
+    def explain(
+        self, post: Post, default_topics: Sequence[str] = (), voice_topics: Sequence[str] = ()
+    ) -> tuple[list[TopicMatch], list[Dropped]]:
+        """The matches, and the topics the post pointed at but did not get, with why."""
+        trace: list[Dropped] = []
+        matches = self._classify(post, default_topics, voice_topics, trace)
+        from_text = {m.topic for m in matches if m.rule in TEXT_RULES}
+        urls = [*_URL.findall(post.text), *post.links]
+        if urls:  # what a link's address would have given
+            in_links: dict[str, TopicMatch] = {}
+            self._match_phrases(_SEP.join(urls), in_links, {}, {}, {}, {})
+            for topic, m in in_links.items():
+                if topic not in from_text and m.rule == "keyword":
+                    trace.append(Dropped(topic, f"{m.matched!r} appears only inside a link"))
+        dropped = [d for d in dict.fromkeys(trace) if d.topic not in from_text]
+        return matches, dropped
+
+    def _classify(self, post: Post, default_topics: Sequence[str],
+                  voice_topics: Sequence[str], trace: list[Dropped] | None) -> list[TopicMatch]:
         best: dict[str, TopicMatch] = {}
         facets: dict[str, TopicMatch] = {}
         text = post.text
@@ -204,17 +256,27 @@ class Classifier:
             camel.append(info[2])
         text = strip_noise(text)
         segments = [text, post.spoiler, *(m.alt_text for m in post.media), *camel]
-        support: dict[str, str] = {}  # topic -> co-term seen
-        weak: dict[str, str] = {}
-        vetoed: set[str] = set()
-        self._match_phrases(_SEP.join(s for s in segments if s), best, support, weak, vetoed)
-        for topic in (*default_topics, *voice_topics):
-            support.setdefault(topic, "")
+        support: dict[str, list[tuple[str, int, int]]] = {}  # topic -> co-terms seen
+        weak: dict[str, tuple[str, int, int]] = {}
+        vetoed: dict[str, str] = {}
+        shared: dict[str, TopicMatch] = {}
+        self._match_phrases(_SEP.join(s for s in segments if s), best, support, weak, vetoed,
+                            shared)
+        priors = {*default_topics, *voice_topics}
+        supports = self._supports  # a topic the text already matched is a co-term
+        for topic in [t for t in best if t in supports and t not in vetoed]:
+            priors.update(supports[topic])
         lang = (post.lang or "").split("-")[0].lower()
-        self._match_guarded(text, lang, best, support, weak)
-        for topic in vetoed:
-            if topic in best and best[topic].rule in ("hashtag", "keyword", "guarded"):
+        self._match_guarded(text, lang, best, support, weak, priors, trace)
+        for topic, phrase in vetoed.items():
+            old = best.get(topic)
+            if old is not None and old.rule in TEXT_RULES:
                 del best[topic]
+                if trace is not None:
+                    trace.append(Dropped(topic, f"{old.rule} {old.matched!r} vetoed by "
+                                                f"{phrase!r}"))
+        if shared:
+            self._match_shared(shared, best, vetoed, trace)
         # a feed entry *is* its link (a journal's article, an agency's notice)
         own = (post.url,) if post.network == "feed" and post.url else ()
         for link in (*own, *post.links):
@@ -226,6 +288,25 @@ class Classifier:
         far = len(self._order)
         ordered = sorted(best.values(), key=lambda m: (-m.weight, self._order.get(m.topic, far)))
         return ordered + sorted(facets.values(), key=lambda m: m.topic)
+
+    def _match_shared(self, shared: dict[str, TopicMatch], best: dict[str, TopicMatch],
+                      vetoed: dict[str, str], trace: list[Dropped] | None) -> None:
+        """A shared phrase counts unless a neighbouring topic is what the text is about."""
+        text_topics = {t for t, m in best.items() if m.rule in TEXT_RULES}
+        for topic, match in shared.items():
+            if topic in best:
+                continue
+            if topic in vetoed:
+                if trace is not None:
+                    trace.append(Dropped(topic, f"keyword {match.matched!r} vetoed by "
+                                                f"{vetoed[topic]!r}"))
+                continue
+            near = [n for n in self._neighbours.get(topic, ()) if n in text_topics]
+            if not near:
+                best[topic] = match
+            elif trace is not None:
+                trace.append(Dropped(topic, f"{match.matched!r} is shared with "
+                                            f"{', '.join(near)}, which the post matched"))
 
     def _tag_info(self, tag: str) -> tuple[tuple[TopicMatch, ...], TopicMatch | None, str]:
         """What one hashtag contributes (computed once per classifier and spelling)."""
@@ -250,8 +331,10 @@ class Classifier:
         self._tags[tag] = info
         return info
 
-    def _match_phrases(self, text: str, best: dict[str, TopicMatch], support: dict[str, str],
-                       weak: dict[str, str], vetoed: set[str]) -> None:
+    def _match_phrases(self, text: str, best: dict[str, TopicMatch],
+                       support: dict[str, list[tuple[str, int, int]]],
+                       weak: dict[str, tuple[str, int, int]], vetoed: dict[str, str],
+                       shared: dict[str, TopicMatch]) -> None:
         tokens = _WORD_OR_SEP.findall(fold(text))
         tokens.append(_SEP)
         phrases, max_len, prefixes = self._compiled, self._max_len, self._prefixes
@@ -261,30 +344,35 @@ class Classifier:
             key = tokens[i]
             found = phrases.get(key)
             if found is not None:
-                hits.append((key, found))
+                hits.append((key, found, i, i + 1))
             if key in prefixes:
                 for n in range(2, min(max_len[key], count - i) + 1):
                     key = key + " " + tokens[i + n - 1]
                     found = phrases.get(key)
                     if found is not None:
-                        hits.append((key, found))
+                        hits.append((key, found, i, i + n))
                     if key not in prefixes:  # no phrase goes on from here
                         break
-        for key, entries in hits:
+        for key, entries, start, end in hits:
             for topic, kind, match in entries:
                 if kind == KEYWORD:
                     old = best.get(topic)
                     if old is None or match.weight > old.weight:
                         best[topic] = match
                 elif kind == CONTEXT:
-                    support.setdefault(topic, key)
-                elif kind == WEAK:
-                    weak.setdefault(topic, key)
+                    support.setdefault(topic, []).append((key, start, end))
+                elif kind == WEAK:  # the first, longest: "case of the day", not "of the day"
+                    if topic not in weak or weak[topic][1] == start:
+                        weak[topic] = (key, start, end)
+                elif kind == SHARED:
+                    shared.setdefault(topic, match)
                 else:
-                    vetoed.add(topic)
+                    vetoed.setdefault(topic, key)
 
     def _match_guarded(self, text: str, lang: str, best: dict[str, TopicMatch],
-                       support: dict[str, str], weak: dict[str, str]) -> None:
+                       support: dict[str, list[tuple[str, int, int]]],
+                       weak: dict[str, tuple[str, int, int]], priors: set[str],
+                       trace: list[Dropped] | None) -> None:
         found: dict[str, list[str]] = {}
         if "’" in text or "‘" in text or "ʼ" in text:
             text = text.translate(_APOSTROPHES)
@@ -306,16 +394,37 @@ class Classifier:
                 key = " ".join(tokens[i:i + n])
                 for topic in exact.get(key, ()):
                     _offer(best, TopicMatch(topic, "keyword", key, WEIGHTS["keyword"]))
-        for topic, word in weak.items():
-            found.setdefault(topic, []).append(word)
-        for topic, words in found.items():
-            langs = self._langs.get(topic)
-            if topic in best or (lang and langs and lang not in langs):
+        for topic, words in found.items():  # abbreviations
+            if topic in best or not self._in_language(topic, lang, words[0], trace):
                 continue
-            # a co-term: context phrase, source/voice prior, or a second abbreviation
-            abbreviations = len(words) - (topic in weak)
-            if topic in support or abbreviations > 1:
+            # a co-term: a source/voice prior, a second abbreviation, or a context phrase
+            # that is not the abbreviation itself ("ct" does not support "CT")
+            own = {w.lower() for w in words}
+            if (topic in priors or len(words) > 1
+                    or any(key not in own for key, _, _ in support.get(topic, ()))):
                 _offer(best, TopicMatch(topic, "guarded", words[0], WEIGHTS["guarded"]))
+            elif trace is not None:
+                trace.append(Dropped(topic, f"{words[0]!r} needs a co-term of the topic "
+                                            "(none in the post)"))
+        for topic, (word, start, end) in weak.items():  # weak words
+            if topic in best or not self._in_language(topic, lang, word, trace):
+                continue
+            # a context phrase outside the weak word ("hospitals" in "rural hospitals" is not)
+            if topic in priors or any(s < start or e > end for _, s, e in support.get(topic, ())):
+                _offer(best, TopicMatch(topic, "guarded", word, WEIGHTS["guarded"]))
+            elif trace is not None:
+                trace.append(Dropped(topic, f"{word!r} needs a co-term of the topic "
+                                            "(none in the post)"))
+
+    def _in_language(self, topic: str, lang: str, word: str,
+                     trace: list[Dropped] | None) -> bool:
+        langs = self._langs.get(topic)
+        if not lang or not langs or lang in langs:
+            return True
+        if trace is not None:
+            trace.append(Dropped(topic, f"{word!r} counts only in posts in "
+                                        f"{', '.join(sorted(langs))} (this one is {lang})"))
+        return False
 
     def _match_link(self, link: str, best: dict[str, TopicMatch],
                     facets: dict[str, TopicMatch]) -> None:

@@ -8,7 +8,8 @@ shape and is merged over the default by :func:`load_taxonomy`:
 * ``[[topics]]`` with an EXISTING id: each key it lists REPLACES the default's value for
   that key (``keywords = [...]`` replaces the keyword list); keys it does not list are
   kept. ``extend_<key> = [...]`` APPENDS to the default's list instead (for hashtags,
-  conferences, keywords, exact, guarded, weak, context, veto, languages, mesh).
+  conferences, keywords, exact, guarded, weak, context, veto, languages, mesh, neighbours,
+  shared, context_topics).
   ``disabled = true`` removes the topic (and its id from content types' ``topics``).
 * ``[communities]``: each key replaces (or adds) that community's hashtag list; an empty
   list removes the community.
@@ -36,7 +37,7 @@ DEFAULT_NAME = "aggregator/data/topics.toml"
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 LIST_KEYS = (
     "hashtags", "conferences", "keywords", "exact", "guarded", "weak", "context", "veto",
-    "languages", "mesh",
+    "languages", "mesh", "neighbours", "shared", "context_topics",
 )
 _TOPIC_KEYS = {"id", "name", "disabled", *LIST_KEYS, *(f"extend_{k}" for k in LIST_KEYS)}
 _CT_LISTS = ("domains", "topics")
@@ -64,6 +65,9 @@ class Topic:
     veto: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     mesh: tuple[str, ...] = ()
+    neighbours: tuple[str, ...] = ()
+    shared: tuple[str, ...] = ()
+    context_topics: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +162,19 @@ def merge_taxonomy(base: Taxonomy, data: Mapping[str, Any], origin: str) -> Taxo
     communities = _merge_communities(base.communities, data.get("communities", {}), origin)
     types = _merge_content_types(base.content_types, data.get("content_types", {}), origin)
     known = set(topics)
+    for entry in raw_topics:  # what this file names must exist; disabled ones drop out
+        tid = entry["id"]
+        for key in ("neighbours", "context_topics"):
+            for other in [*entry.get(key, []), *entry.get(f"extend_{key}", [])]:
+                if other not in known or other == tid:
+                    raise ConfigError(f"{origin}: topic {tid!r}: key {key!r}: {other!r} is "
+                                      "not another topic of the taxonomy")
+        if tid in topics and topics[tid].shared and not topics[tid].neighbours:
+            raise ConfigError(f"{origin}: topic {tid!r}: key 'shared' needs 'neighbours' (the "
+                              "topics its shared keywords defer to)")
+    topics = {tid: replace(t, neighbours=tuple(n for n in t.neighbours if n in known),
+                           context_topics=tuple(n for n in t.context_topics if n in known))
+              for tid, t in topics.items()}
     types = [replace(ct, topics=tuple(t for t in ct.topics if t in known)) for ct in types]
     for ct, raw in ((ct, data.get("content_types", {}).get(ct.id, {})) for ct in types):
         for t in raw.get("topics", []) + raw.get("extend_topics", []):

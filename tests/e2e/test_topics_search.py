@@ -52,6 +52,22 @@ def test_posts_carry_topics_and_explain_says_why(collected: Path,
     assert "cardiology" in out and "hashtag" in out
 
 
+def test_explain_says_why_a_topic_was_dropped(collected: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    lucky = search(collected, capsys, '"stroke of luck"')
+    assert len(lucky) == 1 and "neurology" not in lucky[0]["topics"]  # type: ignore[operator]
+    assert main(["--config", str(collected), "topics", "explain", str(lucky[0]["url"])]) == 0
+    out = capsys.readouterr().out
+    assert "no topics matched" in out
+    assert "not neurology: keyword 'stroke' vetoed by 'stroke of luck'" in out
+    # SGLT2 is shared with cardiology: the heart-failure post is not endocrinology
+    hf = search(collected, capsys, "SGLT2")
+    assert "endocrine_diabetes" not in hf[0]["topics"]  # type: ignore[operator]
+    assert main(["--config", str(collected), "topics", "explain", str(hf[0]["url"])]) == 0
+    out = capsys.readouterr().out
+    assert "not endocrine_diabetes: 'sglt2' is shared with cardiology" in out
+
+
 def test_full_text_and_filters_combine(collected: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     hits = search(collected, capsys, "measles", "network:mastodon", "since:3650d")

@@ -209,6 +209,9 @@ extend_domains = ["example-journal.org"]
     ("[content_types.paper]\ntopics = ['nope']\n", "content_types.paper: key 'topics'"),
     ("topics = [\n", "not valid TOML"),
     ("colour = 1\n", "unknown key 'colour'"),
+    ("[[topics]]\nid = 'cardiology'\nneighbours = ['nope']\n", "key 'neighbours': 'nope'"),
+    ("[[topics]]\nid = 'x'\nname = 'X'\nshared = ['y']\n", "key 'shared' needs 'neighbours'"),
+    ("[[topics]]\nid = 'cardiology'\ncontext_topics = ['cardiology']\n", "'context_topics'"),
 ])
 def test_bad_user_file_names_file_and_key(tmp_path: Path, text: str, needle: str) -> None:
     path = write(tmp_path, text)
@@ -235,3 +238,47 @@ def test_fold_lowercases_unifies_apostrophes_and_strips_every_accent(text: str) 
     expected = "".join(c for c in decomposed if not unicodedata.combining(c))
     assert fold(text) == (lowered if lowered.isascii() else expected)
     assert fold("Café ﬁ\U0001f600 e\u0301\U0001d165’s") == "cafe fi\U0001f600 e's"
+
+
+def test_shared_keywords_defer_to_a_neighbouring_topic(classifier: Classifier) -> None:
+    # SGLT2 inhibitors in heart failure are cardiology; in diabetes care, endocrinology
+    got, dropped = classifier.explain(post("SGLT2 inhibitors cut HF admissions in HFrEF"))
+    assert topic_ids(got) == ["cardiology"]
+    assert any(d.topic == "endocrine_diabetes" and "shared with cardiology" in d.reason
+               for d in dropped)
+    assert "endocrine_diabetes" in topic_ids(classifier.classify(post(
+        "Started dapagliflozin today, her sugars have been all over the place")))
+    # a vaccine-uptake post is vaccines, not infectious disease
+    assert topic_ids(classifier.classify(post("COVID vaccine uptake is low this autumn"))) == [
+        "vaccines"]
+
+
+def test_a_word_is_not_its_own_co_term(classifier: Classifier) -> None:
+    # "CT" (Connecticut) is not supported by the context word "ct"; a CT scan is imaging
+    got, dropped = classifier.explain(post("Moving from CT to MA next month"))
+    assert topic_ids(got) == []
+    assert any(d.topic == "diagnostics" and "needs a co-term" in d.reason for d in dropped)
+    assert "diagnostics" in topic_ids(classifier.classify(post("CT showed a 2 cm nodule")))
+    # "biologics" (weak) is not supported by the context word "biologic" it contains
+    assert "rheum_allergy" not in topic_ids(classifier.classify(post(
+        "Asthma biologics have transformed severe asthma care")))
+
+
+def test_another_topic_can_be_the_co_term(classifier: Classifier) -> None:
+    # "children" is a weak pediatrics word; a measles post makes them patients
+    assert "pediatrics" in topic_ids(classifier.classify(post(
+        "Measles cases are rising among unvaccinated children")))
+    assert topic_ids(classifier.classify(post("My children love the park"))) == []
+
+
+def test_exact_phrases_match_at_the_start_of_a_sentence(classifier: Classifier) -> None:
+    assert "emergency_med" in topic_ids(classifier.classify(post("Our ED was full again")))
+    assert "nephro_uro" not in topic_ids(classifier.classify(post("EGFR-mutant NSCLC")))
+
+
+def test_explain_names_language_and_link_only_reasons(classifier: Classifier) -> None:
+    _, dropped = classifier.explain(post("ER sagt, die Triage sei Chaos", lang="de"))
+    assert any(d.topic == "emergency_med" and "(this one is de)" in d.reason for d in dropped)
+    got, dropped = classifier.explain(post("read this https://example.com/melanoma-guide"))
+    assert topic_ids(got) == []
+    assert any(d.topic == "dermatology" and "only inside a link" in d.reason for d in dropped)
