@@ -7,6 +7,8 @@ KEYMAP: tuple[tuple[str, str], ...] = (
     ("Enter", "open the selected post in the reading pane (marks it read); Esc returns"),
     ("o", "open the post in the web browser"),
     ("l", "the post's links, where each goes (Enter opens, y copies)"),
+    ("i", "show the post's images below it, one at a time (a sensitive one after a "
+          "second i); alt text always shown"),
     ("r", "toggle read / unread"),
     ("s", "star / unstar"),
     ("/", "filter with the query language (Enter applies, empty clears, Esc cancels)"),
