@@ -134,3 +134,28 @@ def test_init_writes_a_0600_starter_that_loads_and_never_overwrites(
     assert main(["--config", str(target), "init"]) == 1
     assert target.read_text() == "# mine\n"
     assert "already exists" in capsys.readouterr().err
+
+
+def test_reader_images_default_to_on_demand_and_can_be_set(tmp_path: Path) -> None:
+    assert load_settings(str(write(tmp_path, "")), environ={}).reader.images == "on-demand"
+    text = "[reader]\nimages = \"auto\"\nimage_max_mb = 2.5\nimage_cache_mb = 50\n"
+    reader = load_settings(str(write(tmp_path, text)), environ={}).reader
+    assert (reader.images, reader.image_max_mb, reader.image_cache_mb) == ("auto", 2.5, 50.0)
+
+
+@pytest.mark.parametrize(("text", "key", "problem"), [
+    ("images = \"sometimes\"", "reader.images",
+     "must be one of on-demand, auto, off, not 'sometimes'"),
+    ("images = false", "reader.images", "must be str, not bool"),
+    ("image_max_mb = 0", "reader.image_max_mb", "must be a number of megabytes above 0"),
+    ("image_cache_mb = -5", "reader.image_cache_mb", "must be a number of megabytes above 0"),
+    ("image_size = 3", "reader.image_size", "unknown key"),
+])
+def test_reader_image_mistakes_are_one_line(tmp_path: Path, text: str, key: str,
+                                            problem: str) -> None:
+    path = write(tmp_path, f"[reader]\n{text}\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(str(path), environ={})
+    message = str(err.value)
+    assert str(path) in message and key in message and problem in message, message
+    assert "\n" not in message
