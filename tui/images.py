@@ -35,3 +35,12 @@ def picture_widget(graphics: Graphics, image: object) -> Widget:
 
     kind = {"tgp": w.TGPImage, "sixel": w.SixelImage}.get(graphics, w.HalfcellImage)
     return cast(Widget, kind(image))
+
+
+def cell_size() -> tuple[int, int]:
+    """A terminal cell in pixels (width, height), as textual-image measured it before
+    the app started (10×20 where the terminal did not say)."""
+    from textual_image._terminal import get_cell_size
+
+    size = get_cell_size()
+    return (size.width or 10, size.height or 20)

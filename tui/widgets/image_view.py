@@ -18,7 +18,7 @@ from textual.widgets import Static
 
 from aggregator.reader.feed import PostDetail
 from aggregator.reader.images import Picture
-from tui.images import Graphics, picture_widget
+from tui.images import Graphics, cell_size, picture_widget
 from tui.sanitize import sanitize_line
 
 PLACEHOLDER = "sensitive: press i again to show"
@@ -34,12 +34,14 @@ class Fetch:
     url: str
 
 
-def fit(width: int, height: int, columns: int, rows: int) -> int:
-    """Columns for a width×height picture in at most columns×rows cells, at two picture
-    rows per cell (half-blocks; a terminal cell is about twice as tall as wide)."""
+def fit(width: int, height: int, columns: int, rows: int,
+        ratio: float = 2.0) -> tuple[int, int]:
+    """Cells (columns, rows) for a width×height picture in at most columns×rows, keeping
+    its shape on cells `ratio` times as tall as wide, never wider than one cell a pixel."""
     if width <= 0 or height <= 0:
-        return 1
-    return max(1, min(columns, width, math.floor(2 * rows * width / height)))
+        return 1, 1
+    cols = max(1, min(columns, width, math.floor(ratio * rows * width / height)))
+    return cols, max(1, min(rows, round(cols * height / width / ratio)))
 
 
 class ImageView(Vertical):
@@ -120,8 +122,9 @@ class ImageView(Vertical):
         im = picture.image
         widget = picture_widget(self.graphics, im)
         widget.add_class("picture")
-        widget.styles.width = fit(im.width, im.height, columns, rows)
-        widget.styles.height = "auto"
+        cell_width, cell_height = cell_size()
+        widget.styles.width, widget.styles.height = fit(
+            im.width, im.height, columns, rows, cell_height / cell_width)
         self.mount(widget)
 
     def show_error(self, index: int, error: str) -> None:
