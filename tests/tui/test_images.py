@@ -21,8 +21,8 @@ from tests.fakes.images import ImageHost
 from tests.fakes.server import Reply
 from tests.tui.conftest import TOPIC_NAMES, Opened
 from tests.tui.helpers import loaded, main, selected, wait_for, wait_for_text
-from tests.tui.seed import NOW, Seeder, post
 from tests.tui.screen_text import screen_text
+from tests.tui.seed import NOW, Seeder, post
 from tui.app import ReaderApp
 from tui.widgets.image_view import PLACEHOLDER, ImageView
 
