@@ -24,29 +24,31 @@ logger = logging.getLogger(__name__)
 class ImageLoader(Protocol):
     auto: bool  # load the images of a post as it is opened, not only on `i`
 
-    def load(self, url: str) -> Picture:
-        """The decoded image at `url`. Raises MediaError (one line) when it cannot be."""
+    def load(self, url: str, box: int = BOX) -> Picture:
+        """The decoded image at `url`, shrunk to fit `box` pixels (what the screen can
+        show: drawing fewer pixels keeps the UI thread quick). Raises MediaError (one
+        line) when it cannot be."""
         ...
 
 
 class CachedImageLoader:
     def __init__(self, fetcher: ImageFetcher, cache: ImageCache | None, *,
-                 auto: bool = False, box: int = BOX) -> None:
+                 auto: bool = False) -> None:
         self.fetcher = fetcher
         self.cache = cache
         self.auto = auto
-        self.box = box
 
-    def load(self, url: str) -> Picture:
+    def load(self, url: str, box: int = BOX) -> Picture:
+        box = max(16, min(box, BOX))
         data = self.cache.get(url) if self.cache is not None else None
         if data is not None:
             try:
-                return decode(data, box=self.box, cached=True)
+                return decode(data, box=box, cached=True)
             except MediaError:  # a damaged cache file: forget it and fetch again
                 logger.warning("image cache: %s did not decode; fetching it again", url)
                 self.cache.discard(url)  # type: ignore[union-attr]
         data = self.fetcher.download(url)
-        picture = decode(data, box=self.box)  # only what decodes is cached
+        picture = decode(data, box=box)  # only what decodes is cached
         if self.cache is not None:
             self.cache.put(url, data)
         return picture

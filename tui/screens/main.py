@@ -363,7 +363,7 @@ class MainScreen(WorkerScreen):
             self.status.show_activity(guidance.NO_IMAGES)
             return
         if isinstance(step, Fetch):
-            self.fetch_image(step.generation, step.index, step.url)
+            self.fetch_image(step.generation, step.index, step.url, step.box)
         self.call_after_refresh(self.pane.scroll_to_widget, view, animate=False)
 
     def on_image_loaded(self, msg: m.ImageLoaded) -> None:

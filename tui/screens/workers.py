@@ -168,11 +168,11 @@ class WorkerScreen(Screen[None]):
         self.post_message(CollectFinished(summary))
 
     @work(thread=True, group="image", exclusive=True, exit_on_error=False)
-    def fetch_image(self, generation: int, index: int, url: str) -> None:
+    def fetch_image(self, generation: int, index: int, url: str, box: int) -> None:
         """Download (or read from the cache) and decode one image, off the UI thread."""
         assert self.images is not None
         try:
-            picture = self.images.load(url)
+            picture = self.images.load(url, box)
         except MediaError as exc:
             self.post_message(ImageLoaded(generation, index, None, str(exc)))
             return

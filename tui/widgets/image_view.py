@@ -32,6 +32,7 @@ class Fetch:
     generation: int
     index: int
     url: str
+    box: int  # pixels on the largest side worth decoding for this pane
 
 
 def fit(width: int, height: int, columns: int, rows: int,
@@ -107,18 +108,33 @@ class ImageView(Vertical):
         self.generation += 1
         self._clear()
         self._say(self.index, "loading…")
-        return Fetch(self.generation, self.index, self.urls[self.index][0])
+        return Fetch(self.generation, self.index, self.urls[self.index][0], self.box())
+
+    def area(self) -> tuple[int, int]:
+        """The cells a picture may take: the pane's width, and its height less the caption."""
+        pane = self.parent
+        rows = MAX_ROWS
+        columns = self.content_region.width or 40
+        if isinstance(pane, Widget) and pane.scrollable_content_region.height:
+            rows = min(rows, max(4, pane.scrollable_content_region.height - 3))
+            columns = self.content_region.width or pane.scrollable_content_region.width
+        return columns, rows
+
+    def box(self) -> int:
+        """Pixels on the largest side the pane can show: two per cell down in half-blocks,
+        a cell's pixel size with Kitty graphics or Sixel."""
+        columns, rows = self.area()
+        if self.graphics == "halfcell":
+            return max(columns, 2 * rows)
+        cell_width, cell_height = cell_size()
+        return max(columns * cell_width, rows * cell_height)
 
     def show_picture(self, index: int, picture: Picture) -> None:
         self.picture = picture
         self._clear()
         more = " · i: next" if len(self.urls) > 1 else ""
         self._say(index, picture.describe() + (" (cached)" if picture.cached else "") + more)
-        pane = self.parent
-        rows = MAX_ROWS
-        columns = self.content_region.width or 40
-        if isinstance(pane, Widget) and pane.scrollable_content_region.height:
-            rows = min(rows, max(4, pane.scrollable_content_region.height - 3))
+        columns, rows = self.area()
         im = picture.image
         widget = picture_widget(self.graphics, im)
         widget.add_class("picture")
