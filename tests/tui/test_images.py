@@ -177,3 +177,27 @@ async def test_auto_loads_as_a_post_opens_but_not_a_sensitive_one(host: ImageHos
         await pilot.press("escape", "j", "enter")
         await wait_for_text(pilot, app, PLACEHOLDER)
         assert host.requests("/img/figure.webp") == 0
+
+
+@pytest.mark.parametrize("mode", ["on-demand", "auto", "off"])
+def test_rounds_read_hands_the_reader_an_image_loader(tmp_path: Path, host: ImageHost,
+                                                     mode: str) -> None:
+    import os
+
+    from aggregator.cli.app import AppContext
+    from aggregator.cli.read import build_reader_app
+
+    s = seeded(tmp_path / "r.db", host)
+    config = tmp_path / "rounds.toml"
+    config.write_text(f'[reader]\nimages = "{mode}"\nimage_max_mb = 3\nimage_cache_mb = 7\n')
+    ctx = AppContext(config=str(config), database_url=s.url, environ={}, clock=s.clock)
+    images = build_reader_app(ctx).main_screen.images
+    if mode == "off":
+        assert images is None
+    else:
+        assert isinstance(images, CachedImageLoader) and images.auto == (mode == "auto")
+        assert images.fetcher.max_bytes == 3 * 1024 * 1024
+        assert images.cache is not None and images.cache.limit_bytes == 7 * 1024 * 1024
+        assert images.cache.directory == (Path(os.environ["XDG_CACHE_HOME"]) / "grandrounds"
+                                          / "images")
+    ctx.db.dispose()

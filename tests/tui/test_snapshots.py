@@ -25,7 +25,7 @@ from aggregator.reader.feed import StorageFeedReader
 from aggregator.reader.images import CachedImageLoader
 from tests.fakes.images import encode, quadrants
 from tests.tui.conftest import SIZE, TOPIC_NAMES, MakeApp
-from tests.tui.helpers import loaded, wait_for
+from tests.tui.helpers import loaded, settle, wait_for
 from tests.tui.seed import NOW, Seeder, post, with_links
 from tui.app import ReaderApp
 from tui.screens.help import HelpScreen
@@ -123,6 +123,9 @@ async def test_reading_pane_with_an_image(tmp_path: Path, size: tuple[int, int])
                     poll_seconds=0, images=CachedImageLoader(ImageFetcher(), cache))
     async with app.run_test(size=size) as pilot:
         await loaded(pilot, app)
-        await pilot.press("enter", "i")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.main_screen.pane.is_maximized)
+        await settle(pilot)  # the picture is sized to the pane: the maximized one
+        await pilot.press("i")
         await wait_for(pilot, lambda: app.main_screen.pane.images.picture is not None)
         await matches_snapshot(pilot, app, f"image_{size[0]}x{size[1]}")
