@@ -18,6 +18,7 @@
       StorageError         database unreachable, corrupt, or from a newer grandrounds
       CurationError        a bad handle, list name or import row
       OutputError          an output file that cannot be written (path and reason)
+      MediaError           an image that cannot be fetched, is too large or does not decode
 
 Messages never contain secrets: tokens are not formatted into them anywhere.
 """
@@ -116,3 +117,8 @@ class CurationError(AggregatorError):
 
 class OutputError(AggregatorError):
     """An output file or directory cannot be written (the path and the reason)."""
+
+
+class MediaError(AggregatorError):
+    """A post's image could not be shown: refused URL, too large, HTTP failure, not an
+    image, or one that does not decode. The message is one line naming the reason."""

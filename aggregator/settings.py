@@ -105,6 +105,9 @@ class MuteSettings:
 class ReaderSettings:
     mark_read_on_move: bool = False
     poll_seconds: float = 5.0
+    images: str = "on-demand"  # IMAGE_MODES: `i` loads them, "auto" as a post opens, "off"
+    image_max_mb: float = 10.0  # a larger image is refused, before it is downloaded
+    image_cache_mb: float = 200.0  # the on-disk image cache is trimmed back to this
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +194,7 @@ _ACCOUNT_KEYS = {
 }
 _SOURCE_KEYS = {"name", "account", "list", "hashtag", "user", "search", "curated", "feed", "every",
                 "topics", "backfill"}
+IMAGE_MODES = ("on-demand", "auto", "off")
 _TOP_KEYS = {"database", "accounts", "sources", "views", "mutes", "topics_file", "reader",
              "recheck_hours"}
 _TARGETS: tuple[TargetKind, ...] = ("list", "hashtag", "user", "search", "curated", "feed")
@@ -382,6 +386,13 @@ def _check_names(settings: Settings, view_tables: Sequence[_Table],
             table.fail(table.key("query"), str(exc))
 
 
+def _megabytes(t: _Table, name: str, default: float) -> float:
+    value = float(t.get(name, (int, float), default))
+    if not 0 < value <= 100_000:
+        t.fail(t.key(name), f"must be a number of megabytes above 0, not {value:g}")
+    return value
+
+
 def parse_settings(data: Mapping[str, Any], path: Path | None,
                    environ: Mapping[str, str]) -> Settings:
     top = _Table("", dict(data), path)
@@ -410,9 +421,15 @@ def parse_settings(data: Mapping[str, Any], path: Path | None,
     mute_pairs = [_mute(i, m, path) for i, m in enumerate(top.get("mutes", list, []))]
     topics_file = top.get("topics_file", str)
     rt = _Table("reader", top.get("reader", dict, {}), path)
-    rt.check_unknown({"mark_read_on_move", "poll_seconds"})
+    rt.check_unknown({"mark_read_on_move", "poll_seconds", "images", "image_max_mb",
+                      "image_cache_mb"})
+    images = rt.get("images", str, "on-demand")
+    if images not in IMAGE_MODES:
+        rt.fail(rt.key("images"), f"must be one of {', '.join(IMAGE_MODES)}, not {images!r}")
     reader = ReaderSettings(rt.get("mark_read_on_move", bool, False),
-                            float(rt.get("poll_seconds", (int, float), 5.0)))
+                            float(rt.get("poll_seconds", (int, float), 5.0)), images,
+                            _megabytes(rt, "image_max_mb", 10.0),
+                            _megabytes(rt, "image_cache_mb", 200.0))
     recheck = top.get("recheck_hours", int, 48)
     base = path.parent if path else Path.cwd()
     settings = Settings(

@@ -171,3 +171,28 @@ def test_the_example_config_loads_as_shipped_and_with_every_example_uncommented(
                                                          "feed", "curated"}
     assert (Path(__file__).parents[1] / "config" / "rounds.example.toml").read_text() == \
         example_config()  # the copy in config/ is the one rounds init writes
+
+
+def test_reader_images_default_to_on_demand_and_can_be_set(tmp_path: Path) -> None:
+    assert load_settings(str(write(tmp_path, "")), environ={}).reader.images == "on-demand"
+    text = "[reader]\nimages = \"auto\"\nimage_max_mb = 2.5\nimage_cache_mb = 50\n"
+    reader = load_settings(str(write(tmp_path, text)), environ={}).reader
+    assert (reader.images, reader.image_max_mb, reader.image_cache_mb) == ("auto", 2.5, 50.0)
+
+
+@pytest.mark.parametrize(("text", "key", "problem"), [
+    ("images = \"sometimes\"", "reader.images",
+     "must be one of on-demand, auto, off, not 'sometimes'"),
+    ("images = false", "reader.images", "must be str, not bool"),
+    ("image_max_mb = 0", "reader.image_max_mb", "must be a number of megabytes above 0"),
+    ("image_cache_mb = -5", "reader.image_cache_mb", "must be a number of megabytes above 0"),
+    ("image_size = 3", "reader.image_size", "unknown key"),
+])
+def test_reader_image_mistakes_are_one_line(tmp_path: Path, text: str, key: str,
+                                            problem: str) -> None:
+    path = write(tmp_path, f"[reader]\n{text}\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(str(path), environ={})
+    message = str(err.value)
+    assert str(path) in message and key in message and problem in message, message
+    assert "\n" not in message

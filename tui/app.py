@@ -18,8 +18,10 @@ from textual.screen import Screen
 
 from aggregator.reader.curator import Curator
 from aggregator.reader.feed import FeedReader, Refresher
+from aggregator.reader.images import ImageLoader
 from aggregator.reader.thread import ThreadFetcher
 from tui.guidance import NO_CURATOR
+from tui.images import Graphics
 from tui.screens.curator import CuratorScreen
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
@@ -38,7 +40,8 @@ class ReaderApp(App[None]):
                  mark_read_on_move: bool = False, poll_seconds: float = 5.0,
                  opener: Callable[[str], object] = webbrowser.open,
                  curator: Curator | None = None,
-                 threads: ThreadFetcher | None = None) -> None:
+                 threads: ThreadFetcher | None = None, images: ImageLoader | None = None,
+                 graphics: Graphics = "halfcell") -> None:
         super().__init__()
         self.reader = reader
         self.refresher = refresher
@@ -46,7 +49,8 @@ class ReaderApp(App[None]):
         self.opener = opener
         self.main_screen = MainScreen(reader, refresher, opener=opener,
                                       mark_read_on_move=mark_read_on_move,
-                                      poll_seconds=poll_seconds, threads=threads)
+                                      poll_seconds=poll_seconds, threads=threads,
+                                      images=images, graphics=graphics)
 
     def on_mount(self) -> None:
         self.push_screen(self.main_screen)
@@ -88,6 +92,8 @@ class ReaderApp(App[None]):
         yield SystemCommand("Links", "The post's links: open or copy one (l)", main.action_links)
         yield SystemCommand("Conversation", "The post's thread: ancestors and replies (T)",
                             main.action_thread)
+        yield SystemCommand("Images", "Show the post's images, one at a time (i)",
+                            main.action_images)
         yield SystemCommand("Curate lists", "Curated lists, members, sync status (c)",
                             self.action_curator)
         yield SystemCommand("Collect now", "Run a collection pass in the background (R)",

@@ -53,6 +53,8 @@ NO_CURATOR = ("no curated lists in this reader: open your archive with `rounds r
               "`rounds lists create NAME` makes a list")
 
 NO_LINKS = "this post has no links; o opens the post itself in the web browser"
+NO_IMAGES = "this post has no images"
+IMAGES_OFF = 'images are off: set [reader] images = "on-demand" (or "auto") in the settings'
 
 
 def no_browser(url: str, reason: str = "") -> str:

@@ -9,6 +9,8 @@ KEYMAP: tuple[tuple[str, str], ...] = (
                                    "then read from the archive (r fetches again; Esc back)"),
     ("o", "open the post in the web browser"),
     ("l", "the post's links, where each goes (Enter opens, y copies)"),
+    ("i", "show the post's images below it, one at a time (a sensitive one after a "
+          "second i); alt text always shown"),
     ("r", "toggle read / unread"),
     ("s", "star / unstar"),
     ("/", "filter with the query language (Enter applies, empty clears, Esc cancels)"),

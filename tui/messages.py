@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from aggregator.reader.feed import PostDetail, PostRow, Setup, View
+from aggregator.reader.images import Picture
 
 
 @dataclass
@@ -104,3 +105,14 @@ class MuteTarget(Message):
 class Muted(Message):
     text: str  # what happened, one line
     error: bool = False
+
+
+@dataclass
+class ImageLoaded(Message):
+    """An image of the opened post, decoded (or the one line saying why not). `generation`
+    is the image view's when it was asked for: a late answer for another post is dropped."""
+
+    generation: int
+    index: int
+    picture: Picture | None
+    error: str = ""

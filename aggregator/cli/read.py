@@ -8,8 +8,11 @@ from pathlib import Path
 from aggregator.cli.app import AppContext, pass_reader, rounds
 from aggregator.cli.collect import build_service
 from aggregator.curation.store import CurationStore
+from aggregator.media.cache import ImageCache, default_cache_dir
+from aggregator.media.fetch import ImageFetcher
 from aggregator.reader.curator import StorageCurator
 from aggregator.reader.feed import Refresher, ServiceRefresher, StorageFeedReader
+from aggregator.reader.images import CachedImageLoader
 from aggregator.reader.thread import ServiceThreadFetcher, ThreadFetcher
 from aggregator.topics.taxonomy import load_taxonomy
 
@@ -29,6 +32,7 @@ def topic_names(topics_file: Path | None) -> dict[str, str]:
 def build_reader_app(app: AppContext):  # type: ignore[no-untyped-def]
     """The reader wired to the configured database and collect service."""
     from tui.app import ReaderApp  # the one place aggregator opens the reader
+    from tui.images import detect_graphics
 
     settings = app.settings
     reader = StorageFeedReader(app.db, app.repo, settings, app.clock,
@@ -40,9 +44,17 @@ def build_reader_app(app: AppContext):  # type: ignore[no-untyped-def]
         except Exception as exc:
             logger.warning("collect not available in the reader: %s", exc)
     curator = StorageCurator(CurationStore(app.db, app.clock))
-    return ReaderApp(reader, refresher, mark_read_on_move=settings.reader.mark_read_on_move,
-                     poll_seconds=settings.reader.poll_seconds, curator=curator,
-                     threads=build_thread_fetcher(app))
+    images, graphics = None, None
+    rs = settings.reader
+    if rs.images != "off":
+        fetcher = ImageFetcher(max_bytes=int(rs.image_max_mb * 1024 * 1024))
+        cache = ImageCache(default_cache_dir(), int(rs.image_cache_mb * 1024 * 1024), app.clock)
+        images = CachedImageLoader(fetcher, cache, auto=rs.images == "auto")
+        graphics = detect_graphics()  # asks the terminal: only possible before the app runs
+    return ReaderApp(reader, refresher, mark_read_on_move=rs.mark_read_on_move,
+                     poll_seconds=rs.poll_seconds, curator=curator,
+                     threads=build_thread_fetcher(app), images=images,
+                     graphics=graphics or "halfcell")
 
 
 def build_thread_fetcher(app: AppContext) -> ThreadFetcher | None:

@@ -44,6 +44,10 @@ class Reply:
     delay: float = 0.0  # seconds to stall before answering
     truncate: int | None = None  # send only this many body bytes, then close
     reset: bool = False  # close the connection without an answer
+    # a body too large to hold: sent chunk by chunk (Content-Length `length`, or none and
+    # the connection closed at the end when `length` is None)
+    stream: Callable[[], Iterator[bytes]] | None = None
+    length: int | None = None
 
     @classmethod
     def json(cls, data: Any, status: int = 200, **headers: str) -> Reply:
@@ -119,6 +123,16 @@ class LoopbackServer:
                 self.send_response(reply.status)
                 for k, v in reply.headers.items():
                     self.send_header(k, v)
+                if reply.stream is not None:
+                    if reply.length is not None:
+                        self.send_header("Content-Length", str(reply.length))
+                    else:
+                        self.send_header("Connection", "close")
+                        self.close_connection = True
+                    self.end_headers()
+                    for chunk in reply.stream():
+                        self.wfile.write(chunk)
+                    return
                 self.send_header("Content-Length", str(len(reply.body)))
                 if reply.truncate is not None:
                     self.send_header("Connection", "close")

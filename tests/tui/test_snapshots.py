@@ -17,9 +17,16 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui.conftest import SIZE, MakeApp
-from tests.tui.helpers import loaded, wait_for
-from tests.tui.seed import with_links
+from aggregator.clock import ManualClock
+from aggregator.media.cache import ImageCache
+from aggregator.media.fetch import ImageFetcher
+from aggregator.models import Media
+from aggregator.reader.feed import StorageFeedReader
+from aggregator.reader.images import CachedImageLoader
+from tests.fakes.images import encode, quadrants
+from tests.tui.conftest import SIZE, TOPIC_NAMES, MakeApp
+from tests.tui.helpers import loaded, settle, wait_for
+from tests.tui.seed import NOW, Seeder, post, with_links
 from tui.app import ReaderApp
 from tui.screens.help import HelpScreen
 from tui.screens.links import LinksScreen
@@ -113,3 +120,24 @@ async def test_thread_screen(make_app: MakeApp, tmp_path: Path, size: tuple[int,
         await pilot.press("T")
         await wait_for(pilot, lambda: isinstance(app.screen, ThreadScreen))
         await matches_snapshot(pilot, app, f"thread_{size[0]}x{size[1]}")
+
+
+async def test_reading_pane_with_an_image(tmp_path: Path, size: tuple[int, int]) -> None:
+    """The picture in half-blocks under the post, its caption and alt text. The image is
+    in the cache already (fixed URL, no port in the text): the same screen every run."""
+    s = Seeder(tmp_path / "r.db")
+    url = "https://cdn.example/media/forest-plot.png"
+    s.save("cardiology", [post(1, minutes_ago=1, text="Forest plot from the trial.",
+                               media=(Media("image", url, "Forest plot: HR 0.74"),))])
+    cache = ImageCache(tmp_path / "cache", 1024 * 1024, ManualClock(NOW))
+    cache.put(url, encode(quadrants(96, 48), "PNG"))
+    app = ReaderApp(StorageFeedReader(s.db, s.repo, s.settings, s.clock, TOPIC_NAMES), None,
+                    poll_seconds=0, images=CachedImageLoader(ImageFetcher(), cache))
+    async with app.run_test(size=size) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.main_screen.pane.is_maximized)
+        await settle(pilot)  # the picture is sized to the pane: the maximized one
+        await pilot.press("i")
+        await wait_for(pilot, lambda: app.main_screen.pane.images.picture is not None)
+        await matches_snapshot(pilot, app, f"image_{size[0]}x{size[1]}")

@@ -17,9 +17,11 @@ from textual.widgets import Input, OptionList
 
 from aggregator.errors import QueryError
 from aggregator.reader.feed import FeedReader, PostDetail, Refresher, Setup, View
+from aggregator.reader.images import ImageLoader
 from aggregator.reader.thread import ThreadFetcher
 from tui import guidance
 from tui import messages as m
+from tui.images import Graphics
 from tui.links import open_url, post_links
 from tui.screens.links import LinksScreen
 from tui.screens.mute_chooser import MuteChooser
@@ -28,6 +30,7 @@ from tui.screens.topic_picker import TopicPicker
 from tui.screens.workers import STATE_POST, STATE_VIEW, WorkerScreen
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.footer import KeysFooter
+from tui.widgets.image_view import Fetch
 from tui.widgets.post_list import PostList
 from tui.widgets.reading_pane import ReadingPane
 from tui.widgets.sidebar import Sidebar, format_count
@@ -49,17 +52,22 @@ class MainScreen(WorkerScreen):
         Binding("t", "pick_topic", "Topic", id="topic"),
         Binding("n", "next_unread", "Unread", id="next-unread"),
         Binding("M", "mute", "Mute", key_display="M", id="mute"),
+        Binding("i", "images", "Images", id="images", show=False),
         Binding("R", "collect", "Collect", key_display="R", id="collect"),
         Binding("escape", "back", "Back", show=False),
     ]
 
     def __init__(self, reader: FeedReader, refresher: Refresher | None, *,
                  opener: Callable[[str], object], mark_read_on_move: bool = False,
-                 poll_seconds: float = 5.0, threads: ThreadFetcher | None = None) -> None:
+                 poll_seconds: float = 5.0, threads: ThreadFetcher | None = None,
+                 images: ImageLoader | None = None, graphics: Graphics = "halfcell") -> None:
         super().__init__()
         self.reader = reader
         self.refresher = refresher
         self.threads = threads
+        self.images = images
+        self.graphics = graphics
+        self._want_images: int | None = None  # a post whose images to show once loaded
         self.opener = opener
         self.mark_read_on_move = mark_read_on_move
         self.poll_seconds = poll_seconds
@@ -82,7 +90,7 @@ class MainScreen(WorkerScreen):
             with Vertical(id="right"):
                 yield FilterBar(id="filter-bar")
                 yield PostList(self.reader.now, self.reader.topic_name, id="posts")
-                yield ReadingPane(id="pane")
+                yield ReadingPane(graphics=self.graphics, id="pane")
         yield StatusBar(id="status")
         yield KeysFooter(compact=True, show_command_palette=False)
 
@@ -256,12 +264,21 @@ class MainScreen(WorkerScreen):
         row = self.posts.selected
         if row is not None and row.id == msg.detail.id:
             self.pane.show(msg.detail, self.reader.now(), self.reader.topic_name)
+            if self._want_images == msg.detail.id:
+                self._want_images = None
+                self.step_images()
 
     def on_post_activated(self, msg: m.PostActivated) -> None:
         if not msg.row.is_read:
             self.set_read(msg.row.id, True)
         self.pane.focus()
         self.maximize(self.pane, container=False)
+        if self.images is not None and self.images.auto:
+            d = self.pane.detail
+            if d is None or d.id != msg.row.id:
+                self._want_images = msg.row.id
+            elif self.pane.images.fresh:
+                self.step_images()
 
     def set_read(self, post_id: int, value: bool) -> None:
         self.posts.update_row(post_id, is_read=value)
@@ -338,6 +355,42 @@ class MainScreen(WorkerScreen):
         """Enter on the opened post (the reading pane has the focus): its conversation."""
         if self.pane.has_focus_within and self.pane.detail is not None:
             self.app.push_screen(ThreadScreen(self.reader, self.threads, self.pane.detail.id))
+
+    def action_images(self) -> None:
+        row = self.posts.selected
+        if row is None:
+            return
+        if self.images is None:
+            self.status.show_activity(guidance.IMAGES_OFF)
+            self.notify(guidance.IMAGES_OFF, markup=False)
+            return
+        d = self.pane.detail
+        if d is None or d.id != row.id:
+            self._want_images = row.id  # shown once the post has loaded
+            return
+        self.step_images()
+
+    def step_images(self) -> None:
+        """`i`: the sensitive placeholder, or the opened post's next image (in a worker)."""
+        view = self.pane.images
+        step = view.step()
+        if step is None:
+            self.status.show_activity(guidance.NO_IMAGES)
+            return
+        if isinstance(step, Fetch):
+            self.fetch_image(step.generation, step.index, step.url, step.box)
+        self.call_after_refresh(self.pane.scroll_to_widget, view, animate=False)
+
+    def on_image_loaded(self, msg: m.ImageLoaded) -> None:
+        view = self.pane.images
+        if msg.generation != view.generation:
+            return  # asked for on another post, or before the last `i`
+        if msg.picture is None:
+            view.show_error(msg.index, msg.error)
+            self.status.show_activity(msg.error, error=True)
+        else:
+            view.show_picture(msg.index, msg.picture)
+        self.call_after_refresh(self.pane.scroll_to_widget, view, animate=False)
 
     def on_browser_failed(self, msg: m.BrowserFailed) -> None:
         self.status.show_activity(msg.text, error=True)

@@ -13,13 +13,16 @@ from textual import work
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
+from aggregator.errors import MediaError
 from aggregator.reader.feed import FeedReader, PostDetail, PostKey, Refresher, View
+from aggregator.reader.images import ImageLoader
 from tui.messages import (
     CollectFinished,
     CollectProgress,
     CountsLoaded,
     DetailLoaded,
     HiddenCounted,
+    ImageLoaded,
     LoadFailed,
     Muted,
     MuteTarget,
@@ -41,6 +44,7 @@ class WorkerScreen(Screen[None]):
 
     reader: FeedReader
     refresher: Refresher | None
+    images: ImageLoader | None
 
     @work(thread=True, group="views", exit_on_error=False)
     def load_views(self) -> None:
@@ -162,3 +166,19 @@ class WorkerScreen(Screen[None]):
             self.post_message(CollectFinished(f"collect failed: {exc}", error=True))
             return
         self.post_message(CollectFinished(summary))
+
+    @work(thread=True, group="image", exclusive=True, exit_on_error=False)
+    def fetch_image(self, generation: int, index: int, url: str, box: int) -> None:
+        """Download (or read from the cache) and decode one image, off the UI thread."""
+        assert self.images is not None
+        try:
+            picture = self.images.load(url, box)
+        except MediaError as exc:
+            self.post_message(ImageLoaded(generation, index, None, str(exc)))
+            return
+        except Exception as exc:
+            logger.exception("image %s failed", url)
+            first = (str(exc) or type(exc).__name__).splitlines()[0]
+            self.post_message(ImageLoaded(generation, index, None, f"image not shown: {first}"))
+            return
+        self.post_message(ImageLoaded(generation, index, picture))

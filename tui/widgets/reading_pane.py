@@ -10,9 +10,11 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from aggregator.reader.feed import PostDetail, RelatedPost
+from tui.images import Graphics
 from tui.links import visible_url
 from tui.sanitize import sanitize, sanitize_line
 from tui.timefmt import relative
+from tui.widgets.image_view import ImageView
 from tui.widgets.post_row import badge
 
 MAX_TEXT = 20_000  # longer posts are cut here for display; `o` opens the original
@@ -66,7 +68,8 @@ def render_detail(d: PostDetail, now: datetime, topic_name: Callable[[str], str]
         for link in d.links[:20]:
             t.append(f"• {visible_url(link[:500])}\n", style="underline")
     if d.media:
-        _section(t, "Media")
+        _section(t, "Media (i shows the images)" if any(m.kind == "image" for m in d.media)
+                 else "Media")
         for m in d.media[:10]:
             alt = sanitize_line(m.alt_text, 1000) or "(no description)"
             t.append(f"[{sanitize_line(m.kind, 20)}] ", style="bold")
@@ -95,16 +98,24 @@ class ReadingPane(VerticalScroll, can_focus=True):
     ReadingPane > Static { width: 1fr; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, graphics: Graphics = "halfcell", id: str | None = None) -> None:
         super().__init__(id=id)
         self.detail: PostDetail | None = None
+        self.graphics = graphics
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(Text("Select a post to read it.", style="dim"), markup=False,
                      id="pane-body")
+        yield ImageView(self.graphics, id="pane-images")
+
+    @property
+    def images(self) -> ImageView:
+        return self.query_one(ImageView)
 
     def show(self, detail: PostDetail | None, now: datetime,
              topic_name: Callable[[str], str]) -> None:
+        if detail is None or self.detail is None or detail.id != self.detail.id:
+            self.images.reset(detail)  # the same post redrawn (read, star) keeps its image
         self.detail = detail
         body = self.query_one("#pane-body", Static)
         if detail is None:
