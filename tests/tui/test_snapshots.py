@@ -122,6 +122,7 @@ async def test_thread_screen(make_app: MakeApp, tmp_path: Path, size: tuple[int,
         await matches_snapshot(pilot, app, f"thread_{size[0]}x{size[1]}")
 
 
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 async def test_reading_pane_with_an_image(tmp_path: Path, size: tuple[int, int]) -> None:
     """The picture in half-blocks under the post, its caption and alt text. The image is
     in the cache already (fixed URL, no port in the text): the same screen every run."""
