@@ -24,8 +24,9 @@ from aggregator.storage.repository import Repository
 
 
 def demo_reader_app(db: Database, repo: Repository,  # type: ignore[no-untyped-def]
-                    settings: Settings, clock: Clock):
-    """The reader on the demo archive: collect (R) from the demo server, curation (c)."""
+                    settings: Settings, clock: Clock, *, images_from: str | None = None):
+    """The reader on the demo archive: collect (R) from the demo server, curation (c),
+    conversations (T) and, given the demo server's URL in `images_from`, images (i)."""
     from aggregator.cli.read import topic_names
     from aggregator.collectors.registry import build_thread_source
     from aggregator.curation.store import CurationStore
@@ -41,8 +42,15 @@ def demo_reader_app(db: Database, repo: Repository,  # type: ignore[no-untyped-d
     threads = ServiceThreadFetcher(ThreadService(
         settings, repo, lambda account: build_thread_source(account, DEMO_ENVIRON, clock),
         clock))
+    images = None
+    if images_from is not None:
+        from aggregator.demo.samples_media import DemoImageLoader
+        from aggregator.media.fetch import ImageFetcher
+
+        images = DemoImageLoader(images_from, ImageFetcher())
     return ReaderApp(reader, refresher, poll_seconds=settings.reader.poll_seconds,
-                     curator=StorageCurator(CurationStore(db, clock)), threads=threads)
+                     curator=StorageCurator(CurationStore(db, clock)), threads=threads,
+                     images=images)
 
 
 @rounds.command()
@@ -69,7 +77,7 @@ def demo(app: AppContext, no_tui: bool) -> None:
             if no_tui:
                 _print_summary(summary, Console())
                 return
-            demo_reader_app(db, repo, settings, app.clock).run()
+            demo_reader_app(db, repo, settings, app.clock, images_from=server.base_url).run()
     finally:
         db.dispose()
 

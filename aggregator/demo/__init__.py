@@ -31,6 +31,7 @@ from aggregator.demo.generate_bluesky import list_uri
 from aggregator.demo.samples import LIST_ID, MastodonSamples, XSamples, load_spec
 from aggregator.demo.samples_bluesky import BlueskySamples
 from aggregator.demo.samples_feeds import FeedSamples, feed_path, load_feeds
+from aggregator.demo.samples_media import MediaSamples
 from aggregator.demo.server import DEMO_TOKEN, DemoServer, SampleApi
 from aggregator.models import Target
 from aggregator.service import CollectService, SourceResult
@@ -64,7 +65,8 @@ def demo_database_url() -> str:
 
 def sample_apis(now: datetime) -> list[SampleApi]:
     """Every network's sample API, with the samples' times moved so the newest is `now`."""
-    return [MastodonSamples(now), XSamples(now), BlueskySamples(now), FeedSamples(now)]
+    return [MastodonSamples(now), XSamples(now), BlueskySamples(now), FeedSamples(now),
+            MediaSamples(now)]
 
 
 @contextmanager

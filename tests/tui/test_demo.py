@@ -303,3 +303,22 @@ async def test_T_fetches_a_demo_conversation_from_the_demo_server(
         shown = screen_text(app)
         assert "could not fetch" not in shown
         assert parent in shown and reply in shown
+
+
+async def test_i_shows_a_demo_image_drawn_by_the_demo_server(demo: Demo) -> None:
+    """The sample posts' images are on fictional hosts: the demo server draws them, and the
+    reader fetches and decodes them as any image (with the alt text shown)."""
+    app = demo_reader_app(demo.db, demo.repo, demo.settings, demo.clock,
+                          images_from=demo.server.base_url)
+    app.opener = lambda url: None
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"network:mastodon statin adherence", "enter")
+        await until(pilot, lambda: len(listed(app)) == 1, "the visual abstract listed")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.main_screen.pane.detail is not None, "post opened")
+        await pilot.press("i")
+        await until(pilot, lambda: app.main_screen.pane.images.picture is not None
+                    or "could not" in screen_text(app), "the picture")
+        assert app.main_screen.pane.images.picture is not None, screen_text(app)
+        assert "bar chart of statin adherence" in screen_text(app)  # the alt text
