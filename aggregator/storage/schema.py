@@ -77,6 +77,11 @@ posts = Table(
     Column("first_seen", UTCDateTime, nullable=False),
     Column("is_read", Boolean, nullable=False, default=False),
     Column("starred", Boolean, nullable=False, default=False),
+    # As the network last sent them (migration 0007); NULL: never sent (feeds, older rows).
+    # boost_count counts quotes too where the network counts them apart (X, Bluesky).
+    Column("reply_count", Integer),
+    Column("boost_count", Integer),
+    Column("like_count", Integer),
     UniqueConstraint("network", "key", name="uq_posts_network_key"),
     Index("ix_posts_created", "created_at", "id"),
     Index("ix_posts_author", "author_id", "created_at"),
