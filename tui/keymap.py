@@ -14,9 +14,8 @@ KEYMAP: tuple[tuple[str, str], ...] = (
     ("n", "jump to the next unread post"),
     ("M", "mute the post's author or a hashtag: hidden everywhere, not deleted "
           "(rounds mutes list / remove)"),
-    ("Catch-up", "sidebar entry: unread arrivals since your last catch-up, by voice or "
-                 "author, notable first; Enter/space opens a group and marks it read, "
-                 "r marks read, Esc back"),
+    ("Catch-up", "in the sidebar: new since your last catch-up, by author, notable "
+                 "first; Enter opens a group and marks it read"),
     ("c", "curator: lists and members (a add, d remove, m move, y sync status; Esc back)"),
     ("R", "collect now (runs in the background; progress in the status bar)"),
     ("Tab", "move focus between the sidebar, the list and the reading pane"),
