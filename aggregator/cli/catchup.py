@@ -17,6 +17,7 @@ from aggregator.reader.catchup import (
     CatchupGroup,
     CatchupPost,
     StorageCatchup,
+    counts_text,
     is_notable,
 )
 from aggregator.textutil import terminal_safe
@@ -35,13 +36,6 @@ def _age(value: datetime, now: datetime) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return "now"
-
-
-def counts_text(p: CatchupPost) -> str:
-    """"↩2 ♻12 ♥40" (the counts the network sent; empty when it sends none)."""
-    parts = [f"{mark}{n}" for mark, n in (("↩", p.reply_count), ("♻", p.boost_count),
-                                          ("♥", p.like_count)) if n is not None]
-    return " ".join(parts)
 
 
 def _cut(text: str, width: int) -> str:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from aggregator.query import Vocabulary
 
 __all__ = ["DEFAULT_HOURS", "MAX_DAYS", "NOTABLE_LIFT", "STATE_MARK", "Catchup",
-           "CatchupGroup", "CatchupPost", "StorageCatchup", "is_notable"]
+           "CatchupGroup", "CatchupPost", "StorageCatchup", "counts_text", "is_notable"]
 
 STATE_MARK = "catchup.mark"  # app_state: ISO time the last finished catch-up reached
 DEFAULT_HOURS = 24
@@ -50,6 +50,13 @@ def is_notable(post: CatchupPost) -> bool:
     engagement = post.engagement
     return (post.lift is not None and engagement is not None
             and post.lift >= NOTABLE_LIFT and engagement >= NOTABLE_MIN)
+
+
+def counts_text(post: CatchupPost) -> str:
+    """"↩2 ♻12 ♥40": the counts the network sent (empty when it sends none)."""
+    return " ".join(f"{mark}{n}" for mark, n in (
+        ("↩", post.reply_count), ("♻", post.boost_count), ("♥", post.like_count))
+        if n is not None)
 
 
 @dataclass(frozen=True, slots=True)

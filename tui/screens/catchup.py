@@ -22,7 +22,13 @@ from textual.screen import Screen
 from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
-from aggregator.reader.catchup import Catchup, CatchupGroup, CatchupPost, is_notable
+from aggregator.reader.catchup import (
+    Catchup,
+    CatchupGroup,
+    CatchupPost,
+    counts_text,
+    is_notable,
+)
 from aggregator.reader.feed import NETWORK_NAMES, FeedReader
 from tui.sanitize import sanitize_line
 from tui.timefmt import relative
@@ -44,11 +50,6 @@ class GroupMarked(Message):
     group_id: str
     count: int
     error: str = ""
-
-
-def counts_text(p: CatchupPost) -> str:
-    return " ".join(f"{mark}{n}" for mark, n in (("↩", p.reply_count), ("♻", p.boost_count),
-                                                 ("♥", p.like_count)) if n is not None)
 
 
 def group_label(g: CatchupGroup, read: bool) -> Text:
