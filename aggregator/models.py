@@ -119,6 +119,11 @@ class Post:
     boosts: tuple[Boost, ...] = ()
     edited_at: datetime | None = None
     sensitive: bool = False
+    # Engagement as the network counts it when it sends the post (None: it sends none).
+    # `boost_count` is re-shares: boosts, reposts, retweets, and quotes where counted apart.
+    reply_count: int | None = None
+    boost_count: int | None = None
+    like_count: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

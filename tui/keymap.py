@@ -18,6 +18,8 @@ KEYMAP: tuple[tuple[str, str], ...] = (
     ("n", "jump to the next unread post"),
     ("M", "mute the post's author or a hashtag: hidden everywhere, not deleted "
           "(rounds mutes list / remove)"),
+    ("Catch-up", "in the sidebar: new since your last catch-up, by author, notable "
+                 "first; Enter opens a group and marks it read"),
     ("c", "curator: lists and members (a add, d remove, m move, y sync status; Esc back)"),
     ("R", "collect now (runs in the background; progress in the status bar)"),
     ("Tab", "move focus between the sidebar, the list and the reading pane"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aggregator.cli import (  # noqa: F401
     admin,
     archive,
+    catchup,
     collect,
     curation,
     curation_sync,

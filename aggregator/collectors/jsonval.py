@@ -11,6 +11,7 @@ from typing import Any
 
 MESSAGE_LIMIT = 200  # characters of a server's explanation kept in one error line
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # "time unknown": sorts before every real post
+COUNT_MAX = 2**31 - 1  # an engagement count is stored in a 32-bit INTEGER column
 
 
 def as_str(value: Any) -> str:
@@ -21,6 +22,14 @@ def as_str(value: Any) -> str:
 def opt_str(value: Any) -> str | None:
     """The value as text, or None when missing or empty (an optional id or language)."""
     return None if value is None or value == "" else str(value)
+
+
+def opt_count(*values: Any) -> int | None:
+    """The sum of the counts present among `values` (a reply, boost or like count), or None
+    when none is: a whole number >= 0 (booleans and text are not counts), capped at
+    COUNT_MAX so that a hostile server's 10**20 cannot fail the page it came in."""
+    found = [v for v in values if isinstance(v, int) and not isinstance(v, bool) and v >= 0]
+    return min(sum(found), COUNT_MAX) if found else None
 
 
 def time_from_snowflake(remote_id: str, *, shift: int, epoch_ms: int = 0) -> datetime:

@@ -20,6 +20,7 @@ from aggregator.errors import QueryError
 from aggregator.models import NETWORKS
 from aggregator.mutes import all_mutes, hidden_clause
 from aggregator.query import parse_query
+from aggregator.reader.catchup import Catchup, StorageCatchup
 from aggregator.settings import Settings, default_config_path
 from aggregator.storage import mutes as stored_mutes
 from aggregator.storage import queries, threads
@@ -54,8 +55,9 @@ NETWORK_NAMES = {"mastodon": "Mastodon", "twitter": "X", "bluesky": "Bluesky", "
 
 @dataclass(frozen=True, slots=True)
 class View:
-    """A sidebar entry. `id`: all, unread, starred, view:NAME, topic:ID, source:ID,
-    network:NAME. `group` is the sidebar heading it sits under ("" for the first three)."""
+    """A sidebar entry. `id`: all, unread, starred, catchup (a screen of its own, not a
+    list), view:NAME, topic:ID, source:ID, network:NAME. `group` is the sidebar heading
+    it sits under ("" for the first four)."""
 
     id: str
     label: str
@@ -139,6 +141,14 @@ class FeedReader(Protocol):
         the archive only, so it opens offline. Raises StorageError: no such post."""
         ...
 
+    def catch_up(self) -> Catchup:
+        """What arrived since the last finished catch-up (aggregator.reader.catchup)."""
+        ...
+
+    def mark_caught_up(self, catchup: Catchup, group_id: str | None) -> int:
+        """Mark one group of `catchup` read (None: none); -> posts marked."""
+        ...
+
 
 class Refresher(Protocol):
     def collect(self, progress: Callable[[str], None]) -> str:
@@ -159,6 +169,7 @@ class StorageFeedReader:
         self.clock = clock
         self.topic_names = dict(topic_names or {})
         self._vocabulary: Vocabulary | None = None
+        self.catchups = StorageCatchup(db, repo, settings, clock, self._vocab)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -171,7 +182,8 @@ class StorageFeedReader:
         return self.topic_names.get(topic, topic)
 
     def list_views(self) -> list[View]:
-        views = [View("all", "All"), View("unread", "Unread"), View("starred", "Starred")]
+        views = [View("all", "All"), View("unread", "Unread"), View("starred", "Starred"),
+                 View("catchup", "Catch-up")]
         views += [View(f"view:{v.name}", v.name, "Views") for v in self.settings.views]
         # no taxonomy given: the topics present in the archive
         topics = list(self.topic_names) or queries.list_topics(self.db)
@@ -274,12 +286,16 @@ class StorageFeedReader:
     def count_views(self, views: Sequence[View]) -> dict[str, int]:
         filters = []
         muted = self._muted()  # once for every view
+        counts = {}
         for v in views:
+            if v.id == "catchup":
+                counts[v.id] = self.catchups.count()
+                continue
             try:
                 filters.append(self._filter(v.id, "", muted))
             except QueryError as exc:
                 logger.warning("view %s: %s", v.label, exc)
-        return queries.count_views(self.db, filters)
+        return {**queries.count_views(self.db, filters), **counts}
 
     def newest_marker(self) -> int:
         return queries.newest_marker(self.db)
@@ -296,6 +312,12 @@ class StorageFeedReader:
 
     def thread(self, post_id: int) -> StoredThread:
         return threads.thread_of(self.db, post_id)
+
+    def catch_up(self) -> Catchup:
+        return self.catchups.catch_up()
+
+    def mark_caught_up(self, catchup: Catchup, group_id: str | None) -> int:
+        return self.catchups.mark_read(catchup, group_id)
 
 
 class ServiceRefresher:

@@ -12,7 +12,19 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Table, and_, func, select, true, update
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from aggregator.clock import Clock
@@ -21,7 +33,7 @@ from aggregator.settings import Settings
 from aggregator.storage import sqlite_pages
 from aggregator.storage.archive_schema import post_versions
 from aggregator.storage.db import Database
-from aggregator.storage.rows import EDITED_COLUMNS, post_dict, topic_dicts
+from aggregator.storage.rows import EDITED_COLUMNS, count_rows, post_dict, topic_dicts
 from aggregator.storage.schema import (
     accounts,
     app_state,
@@ -171,6 +183,7 @@ class Repository:
             )
         ids = {**existing, **self._post_ids(conn, network, [p.key for p in fresh])}
         self._update_existing(conn, existing, by_key, undated_edits, now)
+        _refresh_counts(conn, count_rows(existing, by_key))
         self._insert_ignore(conn, post_sources, [
             {"post_id": ids[k], "source_id": source_id, "created_at": by_key[k].created_at,
              "first_seen": now} for k in keys])
@@ -216,7 +229,9 @@ class Repository:
     def save_edit(self, post_id: int, post: Post) -> bool:
         """Store `post` as the newer version of post `post_id`; False if it is not newer."""
         with self.db.engine.begin() as conn:
-            return self._apply_edits(conn, [(post_id, post)]) > 0
+            edited = self._apply_edits(conn, [(post_id, post)]) > 0
+            _refresh_counts(conn, count_rows({post.key: post_id}, {post.key: post}))
+        return edited
 
     def _apply_edits(self, conn: Connection, edits: list[tuple[int, Post]], *,
                      undated: bool = False) -> int:
@@ -325,6 +340,24 @@ def upsert_app_state(conn: Connection, key: str, value: str) -> None:
     stmt = insert(app_state).values(key=key, value=value)
     conn.execute(stmt.on_conflict_do_update(index_elements=["key"],
                                             set_={"value": stmt.excluded.value}))
+
+
+_COUNT_PARAMS = tuple(bindparam(name, type_=Integer) for name in ("r", "b", "l"))
+# The counts of posts seen again, where they changed (IS DISTINCT FROM: NULL-safe; on
+# PostgreSQL an unchanged row is not rewritten, nor its generated search column).
+_UPDATE_COUNTS = (update(posts).where(
+    posts.c.id == bindparam("pid"),
+    or_(*(posts.c[c].is_distinct_from(v) for c, v in zip(
+        ("reply_count", "boost_count", "like_count"), _COUNT_PARAMS, strict=True))))
+    .values(reply_count=_COUNT_PARAMS[0], boost_count=_COUNT_PARAMS[1],
+            like_count=_COUNT_PARAMS[2]))
+
+
+def _refresh_counts(conn: Connection, rows: list[tuple[int | None, int | None, int | None, int]]
+                    ) -> None:
+    if rows:
+        conn.execute(_UPDATE_COUNTS, [{"r": r, "b": b, "l": lk, "pid": pid}
+                                      for r, b, lk, pid in rows])
 
 
 def _new_id(result: CursorResult[Any]) -> int:

@@ -22,11 +22,13 @@ POST_COLUMNS = (
     "network", "key", "remote_id", "url", "author_id", "created_at", "text", "spoiler",
     "lang", "reply_to_id", "reply_to_author", "quote_of", "hashtags", "mentions", "links",
     "media", "has_link", "has_media", "sensitive", "raw", "edited_at", "deleted_at",
-    "first_seen", "is_read", "starred",
+    "first_seen", "is_read", "starred", "reply_count", "boost_count", "like_count",
 )
 # What an edit replaces (the rest of the row is the post's identity or our own state).
 EDITED_COLUMNS = ("text", "spoiler", "lang", "hashtags", "mentions", "links", "media",
                   "has_link", "has_media", "sensitive", "raw", "edited_at")
+# What a post seen again refreshes: its engagement counts, as the network now sends them.
+COUNT_COLUMNS = ("reply_count", "boost_count", "like_count")
 TOPIC_MATCHED_CHARS = 500
 
 
@@ -52,7 +54,18 @@ def post_row(p: Post, author_id: int, created: Any, first_seen: Any, edited: Any
     return (p.network, p.key, p.remote_id, p.url, author_id, created, p.text, p.spoiler,
             p.lang, p.reply_to_id, p.reply_to_author, p.quote_of, _json_list(p.hashtags),
             _json_list(p.mentions), _json_list(p.links), media, bool(p.links), bool(p.media),
-            p.sensitive, p.raw, edited, None, first_seen, False, False)
+            p.sensitive, p.raw, edited, None, first_seen, False, False, p.reply_count,
+            p.boost_count, p.like_count)
+
+
+def count_rows(existing: dict[str, int], by_key: dict[str, Post]
+               ) -> list[tuple[int | None, int | None, int | None, int]]:
+    """(reply_count, boost_count, like_count, post id) of the stored posts seen again whose
+    network sent counts (a post sent without counts keeps the stored ones)."""
+    return [(p.reply_count, p.boost_count, p.like_count, pid)
+            for k, pid in existing.items() for p in (by_key[k],)
+            if p.reply_count is not None or p.boost_count is not None
+            or p.like_count is not None]
 
 
 def post_dict(p: Post, author_id: int, now: datetime) -> dict[str, Any]:

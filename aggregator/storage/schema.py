@@ -82,6 +82,11 @@ posts = Table(
     # fetched only as part of a conversation (migration 0006): in no source, view or
     # unread count; searchable, exported with --context. Collected by a source: False.
     Column("context", Boolean, nullable=False, default=False, server_default=false()),
+    # As the network last sent them (migration 0007); NULL: never sent (feeds, older rows).
+    # boost_count counts quotes too where the network counts them apart (X, Bluesky).
+    Column("reply_count", Integer),
+    Column("boost_count", Integer),
+    Column("like_count", Integer),
     UniqueConstraint("network", "key", name="uq_posts_network_key"),
     Index("ix_posts_created", "created_at", "id"),
     Index("ix_posts_author", "author_id", "created_at"),

@@ -27,6 +27,7 @@ READ_COMMANDS = [
     ["lists", "synclog", "icu"],
     ["voices", "show"],
     ["read"],
+    ["catchup"],
 ]
 # Monitoring and the first look at a new setup: these list the configured sources as
 # never run (exit 0), and say on stderr that there is no archive yet.

@@ -55,7 +55,8 @@ def pages() -> list[tuple[str, Page, list[list[TopicLike]]]]:
                 links=("https://doi.org/10.1/ä",),
                 media=(Media("image", "https://m.example/1.png", "ECG, lead II"),),
                 sensitive=True)
-    first = Page((rich, post(2, ali, boosts=(boost(1, sam),)), post(3, sam),
+    first = Page((rich, post(2, ali, boosts=(boost(1, sam),)),
+                  post(3, sam, reply_count=1, boost_count=2, like_count=3),
                   post(2, ali, boosts=(boost(2, jane),)),  # boosted twice in one page
                   post(4, jane, media=(Media("video", "https://m.example/v.mp4"),))), None)
     first_topics: list[list[TopicLike]] = [
@@ -64,9 +65,10 @@ def pages() -> list[tuple[str, Page, list[list[TopicLike]]]]:
     second = Page((post(1, who("jane", "Dr Jane"), text="post 1, corrected",
                         edited_at=T0 + timedelta(days=1), hashtags=("ICU",)),
                    post(5, ali, links=("https://a.example", "https://b.example")),
-                   post(3, sam)), None)
+                   post(3, sam, reply_count=4, boost_count=None, like_count=9),  # counts moved
+                   post(4, jane)), None)  # sent without counts: keeps what it had (none)
     return [("cardio", first, first_topics),
-            ("fda", second, [[SourceMatch("cardiology")], [], [SourceMatch("icu")]])]
+            ("fda", second, [[SourceMatch("cardiology")], [], [SourceMatch("icu")], []])]
 
 
 def _settings() -> Settings:
@@ -127,8 +129,13 @@ def test_sqlite_fast_path_and_core_path_store_identical_rows(
     stored = raw_rows(fast)
     assert stored == raw_rows(core)
     assert {k: len(v) for k, v in stored.items()} == {
-        "accounts": 3, "posts": 5, "boosts": 2, "post_sources": 7, "post_topics": 4,
+        "accounts": 3, "posts": 5, "boosts": 2, "post_sources": 8, "post_topics": 4,
         "post_versions": 1}
+    with fast.engine.connect() as conn:
+        counts = {r.key.rsplit("/", 1)[1]: (r.reply_count, r.boost_count, r.like_count)
+                  for r in conn.execute(select(posts))}
+    # seen again with new counts: the network's latest; sent without counts: left alone
+    assert counts["3"] == (4, None, 9) and counts["4"] == (None, None, None)
 
 
 @pytest.mark.postgres

@@ -23,6 +23,7 @@ from tui import guidance
 from tui import messages as m
 from tui.images import Graphics
 from tui.links import open_url, post_links
+from tui.screens.catchup import CatchupScreen
 from tui.screens.links import LinksScreen
 from tui.screens.mute_chooser import MuteChooser
 from tui.screens.thread import ThreadScreen
@@ -162,9 +163,20 @@ class MainScreen(WorkerScreen):
 
     @on(OptionList.OptionSelected, "#sidebar")
     def sidebar_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id == "catchup":  # a screen of its own, over the lists
+            self.app.push_screen(CatchupScreen(self.reader), self.caught_up)
+            return
         if event.option.id and event.option.id != self.view_id:
             self.open_view(event.option.id)
             self.write_state(STATE_VIEW, event.option.id)
+        self.posts.focus()
+
+    def caught_up(self, _: None = None) -> None:
+        """Back from the catch-up: groups marked read show as read here too."""
+        self.query_one(Sidebar).select(self.view_id)
+        selected = self.posts.selected
+        self.open_view(self.view_id, seek=selected.id if selected else None)
+        self.fetch_counts(self.views)
         self.posts.focus()
 
     def view_label(self) -> str:

@@ -48,7 +48,7 @@ from aggregator.collectors.bluesky.uris import (
     rkey_of,
     web_url,
 )
-from aggregator.collectors.jsonval import EPOCH
+from aggregator.collectors.jsonval import EPOCH, opt_count
 from aggregator.models import Author, Boost, Media, Network, Post, parse_utc
 
 NETWORK: Network = "bluesky"
@@ -221,6 +221,9 @@ def _post(post: JsonDict, reply: JsonDict, raw: str, boosts: tuple[Boost, ...]) 
         quote_of=embed.quote_of, hashtags=tuple(tags), mentions=tuple(mentions),
         links=tuple(links), media=tuple(embed.media), boosts=boosts,
         sensitive=_sensitive(post, record),
+        reply_count=opt_count(post.get("replyCount")),
+        boost_count=opt_count(post.get("repostCount"), post.get("quoteCount")),
+        like_count=opt_count(post.get("likeCount")),
     )
 
 

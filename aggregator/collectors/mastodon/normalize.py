@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from aggregator.collectors.html import html_to_text as html_to_text  # re-exported
-from aggregator.collectors.jsonval import as_str, opt_str, time_from_snowflake
+from aggregator.collectors.jsonval import as_str, opt_count, opt_str, time_from_snowflake
 from aggregator.models import Author, Boost, Media, Post, parse_utc
 
 
@@ -201,6 +201,9 @@ def _post(status: dict[str, Any], raw: str, boosts: tuple[Boost, ...],
         boosts=boosts,
         edited_at=parse_utc(status.get("edited_at")),
         sensitive=status.get("sensitive") is True,
+        reply_count=opt_count(status.get("replies_count")),
+        boost_count=opt_count(status.get("reblogs_count"), status.get("quotes_count")),
+        like_count=opt_count(status.get("favourites_count")),
     )
 
 

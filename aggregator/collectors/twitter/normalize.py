@@ -23,7 +23,7 @@ import re
 from datetime import datetime
 from html import unescape
 
-from aggregator.collectors.jsonval import as_str, opt_str, time_from_snowflake
+from aggregator.collectors.jsonval import as_str, opt_count, opt_str, time_from_snowflake
 from aggregator.collectors.twitter.entities import Includes, JsonDict, TweetPage
 from aggregator.models import Author, Boost, Media, Post, parse_utc
 
@@ -169,6 +169,8 @@ def _post(tweet: JsonDict, includes: Includes, raw: str, boosts: tuple[Boost, ..
     text, links = _text_and_links(tweet, quote_of, bool(media))
     handle = author.handle if author.url else "i/web"  # x.com/i/web/status/<id> works for all
     lang = opt_str(tweet.get("lang"))
+    metrics = tweet.get("public_metrics")
+    metrics = metrics if isinstance(metrics, dict) else {}
     return Post(
         network="twitter",
         key=tweet_id,
@@ -188,6 +190,9 @@ def _post(tweet: JsonDict, includes: Includes, raw: str, boosts: tuple[Boost, ..
         media=media,
         boosts=boosts,
         sensitive=tweet.get("possibly_sensitive") is True,
+        reply_count=opt_count(metrics.get("reply_count")),
+        boost_count=opt_count(metrics.get("retweet_count"), metrics.get("quote_count")),
+        like_count=opt_count(metrics.get("like_count")),
     )
 
 
