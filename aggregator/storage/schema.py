@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 
 # The other table modules register on the same `metadata`; importing them here means that
@@ -92,6 +93,9 @@ posts = Table(
     Index("ix_posts_author", "author_id", "created_at"),
     Index("ix_posts_first_seen", "first_seen", "id"),
     Index("ix_posts_reply_to", "network", "reply_to_id"),  # a conversation's replies
+    # the Starred view and its unread count read only the starred posts (migration 0008)
+    Index("ix_posts_starred", "created_at", "id", sqlite_where=text("starred = 1"),
+          postgresql_where=text("starred")),
 )
 
 boosts = Table(
