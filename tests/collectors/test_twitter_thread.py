@@ -3,6 +3,8 @@ the missing parents by id, against the loopback fake X, which bills reads like X
 tweet and user it sends) and, like X, never returns the root as a search entry and finds
 nothing older than 7 days."""
 
+# The x_* fixtures are imported from twitter_fixtures (as in test_twitter.py).
+# ruff: noqa: F811
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -13,7 +15,6 @@ import pytest
 from aggregator.clock import ManualClock
 from aggregator.collectors.base import ThreadRef
 from aggregator.collectors.registry import build_thread_source
-from aggregator.collectors.twitter.entities import TweetPage
 from aggregator.collectors.twitter.normalize import normalize_page
 from aggregator.collectors.twitter.thread import OLD_NOTE, TwitterThreads
 from aggregator.errors import AuthMissing
@@ -32,8 +33,8 @@ from tests.fakes.twitter import FakeX, Json
 
 
 @pytest.fixture
-def threads(x_account: AccountSettings, x_fake: FakeX,  # noqa: F811
-            x_clock: ManualClock) -> Iterator[TwitterThreads]:  # noqa: F811
+def threads(x_account: AccountSettings, x_fake: FakeX,
+            x_clock: ManualClock) -> Iterator[TwitterThreads]:
     source = build_thread_source(x_account, {X_ENV: x_fake.token}, x_clock, timeout=5.0)
     assert isinstance(source, TwitterThreads)
     yield source
@@ -63,8 +64,8 @@ def conversation(fake: FakeX) -> tuple[Json, Json, Json, Json]:
 
 
 def test_the_replies_come_from_one_search_billed_like_x(
-        threads: TwitterThreads, x_fake: FakeX, x_server: LoopbackServer) -> None:  # noqa: F811
-    root, first, nested, other = conversation(x_fake)
+        threads: TwitterThreads, x_fake: FakeX, x_server: LoopbackServer) -> None:
+    root, first, nested, _ = conversation(x_fake)
     post = stored(threads, x_fake, root)
     x_server.reset()
     got = threads.fetch_thread(ref(post, replies=2))
@@ -82,8 +83,8 @@ def test_the_replies_come_from_one_search_billed_like_x(
 
 
 def test_a_reply_stored_without_its_conversation_is_looked_up_and_its_root_comes_along(
-        threads: TwitterThreads, x_fake: FakeX, x_server: LoopbackServer) -> None:  # noqa: F811
-    root, first, nested, _ = conversation(x_fake)
+        threads: TwitterThreads, x_fake: FakeX, x_server: LoopbackServer) -> None:
+    _, _, nested, _ = conversation(x_fake)
     post = stored(threads, x_fake, nested)
     x_server.reset()
     got = threads.fetch_thread(ref(post, raw=False))
@@ -95,8 +96,8 @@ def test_a_reply_stored_without_its_conversation_is_looked_up_and_its_root_comes
 
 
 def test_a_deleted_root_is_a_gap(threads: TwitterThreads, x_fake: FakeX,
-                                 x_server: LoopbackServer) -> None:  # noqa: F811
-    root, first, nested, _ = conversation(x_fake)
+                                 x_server: LoopbackServer) -> None:
+    root, _, nested, _ = conversation(x_fake)
     post = stored(threads, x_fake, nested)
     x_fake.forget(root["id"])
     got = threads.fetch_thread(ref(post))
@@ -105,8 +106,8 @@ def test_a_deleted_root_is_a_gap(threads: TwitterThreads, x_fake: FakeX,
 
 
 def test_an_old_conversation_says_search_covers_7_days_and_still_gets_the_parents(
-        threads: TwitterThreads, x_fake: FakeX, x_clock: ManualClock,  # noqa: F811
-        x_server: LoopbackServer) -> None:  # noqa: F811
+        threads: TwitterThreads, x_fake: FakeX, x_clock: ManualClock,
+        x_server: LoopbackServer) -> None:
     root, first, nested, other = conversation(x_fake)
     post = stored(threads, x_fake, nested)
     x_clock.advance(timedelta(days=8).total_seconds())
@@ -119,7 +120,7 @@ def test_an_old_conversation_says_search_covers_7_days_and_still_gets_the_parent
 
 
 def test_the_fetch_stops_at_the_reads_it_may_spend(
-        threads: TwitterThreads, x_fake: FakeX, x_server: LoopbackServer) -> None:  # noqa: F811
+        threads: TwitterThreads, x_fake: FakeX, x_server: LoopbackServer) -> None:
     root = x_fake.make_tweet("snowman", "A busy thread")
     for n in range(40):
         x_fake.make_tweet("happycamper", f"reply {n}", reply_to=root)
@@ -132,7 +133,7 @@ def test_the_fetch_stops_at_the_reads_it_may_spend(
 
 
 def test_a_huge_conversation_stops_at_the_page_cap(
-        threads: TwitterThreads, x_fake: FakeX, x_server: LoopbackServer) -> None:  # noqa: F811
+        threads: TwitterThreads, x_fake: FakeX, x_server: LoopbackServer) -> None:
     root = x_fake.make_tweet("snowman", "A viral thread")
     for n in range(130):
         x_fake.make_tweet("happycamper", f"reply {n}", reply_to=root)
@@ -146,7 +147,7 @@ def test_a_huge_conversation_stops_at_the_page_cap(
 
 def test_the_estimate_counts_each_post_with_its_author(threads: TwitterThreads,
                                                         x_fake: FakeX) -> None:
-    root, first, nested, _ = conversation(x_fake)
+    root, _, nested, _ = conversation(x_fake)
     top = stored(threads, x_fake, root)
     reply = stored(threads, x_fake, nested)
     assert threads.estimate_reads(ref(top, replies=3)) == 2 * (3 + 1)
@@ -155,7 +156,7 @@ def test_the_estimate_counts_each_post_with_its_author(threads: TwitterThreads,
     assert threads.estimate_reads(ref(reply, raw=False)) == 2 + 2 * (100 + 1 + 3)
 
 
-def test_no_bearer_token_says_where_to_set_one(x_account: AccountSettings,  # noqa: F811
-                                               x_clock: ManualClock) -> None:  # noqa: F811
+def test_no_bearer_token_says_where_to_set_one(x_account: AccountSettings,
+                                               x_clock: ManualClock) -> None:
     with pytest.raises(AuthMissing, match=X_ENV):
         build_thread_source(x_account, {}, x_clock)
