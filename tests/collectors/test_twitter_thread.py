@@ -63,6 +63,14 @@ def conversation(fake: FakeX) -> tuple[Json, Json, Json, Json]:
     return root, first, nested, other
 
 
+def busy(fake: FakeX, replies: int) -> Json:
+    """A root tweet with `replies` direct replies."""
+    root = fake.make_tweet("snowman", "A busy thread")
+    for n in range(replies):
+        fake.make_tweet("happycamper", f"reply {n}", reply_to=root)
+    return root
+
+
 def test_the_replies_come_from_one_search_billed_like_x(
         threads: TwitterThreads, x_fake: FakeX, x_server: LoopbackServer) -> None:
     root, first, nested, _ = conversation(x_fake)
@@ -121,10 +129,7 @@ def test_an_old_conversation_says_search_covers_7_days_and_still_gets_the_parent
 
 def test_the_fetch_stops_at_the_reads_it_may_spend(
         threads: TwitterThreads, x_fake: FakeX, x_server: LoopbackServer) -> None:
-    root = x_fake.make_tweet("snowman", "A busy thread")
-    for n in range(40):
-        x_fake.make_tweet("happycamper", f"reply {n}", reply_to=root)
-    post = stored(threads, x_fake, root)
+    post = stored(threads, x_fake, busy(x_fake, 40))
     got = threads.fetch_thread(ref(post, read_limit=30))
     assert got.items_read + got.users_read <= 30
     assert x_fake.reads + x_fake.users_read <= 30
@@ -134,10 +139,7 @@ def test_the_fetch_stops_at_the_reads_it_may_spend(
 
 def test_a_huge_conversation_stops_at_the_page_cap(
         threads: TwitterThreads, x_fake: FakeX, x_server: LoopbackServer) -> None:
-    root = x_fake.make_tweet("snowman", "A viral thread")
-    for n in range(130):
-        x_fake.make_tweet("happycamper", f"reply {n}", reply_to=root)
-    post = stored(threads, x_fake, root)
+    post = stored(threads, x_fake, busy(x_fake, 130))
     threads.max_pages = 1
     got = threads.fetch_thread(ref(post))
     assert len(got.posts) == 100 + 1  # a page of replies, and the root they reply to
