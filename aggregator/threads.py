@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import cast
 
 from aggregator.clock import Clock
 from aggregator.collectors.base import ThreadRef, ThreadSource
 from aggregator.collectors.registry import NO_THREADS
-from aggregator.errors import CollectorError
+from aggregator.errors import BudgetExhausted, CollectorError
 from aggregator.models import NETWORKS, Network
+from aggregator.reader.thread import Estimate
 from aggregator.settings import AccountSettings, Settings
 from aggregator.storage.repository import Repository
-from aggregator.storage.threads import post_origin, save_context
+from aggregator.storage.threads import ThreadCost, post_origin, save_context
 
 logger = logging.getLogger(__name__)
 
@@ -50,13 +52,7 @@ class ThreadService:
         raise CollectorError(network, f"no {network} account is configured to fetch the "
                                       "conversation with")
 
-    def fetch(self, post_id: int) -> str:
-        """Fetch and store the conversation of post `post_id`; one line saying what came.
-
-        Raises:
-            CollectorError: the network refused, failed, or has no conversations (X).
-            StorageError: no such post, or the archive cannot be written.
-        """
+    def _prepare(self, post_id: int) -> tuple[AccountSettings, ThreadSource, ThreadRef]:
         origin = post_origin(self.repo.db, post_id)
         if origin.network in NO_THREADS:
             raise CollectorError(origin.network, NO_THREADS[cast(Network, origin.network)])
@@ -67,15 +63,63 @@ class ThreadService:
         source = self._sources.get(account.name)
         if source is None:
             source = self._sources[account.name] = self.make_source(account)
-        fetched = source.fetch_thread(ThreadRef(network, origin.key, origin.remote_id,
-                                                origin.url))
-        others = [p for p in fetched.posts if p.key != origin.key]
-        new = save_context(self.repo, post_id, others, fetched.gaps)
-        logger.info("conversation of post %d via %s: %d posts (%d new), %d unavailable",
-                    post_id, account.name, len(others), new, len(fetched.gaps))
+        ref = ThreadRef(network, origin.key, origin.remote_id, origin.url, raw=origin.raw,
+                        replies=origin.reply_count)
+        return account, source, ref
+
+    def _cost(self, account: AccountSettings, source: ThreadSource,
+              ref: ThreadRef) -> Estimate | None:
+        """What the fetch will cost; BudgetExhausted when it would pass the daily budget."""
+        reads = source.estimate_reads(ref)
+        if reads is None:
+            return None
+        today = self.repo.reads_since(account.name, self.repo.start_of_day())
+        budget = account.max_reads_per_day
+        if budget is not None and today + reads > budget:
+            raise BudgetExhausted(
+                account.network,
+                f"this conversation costs about {reads} reads and account "
+                f"{account.name!r} has used {today} of its max_reads_per_day ({budget}) "
+                "today (UTC)")
+        return Estimate(account.name, account.network, reads, today, budget)
+
+    def estimate(self, post_id: int) -> Estimate | None:
+        """What fetching post `post_id`'s conversation will cost (None: nothing billed).
+
+        Raises:
+            BudgetExhausted: it would pass the account's max_reads_per_day.
+            CollectorError: no account or no conversations on the network.
+            StorageError: no such post.
+        """
+        return self._cost(*self._prepare(post_id))
+
+    def fetch(self, post_id: int) -> str:
+        """Fetch and store the conversation of post `post_id`; one line saying what came.
+        Where reads are billed (X) the daily budget is checked before any request, the
+        fetch spends no more than what is left of it, and what it read is recorded.
+
+        Raises:
+            BudgetExhausted: it would pass the account's max_reads_per_day (nothing sent).
+            CollectorError: the network refused, failed, or has no conversations (feeds).
+            StorageError: no such post, or the archive cannot be written.
+        """
+        account, source, ref = self._prepare(post_id)
+        cost = self._cost(account, source, ref)
+        if cost is not None and cost.budget is not None:
+            ref = replace(ref, read_limit=cost.budget - cost.today)
+        fetched = source.fetch_thread(ref)
+        others = [p for p in fetched.posts if p.key != ref.key]
+        new = save_context(self.repo, post_id, others, fetched.gaps, ThreadCost(
+            account.name, fetched.items_read, fetched.users_read, fetched.requests))
+        logger.info("conversation of post %d via %s: %d posts (%d new), %d unavailable, "
+                    "%d reads", post_id, account.name, len(others), new, len(fetched.gaps),
+                    fetched.items_read + fetched.users_read)
         gone = f", {len(fetched.gaps)} unavailable" if fetched.gaps else ""
+        spent = fetched.items_read + fetched.users_read
+        billed = f", {spent} read{'' if spent == 1 else 's'}" if cost is not None else ""
+        notes = "".join(f" · {n}" for n in fetched.notes)
         return (f"conversation fetched: {len(others)} other post"
-                f"{'' if len(others) == 1 else 's'} ({new} new){gone}")
+                f"{'' if len(others) == 1 else 's'} ({new} new){gone}{billed}{notes}")
 
     def close(self) -> None:
         for source in self._sources.values():

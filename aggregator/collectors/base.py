@@ -43,6 +43,9 @@ class ThreadRef:
     key: str  # federation URI (Mastodon), tweet id, at:// URI
     remote_id: str  # its id on the account's server
     url: str = ""
+    raw: str = ""  # the JSON as stored (X: its conversation_id spares a lookup)
+    replies: int | None = None  # its reply count as last sent (None: never sent)
+    read_limit: int | None = None  # X: reads the fetch may spend at most (the daily budget)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,9 @@ class FetchedThread:
     posts: tuple[Post, ...]
     gaps: tuple[tuple[str, str], ...] = ()
     requests: int = 1
+    items_read: int = 0  # posts billed (X: every post sent, entries and referenced ones)
+    users_read: int = 0  # user objects billed (X)
+    notes: tuple[str, ...] = ()  # what the person should know (X: search covers 7 days)
 
 
 class ThreadSource(Protocol):
@@ -67,5 +73,10 @@ class ThreadSource(Protocol):
     network: ClassVar[Network]
 
     def fetch_thread(self, ref: ThreadRef) -> FetchedThread: ...
+
+    def estimate_reads(self, ref: ThreadRef) -> int | None:
+        """The billed reads fetching `ref`'s conversation will cost, about (None: the
+        network does not bill reads, no need to ask first)."""
+        ...
 
     def close(self) -> None: ...

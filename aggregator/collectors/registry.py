@@ -25,14 +25,15 @@ COLLECTORS: dict[Network, tuple[str, str]] = {
     "feed": ("aggregator.collectors.feed.collector", "FeedCollector"),
 }
 
-# Who can fetch a post's conversation (the reader's `T`). X bills every read and has no
-# conversation endpoint but a search by conversation_id: not offered yet.
+# Who can fetch a post's conversation (the reader's `T`). X has no conversation endpoint
+# but a search by conversation_id, and bills every read: its source estimates the cost
+# first (the reader asks, the daily budget decides).
 THREADS: dict[Network, tuple[str, str]] = {
     "mastodon": ("aggregator.collectors.mastodon.thread", "MastodonThreads"),
     "bluesky": ("aggregator.collectors.bluesky.thread", "BlueskyThreads"),
+    "twitter": ("aggregator.collectors.twitter.thread", "TwitterThreads"),
 }
 NO_THREADS: dict[Network, str] = {
-    "twitter": "conversations are not available for X yet (X bills every post read)",
     "feed": "feed entries have no conversation to fetch",
 }
 
@@ -69,7 +70,7 @@ def build_thread_source(account: AccountSettings, environ: Mapping[str, str], cl
     """What fetches conversations through `account`.
 
     Raises:
-        CollectorError: the account's network has none (X, feeds): the message says why.
+        CollectorError: the account's network has none (feeds): the message says why.
     """
     try:
         module, name = THREADS[account.network]

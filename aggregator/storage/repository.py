@@ -44,6 +44,7 @@ from aggregator.storage.schema import (
     runs,
     sources,
 )
+from aggregator.storage.thread_schema import thread_reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,14 +125,21 @@ class Repository:
             conn.execute(update(sources).where(sources.c.id == source_id).values(**values))
 
     def reads_since(self, account: str, since: datetime) -> int:
-        """Items (posts + users) read for one account's sources since `since` (X billing)."""
+        """Items (posts + users) read through one account since `since` (X billing): by its
+        sources' runs and by the conversations fetched with it."""
         with self.db.engine.connect() as conn:
             total = conn.execute(
                 select(func.coalesce(func.sum(runs.c.items_read + runs.c.users_read), 0))
                 .select_from(runs.join(sources, runs.c.source_id == sources.c.id))
                 .where(and_(sources.c.account == account, runs.c.started_at >= since))
             ).scalar_one()
-        return int(total)
+            threads = conn.execute(
+                select(func.coalesce(func.sum(thread_reads.c.items_read
+                                              + thread_reads.c.users_read), 0))
+                .where(and_(thread_reads.c.account == account,
+                            thread_reads.c.read_at >= since))
+            ).scalar_one()
+        return int(total) + int(threads)
 
     # ------------------------------------------------------------------ posts
 

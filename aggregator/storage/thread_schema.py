@@ -8,9 +8,9 @@ that `schema.metadata` is complete); migration 0006, which also adds `posts.cont
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Table, Text
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text
 
-from aggregator.storage.base import UTCDateTime, metadata
+from aggregator.storage.base import Id, UTCDateTime, metadata
 
 thread_fetches = Table(
     "thread_fetches", metadata,
@@ -18,4 +18,18 @@ thread_fetches = Table(
     Column("fetched_at", UTCDateTime, nullable=False),
     # JSON list of {"ref": remote id or key, "state": deleted | blocked | unavailable}
     Column("gaps", Text, nullable=False, default="[]"),
+)
+
+# What fetching conversations cost, per account (migration 0008): X bills every post and
+# user a conversation search returns, so `Repository.reads_since` (the daily budget, `rounds
+# status`) counts these with the collection runs'.
+thread_reads = Table(
+    "thread_reads", metadata,
+    Column("id", Id, primary_key=True),
+    Column("account", String(64), nullable=False),
+    Column("read_at", UTCDateTime, nullable=False),
+    Column("items_read", Integer, nullable=False, default=0),
+    Column("users_read", Integer, nullable=False, default=0),
+    Column("requests", Integer, nullable=False, default=0),
+    Index("ix_thread_reads_account", "account", "read_at"),
 )

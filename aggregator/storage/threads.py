@@ -28,7 +28,7 @@ from aggregator.storage.db import Database
 from aggregator.storage.repository import Repository
 from aggregator.storage.rows import EDITED_COLUMNS, dumps, post_dict
 from aggregator.storage.schema import accounts, post_sources, posts, sources
-from aggregator.storage.thread_schema import thread_fetches
+from aggregator.storage.thread_schema import thread_fetches, thread_reads
 
 GapState = Literal["deleted", "blocked", "unavailable"]
 MAX_ANCESTORS = 100
@@ -76,12 +76,15 @@ class PostOrigin:
     remote_id: str
     url: str
     accounts: tuple[str, ...]
+    reply_count: int | None = None  # as the network last counted them
+    raw: str = ""  # the JSON as received (X's conversation_id is in it)
 
 
 def post_origin(db: Database, post_id: int) -> PostOrigin:
     """Raises StorageError: no such post."""
     with db.engine.connect() as conn:
-        row = conn.execute(select(posts.c.network, posts.c.key, posts.c.remote_id, posts.c.url)
+        row = conn.execute(select(posts.c.network, posts.c.key, posts.c.remote_id, posts.c.url,
+                                  posts.c.reply_count, posts.c.raw)
                            .where(posts.c.id == post_id)).first()
         if row is None:
             raise StorageError(f"no post with id {post_id}")
@@ -89,18 +92,34 @@ def post_origin(db: Database, post_id: int) -> PostOrigin:
             select(sources.c.account).distinct()
             .select_from(post_sources.join(sources, sources.c.id == post_sources.c.source_id))
             .where(post_sources.c.post_id == post_id).order_by(sources.c.account)).scalars())
-    return PostOrigin(post_id, row.network, row.key, row.remote_id, row.url, names)
+    return PostOrigin(post_id, row.network, row.key, row.remote_id, row.url, names,
+                      row.reply_count, row.raw or "")
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadCost:
+    """What one conversation fetch read through `account` (X bills posts and users)."""
+
+    account: str
+    items_read: int
+    users_read: int = 0
+    requests: int = 0
 
 
 def save_context(repo: Repository, post_id: int, batch: Sequence[Post],
-                 gaps: Sequence[tuple[str, str]]) -> int:
+                 gaps: Sequence[tuple[str, str]], cost: ThreadCost | None = None) -> int:
     """Store a fetched conversation around post `post_id`: posts not yet stored are
     inserted as context, stored ones take their edits; the fetch is remembered with the
-    posts the server would not show (`gaps`: (ref, state)). Returns how many were new."""
+    posts the server would not show (`gaps`: (ref, state)), and what it read (`cost`,
+    counted by `Repository.reads_since`). Returns how many were new."""
     now = repo.clock.now()
     insert = postgresql.insert if repo.db.dialect == "postgresql" else sqlite.insert
     by_key = {p.key: p for p in batch}
     with repo.db.engine.begin() as conn:
+        if cost is not None and (cost.items_read or cost.users_read or cost.requests):
+            conn.execute(thread_reads.insert().values(
+                account=cost.account, read_at=now, items_read=cost.items_read,
+                users_read=cost.users_read, requests=cost.requests))
         new = 0
         if by_key:
             author_ids = repo._upsert_authors(conn, [p.author for p in by_key.values()], now)
@@ -272,5 +291,5 @@ def _line(r: Any, depth: int, voices: set[int], *, focus: bool = False) -> Threa
                       state="deleted" if r.deleted_at is not None else "")
 
 
-__all__ = ["GapState", "PostOrigin", "StoredThread", "ThreadPost", "post_origin", "save_context",
-           "thread_of"]
+__all__ = ["GapState", "PostOrigin", "StoredThread", "ThreadCost", "ThreadPost", "post_origin",
+           "save_context", "thread_of"]

@@ -77,15 +77,11 @@ def test_a_gone_mastodon_status_is_not_found(mastodon_fake: MastodonFake,
     source.close()
 
 
-@pytest.mark.parametrize("network", ["twitter", "feed"])
-def test_x_and_feeds_say_why_they_have_no_conversation(network: str,
-                                                       clock: ManualClock) -> None:
-    account = AccountSettings(name="a", network=network,  # type: ignore[arg-type]
-                              base_url="https://example.invalid")
+def test_feeds_say_why_they_have_no_conversation(clock: ManualClock) -> None:
+    account = AccountSettings(name="a", network="feed", base_url="https://example.invalid")
     with pytest.raises(CollectorError) as err:
         build_thread_source(account, {}, clock)
-    expected = "not available for X yet" if network == "twitter" else "no conversation"
-    assert expected in str(err.value)
+    assert "no conversation" in str(err.value)
 
 
 # ---------------------------------------------------------------- Bluesky

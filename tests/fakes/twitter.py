@@ -7,7 +7,14 @@
 * ``GET /2/users/:id/tweets``: since_id, pagination_token, max_results 5-100 (default 10);
 * ``GET /2/tweets/search/recent``: query, since_id, next_token/pagination_token,
   max_results 10-100 (default 10);
-* ``GET /2/users/by/username/:username``.
+* ``GET /2/users/by/username/:username``;
+* ``GET /2/tweets?ids=``: the tweets known, a partial not-found error for each other id.
+
+Conversations: a reply's ``conversation_id`` is its parent's. ``query=conversation_id:ID``
+searches every known tweet of that conversation, like X: the root itself is never an entry
+(it comes only in ``includes``, as the tweet the replies reply to), and only tweets of the
+last 7 days (on the fake's clock) are found. `reads`/`users_read` bill like X: every tweet
+sent counts, entries and referenced ones, and every user object.
 
 Like X: newest first; ``data`` is absent on an empty page; list pages have no
 newest_id/oldest_id in ``meta``; ``next_token`` is opaque and points at the last entry
@@ -86,13 +93,17 @@ _ENDPOINTS: dict[str, tuple[set[str], int, int, int]] = {
                           "since_id", "until_id", "start_time", "end_time", "sort_order"},
                10, 100, 10),
     "username": ({"expansions", "tweet.fields", "user.fields"}, 0, 0, 0),
+    "lookup": (_COMMON | {"ids"}, 0, 0, 0),
 }
 _ROUTES = [
     (re.compile(r"^/2/lists/([^/]+)/tweets$"), "list"),
     (re.compile(r"^/2/users/by/username/([^/]+)$"), "username"),
     (re.compile(r"^/2/users/([^/]+)/tweets$"), "user"),
     (re.compile(r"^/2/tweets/search/recent$"), "search"),
+    (re.compile(r"^/2/tweets$"), "lookup"),
 ]
+_CONVERSATION = re.compile(r"^conversation_id:(\d+)$")
+SEARCH_WINDOW = timedelta(days=7)
 _HASHTAG = re.compile(r"#(\w+)")
 
 
@@ -150,6 +161,8 @@ class FakeX:
         self.limit, self.window = 900, 900
         self._window_start: float | None = None
         self._used = 0
+        self.reads = 0  # tweets sent (entries and includes): what X bills
+        self.users_read = 0
         for name in ("v2_expansions/search_recent_includes_users_tweets.json",
                      "v2_expansions/users_lookup_all_fields.json",
                      "v2_expansions/tweets_quote_tweets_context_annotations.json"):
@@ -256,8 +269,10 @@ class FakeX:
                 text = f"{text} {short}"
                 tweet["attachments"] = {"media_keys": [media["media_key"]]}
             refs = []
+            conversation = tweet_id
             if reply_to is not None:
                 refs.append({"type": "replied_to", "id": reply_to["id"]})
+                conversation = reply_to.get("conversation_id", reply_to["id"])
                 tweet["in_reply_to_user_id"] = reply_to["author_id"]
             else:
                 tweet.pop("in_reply_to_user_id", None)
@@ -269,7 +284,7 @@ class FakeX:
                 text = f"{text} {short}"
             self._entities(entities, text, links)
             tweet.update(id=tweet_id, text=text, author_id=user["id"], lang=lang,
-                         created_at=_iso(self._time), conversation_id=tweet_id,
+                         created_at=_iso(self._time), conversation_id=conversation,
                          edit_history_tweet_ids=[tweet_id],
                          public_metrics={"retweet_count": 0, "reply_count": 0,
                                          "like_count": 3, "quote_count": 0})
@@ -350,6 +365,8 @@ class FakeX:
                     return invalid
                 if name == "username":
                     return self._username(req, m.group(1))
+                if name == "lookup":
+                    return self._lookup(req)
                 return self._timeline(req, name, m.group(1) if name != "search" else "")
         return problem(404, "Not Found Error", "The requested resource could not be found.",
                        f"{PROBLEMS}/resource-not-found")
@@ -394,7 +411,12 @@ class FakeX:
         return Reply.json({"data": self._render_user(user, fields)})
 
     def _timeline(self, req: Request, name: str, ident: str) -> Reply:
-        if name == "search":
+        conversation = _CONVERSATION.match(req.arg("query") or "") if name == "search" \
+            else None
+        if conversation is not None:
+            key = f"search:{req.arg('query')}"
+            self.timelines[key] = self._conversation(conversation.group(1))
+        elif name == "search":
             key = f"search:{req.arg('query')}"
         else:
             key = f"{name}:{ident}"
@@ -436,14 +458,44 @@ class FakeX:
             meta["next_token"] = next_token
         body: Json = {}
         if served:
-            body["data"] = [self._render_tweet(self.tweets[i], req) for i in served]
-            includes, errors = self._includes([self.tweets[i] for i in served], req)
-            if includes:
-                body["includes"] = includes
-            if errors or self._partial:
-                body["errors"] = errors + self._partial
-                self._partial = []
+            body.update(self._tweets_body([self.tweets[i] for i in served], req))
         body["meta"] = meta
+        return Reply.json(body)
+
+    def _tweets_body(self, tweets: list[Json], req: Request) -> Json:
+        body: Json = {"data": [self._render_tweet(t, req) for t in tweets]}
+        includes, errors = self._includes(tweets, req)
+        if includes:
+            body["includes"] = includes
+        if errors or self._partial:
+            body["errors"] = errors + self._partial
+            self._partial = []
+        self.reads += len(tweets) + len(includes.get("tweets", []))
+        self.users_read += len(includes.get("users", []))
+        return body
+
+    def _conversation(self, root: str) -> list[str]:
+        """The ids recent search finds for conversation_id:`root`, newest first."""
+        since = self.clock.now() - SEARCH_WINDOW
+        found = [i for i, t in self.tweets.items()
+                 if t.get("conversation_id") == root and i != root
+                 and datetime.fromisoformat(t["created_at"].replace("Z", "+00:00")) >= since]
+        return sorted(found, key=_order, reverse=True)
+
+    def _lookup(self, req: Request) -> Reply:
+        ids = [i for i in (req.arg("ids") or "").split(",") if i]
+        if not ids or len(ids) > 100:
+            return Reply.json({"errors": [{"parameters": {"ids": ids},
+                                           "message": "The `ids` query parameter value is "
+                                                      "not between 1 and 100"}],
+                               "title": "Invalid Request",
+                               "detail": "One or more parameters to your request was invalid.",
+                               "type": f"{PROBLEMS}/invalid-request"}, status=400)
+        known = [self.tweets[i] for i in ids if i in self.tweets]
+        body: Json = self._tweets_body(known, req) if known else {}
+        missing = [not_found_error(i, "tweet", "ids") for i in ids if i not in self.tweets]
+        if missing:
+            body["errors"] = body.get("errors", []) + missing
         return Reply.json(body)
 
     @staticmethod

@@ -3,7 +3,10 @@ replies, indented as a thread, the post it was opened on highlighted, curated vo
 marked.
 
 The stored conversation shows at once (it opens offline); a conversation never fetched is
-fetched in a worker and shown again when it is stored; `r` fetches it again. Answers carry
+fetched in a worker and shown again when it is stored; `r` fetches it again. Where the
+network bills reads (X) the worker first asks what the fetch will cost and the screen asks
+the person (ConfirmDialog) before anything is sent; the daily budget may refuse it in one
+line. Answers carry
 a generation so a late one never overwrites a newer one. Every text is a `rich.text.Text`
 of sanitized strangers' data, never markup; an error is one line in the status line.
 """
@@ -26,8 +29,9 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from aggregator.reader.feed import FeedReader, StoredThread, ThreadPost
-from aggregator.reader.thread import ThreadFetcher
+from aggregator.reader.thread import Estimate, ThreadFetcher
 from tui.sanitize import first_line, sanitize, sanitize_line
+from tui.screens.curator_dialogs import ConfirmDialog
 from tui.timefmt import relative
 from tui.widgets.post_row import badge
 
@@ -48,6 +52,12 @@ class ThreadLoaded(Message):
 class ThreadFailed(Message):
     generation: int
     text: str
+
+
+@dataclass
+class ThreadCostAsked(Message):
+    generation: int
+    estimate: Estimate
 
 
 @dataclass
@@ -150,9 +160,14 @@ class ThreadScreen(Screen[None]):
         self.post_message(ThreadLoaded(generation, thread))
 
     @work(thread=True, group="thread-fetch", exclusive=True, exit_on_error=False)
-    def fetch(self, generation: int) -> None:
+    def fetch(self, generation: int, confirmed: bool = False) -> None:
         assert self.fetcher is not None
         try:
+            if not confirmed:
+                estimate = self.fetcher.estimate(self.post_id)
+                if estimate is not None:  # billed reads: ask first, send nothing yet
+                    self.post_message(ThreadCostAsked(generation, estimate))
+                    return
             summary = self.fetcher.fetch(self.post_id)
         except Exception as exc:
             self.post_message(ThreadFetched(generation, first_line(str(exc), 300) or
@@ -175,6 +190,22 @@ class ThreadScreen(Screen[None]):
     def on_thread_failed(self, msg: ThreadFailed) -> None:
         if msg.generation == self.generation:
             self.say(msg.text, error=True)
+
+    def on_thread_cost_asked(self, msg: ThreadCostAsked) -> None:
+        if msg.generation != self.generation:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if msg.generation != self.generation:
+                return
+            if yes:
+                self.fetch(msg.generation, confirmed=True)
+                return
+            self.fetching = False
+            self.say("not fetched: showing the stored posts · r asks again")
+
+        question = Text(sanitize_line(msg.estimate.question(), 300))
+        self.app.push_screen(ConfirmDialog(question, "Fetch"), answered)
 
     def on_thread_fetched(self, msg: ThreadFetched) -> None:
         if msg.generation != self.generation:

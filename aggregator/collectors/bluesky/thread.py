@@ -103,6 +103,9 @@ class BlueskyThreads:
     def close(self) -> None:
         self.api.close()
 
+    def estimate_reads(self, ref: ThreadRef) -> int | None:
+        return None  # reads are not billed
+
     def fetch_thread(self, ref: ThreadRef) -> FetchedThread:
         before = self.api.requests
         body = self.api.get_post_thread(ref.key, depth=DEPTH, parent_height=PARENT_HEIGHT)

@@ -37,6 +37,9 @@ class MastodonThreads:
     def close(self) -> None:
         self.api.close()
 
+    def estimate_reads(self, ref: ThreadRef) -> int | None:
+        return None  # reads are not billed
+
     def fetch_thread(self, ref: ThreadRef) -> FetchedThread:
         before = self.api.requests
         ancestors, descendants = self.api.fetch_context(ref.remote_id)

@@ -242,6 +242,13 @@ class TwitterApi(HttpApi[requests.Response]):
             query, max_results=max_results, since_id=since_id, next_token=next_token,
             **_TWEET_PARAMS), target_param="query")
 
+    def fetch_tweets(self, ids: list[str]) -> TweetPage:
+        """GET /2/tweets?ids= (up to 100): the tweets X will show; the others are partial
+        ``errors`` (deleted, protected), never a failure of the call.
+        https://docs.x.com/x-api/posts/lookup/api-reference/get-tweets"""
+        return self._page(f"tweet lookup {','.join(ids[:3])}", lambda: self.client.get_tweets(
+            ids[:100], **_TWEET_PARAMS), target_param="")
+
     def fetch_user_by_username(self, username: str, *, user_auth: bool = False) -> JsonDict:
         """GET /2/users/by/username/:username -> the user object.
         X answers an unknown name with 200 and only an `errors` entry: that is NotFound.
