@@ -20,7 +20,7 @@ thread_fetches = Table(
     Column("gaps", Text, nullable=False, default="[]"),
 )
 
-# What fetching conversations cost, per account (migration 0008): X bills every post and
+# What fetching conversations cost, per account (migration 0009): X bills every post and
 # user a conversation search returns, so `Repository.reads_since` (the daily budget, `rounds
 # status`) counts these with the collection runs'.
 thread_reads = Table(
