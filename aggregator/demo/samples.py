@@ -184,7 +184,8 @@ class MastodonSamples(SampleFile):
 
 
 class XSamples(SampleFile):
-    """GET /2/lists/:id/tweets over the sample tweets."""
+    """GET /2/lists/:id/tweets, /2/tweets/search/recent (conversation_id:ID) and
+    /2/tweets?ids= over the sample tweets."""
 
     FILE = "twitter.json"
 
@@ -199,11 +200,15 @@ class XSamples(SampleFile):
 
     def answer(self, path: str, query: dict[str, str], base_url: str) -> Answer:
         parts = path.rstrip("/").split("/")[2:]  # after /2
+        reset = str(int((self.now + timedelta(minutes=15)).timestamp()))
+        headers = _rate_headers("x-rate-limit", reset)
+        if parts == ["tweets", "search", "recent"]:
+            return self._conversation(query.get("query", ""), headers)
+        if parts == ["tweets"]:
+            return self._lookup(query.get("ids", ""), headers)
         if len(parts) != 3 or parts[0] != "lists" or parts[2] != "tweets":
             return Answer(404, {"title": "Not Found Error", "type":
                                 "https://api.twitter.com/2/problems/resource-not-found"})
-        reset = str(int((self.now + timedelta(minutes=15)).timestamp()))
-        headers = _rate_headers("x-rate-limit", reset)
         if parts[1] not in self.lists:
             return Answer(200, {"errors": [{
                 "value": parts[1], "detail": f"Could not find list with id: [{parts[1]}].",
@@ -224,6 +229,40 @@ class XSamples(SampleFile):
         if includes:
             body["includes"] = includes
         body["meta"] = meta
+        return Answer(200, body, headers)
+
+    def _conversation(self, text: str, headers: dict[str, str]) -> Answer:
+        """Recent search, as far as conversations go: ``conversation_id:ID`` finds the
+        replies (never the first post: X sends it among the includes), newest first."""
+        root = text.removeprefix("conversation_id:")
+        if root == text or not root.isdigit():
+            return Answer(400, {"title": "Invalid Request", "detail": "the demo server "
+                                "searches conversations only (conversation_id:ID)"}, headers)
+        found = sorted((t for i, t in self.tweets.items() if i not in self.held and i != root
+                        and t.get("conversation_id") == root),
+                       key=lambda t: _order(t["id"]), reverse=True)
+        body: Json = {"data": found} if found else {}
+        includes = self._includes(found)
+        if includes:
+            body["includes"] = includes
+        body["meta"] = {"result_count": len(found)}
+        return Answer(200, body, headers)
+
+    def _lookup(self, ids: str, headers: dict[str, str]) -> Answer:
+        """``GET /2/tweets?ids=``: the tweets known, a not-found error for each other id."""
+        wanted = [i for i in ids.split(",") if i]
+        known = [self.tweets[i] for i in wanted if i in self.tweets and i not in self.held]
+        body: Json = {"data": known} if known else {}
+        includes = self._includes(known)
+        if includes:
+            body["includes"] = includes
+        missing = [i for i in wanted if i not in {t["id"] for t in known}]
+        if missing:
+            body["errors"] = [{"value": i, "detail": f"Could not find tweet with ids: [{i}].",
+                               "title": "Not Found Error", "resource_type": "tweet",
+                               "parameter": "ids", "resource_id": i,
+                               "type": "https://api.twitter.com/2/problems/resource-not-found"}
+                              for i in missing]
         return Answer(200, body, headers)
 
     def _includes(self, tweets: list[Json]) -> Json:

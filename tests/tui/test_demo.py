@@ -322,3 +322,26 @@ async def test_i_shows_a_demo_image_drawn_by_the_demo_server(demo: Demo) -> None
                     or "could not" in screen_text(app), "the picture")
         assert app.main_screen.pane.images.picture is not None, screen_text(app)
         assert "bar chart of statin adherence" in screen_text(app)  # the alt text
+
+
+async def test_T_on_a_demo_tweet_asks_the_cost_then_fetches_the_conversation(
+        demo: Demo) -> None:
+    """X bills reads: the reader asks first, and the demo server answers the conversation
+    search and the lookup of the first post as X does."""
+    from tui.screens.curator_dialogs import ConfirmDialog
+
+    app = demo_reader_app(demo.db, demo.repo, demo.settings, demo.clock)
+    app.opener = lambda url: None
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"network:x FIT test quick", "enter")
+        await until(pilot, lambda: len(listed(app)) == 1, "the reply alone listed")
+        await pilot.press("T")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the cost question")
+        assert "reads" in screen_text(app)
+        await pilot.press("y")
+        await until(pilot, lambda: "fetched just now" in screen_text(app)
+                    or "could not fetch" in screen_text(app), "the fetch's outcome")
+        shown = screen_text(app)
+        assert "could not fetch" not in shown
+        assert "Colorectal cancer in people under 50" in shown and "FIT test" in shown
