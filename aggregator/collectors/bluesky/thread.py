@@ -19,6 +19,7 @@ from aggregator.collectors.bluesky.api import BlueskyApi
 from aggregator.collectors.bluesky.entities import JsonDict, obj, objs, text
 from aggregator.collectors.bluesky.normalize import normalize_post_view
 from aggregator.collectors.retry import RateBudget, RetryPolicy
+from aggregator.collectors.thread_base import ApiThreads
 from aggregator.models import Network, Post
 from aggregator.settings import AccountSettings
 
@@ -87,11 +88,8 @@ def thread_posts(body: JsonDict) -> FetchedThread:
     return FetchedThread(tuple(walk.posts.values()), tuple(walk.gaps.items()))
 
 
-class BlueskyThreads:
+class BlueskyThreads(ApiThreads[BlueskyApi]):
     network: ClassVar[Network] = "bluesky"
-
-    def __init__(self, api: BlueskyApi) -> None:
-        self.api = api
 
     @classmethod
     def from_account(cls, account: AccountSettings, environ: Mapping[str, str], clock: Clock,
@@ -99,12 +97,6 @@ class BlueskyThreads:
                      timeout: float = 30.0) -> BlueskyThreads:
         return cls(BlueskyApi.from_account(account, environ, clock, policy=policy,
                                            budget=budget, timeout=timeout))
-
-    def close(self) -> None:
-        self.api.close()
-
-    def estimate_reads(self, ref: ThreadRef) -> int | None:
-        return None  # reads are not billed
 
     def fetch_thread(self, ref: ThreadRef) -> FetchedThread:
         before = self.api.requests

@@ -16,15 +16,16 @@ from aggregator.collectors.base import FetchedThread, ThreadRef
 from aggregator.collectors.mastodon.api import MastodonApi
 from aggregator.collectors.mastodon.normalize import AuthorCache, normalize_statuses
 from aggregator.collectors.retry import RateBudget, RetryPolicy
+from aggregator.collectors.thread_base import ApiThreads
 from aggregator.models import Network
 from aggregator.settings import AccountSettings
 
 
-class MastodonThreads:
+class MastodonThreads(ApiThreads[MastodonApi]):
     network: ClassVar[Network] = "mastodon"
 
     def __init__(self, api: MastodonApi) -> None:
-        self.api = api
+        super().__init__(api)
         self.authors = AuthorCache(local_domain=api.local_domain)
 
     @classmethod
@@ -33,12 +34,6 @@ class MastodonThreads:
                      timeout: float = 30.0) -> MastodonThreads:
         return cls(MastodonApi.from_account(account, environ, clock, policy=policy,
                                             budget=budget, timeout=timeout))
-
-    def close(self) -> None:
-        self.api.close()
-
-    def estimate_reads(self, ref: ThreadRef) -> int | None:
-        return None  # reads are not billed
 
     def fetch_thread(self, ref: ThreadRef) -> FetchedThread:
         before = self.api.requests
