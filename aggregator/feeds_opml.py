@@ -124,6 +124,12 @@ def source_name(title: str, taken: set[str]) -> str:
     return name
 
 
+def _source_table(name: str, account: str, key: str, value: str) -> str:
+    return "\n".join(["[[sources]]", f"name = {_toml_string(name)}",
+                      f"account = {_toml_string(account)}",
+                      f"{key} = {_toml_string(value)}"]) + "\n"
+
+
 def sources_toml(feeds: Sequence[OpmlFeed], account: str, taken: set[str],
                  *, with_account: bool) -> str:
     """``[[sources]]`` tables (and the feed account's table when it is not configured)."""
@@ -132,8 +138,14 @@ def sources_toml(feeds: Sequence[OpmlFeed], account: str, taken: set[str],
         parts.append(f"[accounts.{account}]\nnetwork = \"feed\"\n")
     for feed in feeds:
         shown = "".join(c for c in " ".join(feed.title.split()) if c.isprintable())[:80]
-        lines = [f"# {shown}"] if shown else []
-        lines += ["[[sources]]", f"name = {_toml_string(source_name(feed.title, taken))}",
-                  f"account = {_toml_string(account)}", f"feed = {_toml_string(feed.xml_url)}"]
-        parts.append("\n".join(lines) + "\n")
+        comment = f"# {shown}\n" if shown else ""
+        parts.append(comment + _source_table(source_name(feed.title, taken), account, "feed",
+                                             feed.xml_url))
     return "\n".join(parts)
+
+
+def curated_source_toml(list_name: str, account: str, *, with_account: bool) -> str:
+    """The ``[[sources]]`` table that collects curated list `list_name`'s voices' feeds
+    (and the feed account's table when it is not configured)."""
+    head = f"[accounts.{account}]\nnetwork = \"feed\"\n\n" if with_account else ""
+    return head + _source_table(f"{list_name} feeds", account, "curated", list_name)

@@ -18,7 +18,14 @@ from aggregator.cli.app import AppContext, pass_app, pass_reader, rounds
 from aggregator.cli.curation_groups import curation_store, safe
 from aggregator.curation.handles import normalize_feed
 from aggregator.errors import CurationError
-from aggregator.feeds_opml import OpmlError, OpmlFeed, read_opml, sources_toml, write_opml
+from aggregator.feeds_opml import (
+    OpmlError,
+    OpmlFeed,
+    curated_source_toml,
+    read_opml,
+    sources_toml,
+    write_opml,
+)
 
 
 @rounds.group()
@@ -108,10 +115,9 @@ def _import_into_list(app: AppContext, found: list[OpmlFeed], list_name: str,
                for s in app.settings.sources):
         account = (_feed_accounts(app) or ["feeds"])[0]
         click.echo("to collect them, add to rounds.toml:", err=True)
-        if account not in app.settings.accounts:
-            click.echo(f'[accounts.{account}]\nnetwork = "feed"\n', err=True)
-        click.echo(f'[[sources]]\nname = "{list_name} feeds"\naccount = "{account}"\n'
-                   f'curated = "{list_name}"', err=True)
+        click.echo(curated_source_toml(list_name, account,
+                                       with_account=account not in app.settings.accounts),
+                   err=True, nl=False)
 
 
 @feeds.command("export")

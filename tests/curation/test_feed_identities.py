@@ -128,3 +128,20 @@ def test_a_bad_feed_in_opml_adds_nothing_unless_skipped(cli: tuple[Run, Loopback
     assert "no archive yet" in err  # nothing written at all
     _, err = rounds("feeds", "import", str(opml), "--list", "Cardio", "--skip-bad")
     assert "skipped:" in err and "1 feeds added to list Cardio" in err
+
+
+def test_the_printed_source_for_a_list_is_toml_whatever_its_name(rounds: Run,
+                                                                 tmp_path: Path) -> None:
+    """Without a source collecting the list, import prints one to paste: valid TOML even
+    when the list's name holds quotes or backslashes."""
+    import tomllib
+
+    opml = tmp_path / "blogs.opml"
+    opml.write_text(write_opml([OpmlFeed("Dr Heart's notes", "https://heart.example/rss")],
+                               "blogs", BASE_DATE))
+    name = 'Cardio "blogs" \\ 2026'
+    _, err = rounds("feeds", "import", str(opml), "--list", name)
+    pasted = tomllib.loads(err.split("to collect them, add to rounds.toml:\n", 1)[1])
+    assert pasted["accounts"]["feeds"] == {"network": "feed"}
+    assert pasted["sources"] == [{"name": f"{name} feeds", "account": "feeds",
+                                  "curated": name}]
