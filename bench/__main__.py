@@ -79,6 +79,7 @@ def bench_collect(report: Report, n_sources: int, per_source: int, runs: int) ->
         collect_ours,
         start_fake,
         tight_budget,
+        unchanged_then_steady,
     )
     from bench.ingest import fresh_sqlite, tempdir
 
@@ -96,16 +97,11 @@ def bench_collect(report: Report, n_sources: int, per_source: int, runs: int) ->
                 try:
                     if i == 0:
                         # An unchanged second pass, then steady state: 5 new per source.
-                        before = fake.timeline_requests()
-                        again = service.collect()
-                        second_requests.append(fake.timeline_requests() - before)
-                        if any(r.new for r in again):
-                            raise SystemExit("an unchanged second pass stored new posts")
-                        for p in range(3):
-                            added = add_new_posts(fake, n_sources, 5, seed=p + 1)
-                            before = fake.timeline_requests()
-                            got = sum(r.new for r in service.collect())
-                            steady.append((fake.timeline_requests() - before, added, got))
+                        unchanged, steady = unchanged_then_steady(
+                            service, fake.timeline_requests,
+                            lambda seed: add_new_posts(fake, n_sources, 5, seed=seed),
+                            passes=3, what="an unchanged second pass")
+                        second_requests.append(unchanged)
                 finally:
                     service.close()
                     service.repo.db.dispose()
@@ -158,7 +154,7 @@ def bench_bluesky(report: Report, n_sources: int, per_source: int, runs: int) ->
         sky_settings,
         start_sky_fake,
     )
-    from bench.collect import make_service
+    from bench.collect import make_service, unchanged_then_steady
     from bench.ingest import fresh_sqlite, tempdir
 
     n = n_sources * per_source
@@ -186,15 +182,11 @@ def bench_bluesky(report: Report, n_sources: int, per_source: int, runs: int) ->
                     rates.append(new / seconds)
                     cpu_rates.append(new / cpu)
                     if i == runs - 1:  # last: the new items it adds change the feeds
-                        before = fake.xrpc_requests()
-                        if any(r.new for r in service.collect()):
-                            raise SystemExit("an unchanged Bluesky pass stored new posts")
-                        unchanged.append(fake.xrpc_requests() - before)
-                        for p in range(2):
-                            added = add_new_items(fake, n_sources, 5, seed=p + 1)
-                            before = fake.xrpc_requests()
-                            got = sum(r.new for r in service.collect())
-                            steady.append((fake.xrpc_requests() - before, added, got))
+                        requests, steady = unchanged_then_steady(
+                            service, fake.xrpc_requests,
+                            lambda seed: add_new_items(fake, n_sources, 5, seed=seed),
+                            passes=2, what="an unchanged Bluesky pass")
+                        unchanged.append(requests)
                 finally:
                     service.close()
                     service.repo.db.dispose()

@@ -9,6 +9,7 @@ fake in the same run, so the fake's own cost is paid by both.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,6 +141,24 @@ def add_new_posts(fake: Fake, n_sources: int, per_source: int, seed: int) -> int
                                   start=later + timedelta(seconds=i), n_accounts=20)
         fake.api.add_statuses(f"tag:src{i:02d}", fresh)
     return n_sources * per_source
+
+
+def unchanged_then_steady(service: Any, requests: Callable[[], int],
+                          add_new: Callable[[int], int], *, passes: int,
+                          what: str) -> tuple[int, list[tuple[int, int, int]]]:
+    """Requests of a pass over unchanged sources (which must store nothing), then of
+    `passes` passes after `add_new(seed)` each: (requests, items added, posts stored)."""
+    before = requests()
+    if any(r.new for r in service.collect()):
+        raise SystemExit(f"{what} stored new posts")
+    unchanged = requests() - before
+    steady = []
+    for seed in range(1, passes + 1):
+        added = add_new(seed)
+        before = requests()
+        got = sum(r.new for r in service.collect())
+        steady.append((requests() - before, added, got))
+    return unchanged, steady
 
 
 def tight_budget(url: str, limit: int, window: float, n_sources: int, per_source: int
