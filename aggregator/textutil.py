@@ -5,6 +5,8 @@ printed, escape sequences (CSI, OSC including OSC 52 clipboard writes and OSC 8 
 and the rest), C0/C1 control characters, bidi overrides and zero-width characters are
 removed. Newlines and tabs survive unless `single_line` is asked for. Rich markup is a
 separate concern: print with `rich.text.Text`, never by formatting markup strings.
+
+`size_text` says a number of bytes as a person reads it, the same in every message.
 """
 
 from __future__ import annotations
@@ -40,3 +42,11 @@ class TerminalSafeFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return terminal_safe(super().format(record))
+
+
+def size_text(n: int) -> str:
+    """`512 KB`, `2.5 MB`, `10 MB`: whole kilobytes (at least 1) below a megabyte, one
+    decimal above (dropped when it is 0)."""
+    if n >= 1024 * 1024:
+        return f"{n / 1024 / 1024:.1f}".removesuffix(".0") + " MB"
+    return f"{max(1, round(n / 1024))} KB"

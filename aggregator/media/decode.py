@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from PIL import Image, UnidentifiedImageError
 
 from aggregator.errors import MediaError
+from aggregator.textutil import size_text
 
 BOX = 1280  # the largest side of a decoded picture: more than a terminal shows
 MAX_PIXELS = 40_000_000  # announced size refused beyond this (a decompression bomb)
@@ -34,9 +35,7 @@ class Picture:
     cached: bool = False
 
     def describe(self) -> str:
-        kb = max(1, round(self.size / 1024))
-        size = f"{kb} KB" if kb < 1024 else f"{kb / 1024:.1f} MB"
-        return f"{self.format} {self.width}×{self.height}, {size}"
+        return f"{self.format} {self.width}×{self.height}, {size_text(self.size)}"
 
 
 def decode(data: bytes, *, box: int = BOX, max_pixels: int = MAX_PIXELS,

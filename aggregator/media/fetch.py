@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import requests
 
 from aggregator.errors import MediaError
-from aggregator.textutil import terminal_safe
+from aggregator.textutil import size_text, terminal_safe
 
 MAX_BYTES = 10 * 1024 * 1024
 TIMEOUT = 20.0  # seconds to connect, and between two reads
@@ -23,10 +23,6 @@ MAGIC = (  # (offset, bytes, name): what the decoder is willing to open
     (0, b"GIF89a", "GIF"),
     (8, b"WEBP", "WebP"),
 )
-
-
-def megabytes(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f} MB".replace(".0 MB", " MB")
 
 
 def sniff(head: bytes) -> str | None:
@@ -78,15 +74,15 @@ class ImageFetcher:
             raise MediaError(f"image not fetched: {host} answered HTTP {response.status_code}")
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            raise MediaError(f"image refused: {megabytes(int(declared))} from {host} is over "
-                             f"the {megabytes(self.max_bytes)} limit")
+            raise MediaError(f"image refused: {size_text(int(declared))} from {host} is over "
+                             f"the {size_text(self.max_bytes)} limit")
         chunks: list[bytes] = []
         size = 0
         try:
             for chunk in response.iter_content(CHUNK):
                 size += len(chunk)
                 if size > self.max_bytes:  # Content-Length absent or wrong
-                    raise MediaError(f"image refused: more than {megabytes(self.max_bytes)} "
+                    raise MediaError(f"image refused: more than {size_text(self.max_bytes)} "
                                      f"from {host} (the limit)")
                 if not chunks and sniff(chunk[:16]) is None and len(chunk) >= 12:
                     raise self._not_an_image(response, host)

@@ -40,6 +40,7 @@ from aggregator.collectors.feed import jsonfeed
 from aggregator.collectors.http import HttpApi, host_of
 from aggregator.collectors.retry import RateBudget, RetryPolicy
 from aggregator.errors import CollectorError, RateLimited
+from aggregator.textutil import size_text
 from aggregator.xmlsafe import declares_entities
 
 logger = logging.getLogger(__name__)
@@ -208,7 +209,7 @@ class FeedApi(HttpApi):
                 size += len(chunk)
                 if size > self.max_bytes:
                     raise MalformedFeed(NETWORK, f"{url}: refused: larger than "
-                                                 f"{_size(self.max_bytes)}")
+                                                 f"{size_text(self.max_bytes)}")
                 chunks.append(chunk)
         except requests.RequestException as exc:
             raise self._failure(url, exc, urlsplit(url).path) from exc
@@ -245,14 +246,6 @@ class FeedApi(HttpApi):
         elif not parsed.get("version"):
             raise MalformedFeed(NETWORK, f"{url}: not an RSS or Atom feed")
         return Document(url, parsed, hashlib.sha256(body).hexdigest(), warnings=warnings)
-
-
-def _size(limit: int) -> str:
-    """`5 MB`, `512 KB`, `100 bytes`: the limit as a person reads it."""
-    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
-        if limit >= scale:
-            return f"{limit / scale:g} {unit}"
-    return f"{limit} bytes"
 
 
 def _describe(problem: object) -> str:
