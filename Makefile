@@ -34,21 +34,21 @@ lock:  ## refresh the lock after changing a dependency in pyproject.toml (needs 
 demo: $(STAMP)  ## build the demo archive (SQLite) and open the reader on it
 	$(BIN)/rounds demo
 
-test: $(STAMP)  ## the whole suite (PostgreSQL too when ROUNDS_TEST_PG_URL is set or one answers)
+test: $(STAMP)  ## the whole suite but the long soaks (PostgreSQL too when ROUNDS_TEST_PG_URL is set or one answers)
 	@if [ -z "$$ROUNDS_TEST_PG_URL" ] && $(BIN)/python -c 'import socket, sys; \
 	    socket.create_connection((sys.argv[1], int(sys.argv[2])), 2).close()' \
 	    $(PG_HOST) $(PG_PORT) 2>/dev/null; then \
 	    export ROUNDS_TEST_PG_URL=postgresql+psycopg://postgres@$(PG_HOST):$(PG_PORT)/test; \
 	    echo "PostgreSQL answers on $(PG_HOST):$(PG_PORT): running its tests too"; \
 	fi; \
-	$(PYTEST) -q
+	$(PYTEST) -q -m 'not long'
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
 
-reliability: $(STAMP)
+reliability: $(STAMP)  ## every reliability scenario, the long ones too, as a table
 	$(BIN)/python -m pytest -q tests/reliability -p tests.reliability.report
 
 bench: $(STAMP)
