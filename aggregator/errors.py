@@ -18,6 +18,8 @@
       StorageError         database unreachable, corrupt, or from a newer grandrounds
       CurationError        a bad handle, list name or import row
       OutputError          an output file that cannot be written (path and reason)
+      InputError           an import file that cannot be read, or a malformed line or member
+                           in it (.position: FILE:LINE or ARCHIVE:MEMBER)
       MediaError           an image that cannot be fetched, is too large or does not decode
 
 Messages never contain secrets: tokens are not formatted into them anywhere.
@@ -117,6 +119,16 @@ class CurationError(AggregatorError):
 
 class OutputError(AggregatorError):
     """An output file or directory cannot be written (the path and the reason)."""
+
+
+class InputError(AggregatorError):
+    """An import input that cannot be read or holds a malformed item. The message starts
+    with `position` (``posts.jsonl:17``, ``archive.zip:data/tweets.js item 3``)."""
+
+    def __init__(self, position: str, reason: str) -> None:
+        super().__init__(f"{position}: {reason}")
+        self.position = position
+        self.reason = reason
 
 
 class MediaError(AggregatorError):

@@ -13,6 +13,7 @@ from aggregator.cli import (  # noqa: F401
     demo,
     export,
     feeds,
+    importing,
     mutes,
     read,
     status,

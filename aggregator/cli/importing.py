@@ -1,0 +1,140 @@
+"""`rounds import`: bring existing archives in (twarc files, X and Mastodon account
+archives, our own exports, Bluesky repositories)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from aggregator.cli.app import AppContext, pass_app, rounds
+from aggregator.cli.collect import _logs_above
+from aggregator.errors import AggregatorError, InputError
+from aggregator.importing.formats import FORMATS, NETWORK, READERS, detect
+from aggregator.importing.items import Item
+from aggregator.importing.run import ImportSummary, Importer
+from aggregator.textutil import terminal_safe
+
+FORMAT_HELP = """\b
+Formats (--format, default auto: recognised from the file):
+  twarc             JSON Lines from twarc: twarc2 (one X API v2 response per line,
+                    data + includes, or one flattened tweet per line) or twarc 1 (one
+                    v1.1 tweet per line).
+  x-archive         an X account archive (.zip): data/tweets.js and its parts, long
+                    posts' text from data/note-tweet.js; the owner from account.js.
+                    Likes and deleted posts are not posts: not imported.
+  mastodon-archive  a Mastodon account archive (.zip or .tar.gz): outbox.json's posts
+                    (Create activities), the author from actor.json. Boosts are not
+                    imported: the archive holds only the boosted post's address.
+  rounds            `rounds export --raw` JSON Lines: each post goes back to the
+                    sources its record names (unless --source), with its topics.
+  bluesky-car       a Bluesky repository export (.car, com.atproto.sync.getRepo):
+                    its app.bsky.feed.post records."""
+
+
+class _Counting:
+    """Bytes read so far from the inputs, for the progress bar's ETA."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self.current: IO[bytes] | None = None
+
+    def position(self) -> int:
+        try:
+            return self.done + (self.current.tell() if self.current is not None else 0)
+        except (OSError, ValueError):
+            return self.done
+
+
+def _items(paths: tuple[Path, ...], fmt: str, counter: _Counting) -> Iterator[Item]:
+    for path in paths:
+        kind = detect(path) if fmt == "auto" else fmt
+        try:
+            stream = path.open("rb")
+        except OSError as exc:
+            raise InputError(path.name, f"cannot read it ({exc.strerror or exc})") from exc
+        with stream:
+            counter.current = stream
+            yield from READERS[kind](path, stream)
+        counter.done += path.stat().st_size
+        counter.current = None
+
+
+@rounds.command("import", epilog=FORMAT_HELP)
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source", "source", metavar="NAME",
+              help="The source the posts belong to: a configured source of the same "
+                   "network, or a name for an import-only source (created if absent; "
+                   "listed by `rounds status`, never collected). Required, except for "
+                   "--format rounds, whose records name their sources.")
+@click.option("--format", "fmt", type=click.Choice(["auto", *FORMATS]), default="auto",
+              show_default=True, help="The input format (see below).")
+@click.option("--skip-bad", is_flag=True,
+              help="Go on past a malformed line or member (counted as bad, its position "
+                   "logged) instead of stopping there.")
+@pass_app
+def import_(app: AppContext, paths: tuple[Path, ...], source: str | None, fmt: str,
+            skip_bad: bool) -> None:
+    """Import posts from files into the archive, streaming (constant memory).
+
+    Imported posts get topics and full-text search like collected ones. Importing is
+    idempotent (a second run adds nothing: "already present") and resumable (interrupted,
+    run it again: every post is stored once). A malformed line or member is reported
+    with its position (FILE:LINE, or ARCHIVE:MEMBER item N); the import stops there,
+    after storing the posts before it, unless --skip-bad. One summary line at the end.
+    """
+    formats = [detect(p) if fmt == "auto" else fmt for p in paths]
+    if source is None and any(f != "rounds" for f in formats):
+        raise click.UsageError("--source NAME is required (except for rounds exports)")
+    if source is not None:
+        for f in formats:
+            if f in NETWORK:  # create it up front: `rounds status` shows it even if empty
+                Importer(app.settings, app.repo, _classify(app), app.clock).source_id(
+                    source, NETWORK[f], f)
+    importer = Importer(app.settings, app.repo, _classify(app), app.clock)
+    counter = _Counting()
+    items = _items(paths, fmt, counter)
+    summary = ImportSummary()
+    err = Console(stderr=True)
+    label = formats[0] if len(set(formats)) == 1 else "mixed"
+    try:
+        if err.is_terminal:
+            _with_progress(importer, items, source, label, skip_bad, summary, counter,
+                           sum(p.stat().st_size for p in paths), err)
+        else:
+            importer.run(items, source=source, fmt=label, skip_bad=skip_bad, summary=summary)
+    except AggregatorError as exc:
+        importer.record_runs(summary, str(exc))
+        click.echo(terminal_safe(summary.line(), single_line=True), err=True)
+        raise
+    importer.record_runs(summary)
+    click.echo(terminal_safe(summary.line(), single_line=True))
+
+
+def _classify(app: AppContext):  # type: ignore[no-untyped-def]
+    from aggregator.topics.wiring import make_classify
+
+    return make_classify(app.settings)
+
+
+def _with_progress(importer: Importer, items: Iterator[Item], source: str | None, fmt: str,
+                   skip_bad: bool, summary: ImportSummary, counter: _Counting, total: int,
+                   console: Console) -> None:
+    started = time.monotonic()
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(),
+                  console=console, transient=True) as bar, _logs_above(bar.console):
+        task = bar.add_task("importing", total=total or None)
+
+        def show(s: ImportSummary) -> None:
+            rate = s.read / max(time.monotonic() - started, 1e-6)
+            bar.update(task, completed=counter.position(),
+                       description=f"{s.read} posts, {s.stored} new, {rate:,.0f}/s")
+
+        importer.run(items, source=source, fmt=fmt, skip_bad=skip_bad, progress=show,
+                     summary=summary)

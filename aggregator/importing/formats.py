@@ -1,0 +1,119 @@
+"""Which reader an input needs (`--format auto` looks), and the JSON Lines readers."""
+
+from __future__ import annotations
+
+import tarfile
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+import orjson
+
+from aggregator.errors import InputError
+from aggregator.importing import mastodon, xarchive
+from aggregator.importing.items import Item
+from aggregator.importing.rounds import post_from_record
+from aggregator.importing.twitter import posts_from_line
+
+FORMATS = ("twarc", "x-archive", "mastodon-archive", "rounds", "bluesky-car")
+NETWORK = {"twarc": "twitter", "x-archive": "twitter", "mastodon-archive": "mastodon",
+           "bluesky-car": "bluesky"}
+Reader = Callable[[Path, IO[bytes]], Iterator[Item]]
+
+
+def _lines(path: Path, stream: IO[bytes]) -> Iterator[tuple[str, object | None, str | None]]:
+    """(position, value, error) of each non-blank line."""
+    for number, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        where = f"{path.name}:{number}"
+        try:
+            yield where, orjson.loads(line), None
+        except orjson.JSONDecodeError as exc:
+            yield where, None, f"not valid JSON ({exc.args[0] if exc.args else exc})"
+
+
+def read_twarc(path: Path, stream: IO[bytes]) -> Iterator[Item]:
+    for where, value, error in _lines(path, stream):
+        if error is not None:
+            yield Item.bad(where, error)
+            continue
+        try:
+            posts = posts_from_line(value)
+        except ValueError as exc:
+            yield Item.bad(where, str(exc))
+            continue
+        for post in posts:
+            yield Item(where, post)
+
+
+def read_rounds(path: Path, stream: IO[bytes]) -> Iterator[Item]:
+    for where, value, error in _lines(path, stream):
+        if error is not None:
+            yield Item.bad(where, error)
+            continue
+        try:
+            post, sources, topics = post_from_record(value)
+        except ValueError as exc:
+            yield Item.bad(where, str(exc))
+            continue
+        yield Item(where, post, sources=sources, topics=topics)
+
+
+def read_x_archive(path: Path, stream: IO[bytes]) -> Iterator[Item]:
+    return xarchive.read_archive(path, stream)
+
+
+def read_mastodon_archive(path: Path, stream: IO[bytes]) -> Iterator[Item]:
+    return mastodon.read_archive(path, stream)
+
+
+def read_bluesky_car(path: Path, stream: IO[bytes]) -> Iterator[Item]:
+    from aggregator.importing import bluesky_car
+
+    return bluesky_car.read_car(path, stream)
+
+
+READERS: dict[str, Reader] = {
+    "twarc": read_twarc, "rounds": read_rounds, "x-archive": read_x_archive,
+    "mastodon-archive": read_mastodon_archive, "bluesky-car": read_bluesky_car,
+}
+
+
+def detect(path: Path) -> str:
+    """The format of `path`, from its contents. Raises InputError when none fits."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                if xarchive.tweet_members(zf):
+                    return "x-archive"
+                names = [i.filename for i in zf.infolist()]
+            if any(n == "outbox.json" or n.endswith("/outbox.json") for n in names):
+                return "mastodon-archive"
+            raise InputError(path.name, "a zip that is neither an X archive (data/tweets.js) "
+                             "nor a Mastodon archive (outbox.json)")
+        if path.name.endswith((".tar.gz", ".tgz", ".tar")) and tarfile.is_tarfile(path):
+            return "mastodon-archive"
+        if path.suffix == ".car":
+            return "bluesky-car"
+        with path.open("rb") as stream:
+            for line in stream:
+                if line.strip():
+                    return _line_format(path, line)
+    except OSError as exc:
+        raise InputError(path.name, f"cannot read it ({exc.strerror or exc})") from exc
+    except zipfile.BadZipFile as exc:
+        raise InputError(path.name, f"a damaged zip ({exc})") from exc
+    raise InputError(path.name, "empty: nothing to import")
+
+
+def _line_format(path: Path, line: bytes) -> str:
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"{path.name}:1", "not JSON Lines, a .zip, a .tar.gz or a .car; "
+                         "pass --format") from exc
+    if isinstance(value, dict) and {"network", "key", "sources"} <= value.keys():
+        return "rounds"
+    return "twarc"
