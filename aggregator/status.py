@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from aggregator.export import iso_z
 from aggregator.jobs import next_due
 from aggregator.settings import Settings
+from aggregator.storage.import_sources import list_import_sources
 from aggregator.storage.repository import Repository
 from aggregator.storage.schema import post_sources, sources
 
@@ -32,6 +33,7 @@ class SourceStatus:
     claimed_by: str | None
     x_reads_today: int | None  # X accounts only: items read today (UTC), all its sources
     x_reads_budget: int | None
+    imported: bool = False  # an import-only source (`rounds import`): never collected
 
     @property
     def failing(self) -> bool:
@@ -46,6 +48,7 @@ class SourceStatus:
             "next_due": iso_z(self.next_due), "posts_24h": self.posts_24h,
             "claimed_by": self.claimed_by, "x_reads_today": self.x_reads_today,
             "x_reads_budget": self.x_reads_budget, "failing": self.failing,
+            "imported": self.imported,
         }
 
 
@@ -78,13 +81,31 @@ def stored_sources(settings: Settings, repo: Repository) -> dict[str, Any]:
     return out
 
 
-def list_status(settings: Settings, repo: Repository) -> list[SourceStatus]:
-    stored = stored_sources(settings, repo)
+def _recent(repo: Repository) -> dict[int, int]:
+    """Posts each source brought in the last 24 hours, by source id."""
     since = repo.clock.now() - timedelta(hours=24)
     with repo.db.engine.connect() as conn:
-        recent = {int(r[0]): int(r[1]) for r in conn.execute(
+        return {int(r[0]): int(r[1]) for r in conn.execute(
             select(post_sources.c.source_id, func.count())
             .where(post_sources.c.first_seen >= since).group_by(post_sources.c.source_id))}
+
+
+def import_status(settings: Settings, repo: Repository) -> list[SourceStatus]:
+    """The import-only sources (`rounds import`) that are not also configured: no
+    schedule, no account; their last run is their last import."""
+    configured = {s.name for s in settings.sources}
+    found = [s for s in list_import_sources(repo.db) if s.name not in configured]
+    recent = _recent(repo) if found else {}
+    return [SourceStatus(
+        name=s.name, network=s.network, account="", every=0, last_run_at=s.last_run_at,
+        last_success_at=s.last_success_at, last_error=s.last_error, consecutive_failures=0,
+        next_due=None, posts_24h=recent.get(s.id, 0), claimed_by=None, x_reads_today=None,
+        x_reads_budget=None, imported=True) for s in found]
+
+
+def list_status(settings: Settings, repo: Repository) -> list[SourceStatus]:
+    stored = stored_sources(settings, repo)
+    recent = _recent(repo)
     start = repo.start_of_day()
     reads = {name: repo.reads_since(name, start) for name, acc in settings.accounts.items()
              if acc.network == "twitter"}

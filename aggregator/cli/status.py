@@ -18,7 +18,7 @@ from rich.text import Text
 from aggregator.cli.app import AppContext, pass_reader, rounds
 from aggregator.errors import ArchiveMissing, CurationError
 from aggregator.settings import Settings
-from aggregator.status import SourceStatus, list_status, never_run
+from aggregator.status import SourceStatus, import_status, list_status, never_run
 from aggregator.textutil import terminal_safe
 
 MIN_LAST_WIDTH = 24  # the error column's least width before columns are dropped
@@ -98,16 +98,22 @@ def status(app: AppContext, source: str | None, as_json: bool) -> None:
     last 24 h, and X reads spent today. SOURCE: that source in detail, with its whole last
     error. Exits 1 when any (the) source has failed 3 or more times in a row."""
     curated = False
-    if source is not None:  # an unknown name is an error naming the known ones
+    try:
+        imported = import_status(app.settings, app.repo)
+    except ArchiveMissing:
+        imported = []
+    if source is not None and source not in {r.name for r in imported}:
+        # an unknown name is an error naming the known ones
         curated = app.settings.source(source).target.kind == "curated"
-    if not app.settings.sources and not as_json:  # first run: one line, archive untouched
-        hint_no_sources(app.settings)
+    if not app.settings.sources and not imported and not as_json:
+        hint_no_sources(app.settings)  # first run: one line, archive untouched
         return
     try:
-        rows = list_status(expanded_settings(app), app.repo)
+        rows = list_status(expanded_settings(app), app.repo) if app.settings.sources else []
     except ArchiveMissing as exc:  # not a failure: nothing has run yet, and nothing is made
         click.echo(f"{exc}", err=True)
         rows = never_run(app.settings)
+    rows += imported
     rows = [r for r in rows if source in (None, r.name)
             or (curated and r.name.startswith(f"{source} "))]
     now = app.clock.now()
@@ -146,6 +152,8 @@ def _reads(r: SourceStatus) -> str:
 
 
 def _due(r: SourceStatus, now: datetime) -> str:
+    if r.imported:
+        return "never (imported)"
     return "now" if r.next_due is None or r.next_due <= now else when(r.next_due, now)
 
 
@@ -164,7 +172,8 @@ def _print(rows: list[SourceStatus], now: datetime) -> None:
 def _print_one(r: SourceStatus, now: datetime) -> None:
     """Every fact about one source, one per line, the error whole (wrapped by the terminal)."""
     facts = [
-        ("source", r.name), ("network", r.network), ("account", r.account),
+        ("source", r.name), ("network", r.network),
+        ("account", r.account or ("none: an import-only source" if r.imported else "")),
         ("last run", when(r.last_run_at, now)), ("last success", when(r.last_success_at, now)),
         ("next due", _due(r, now)), ("failures in a row", str(r.consecutive_failures)),
         ("posts in 24 h", str(r.posts_24h)),

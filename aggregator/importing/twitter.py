@@ -193,6 +193,8 @@ def posts_from_line(value: Any) -> list[Post]:
     Raises ValueError for a line that is none of them."""
     if not isinstance(value, dict):
         raise ValueError(f"expected a JSON object, got {type(value).__name__}")
+    if isinstance(value.get("data"), dict):  # a single tweet's lookup, or our stored raw
+        return [normalize_tweet(value["data"], Includes.from_json(value.get("includes")))]
     if "data" in value:
         page = TweetPage.from_json(value)
         return [normalize_tweet(t, page.includes) for t in page.data if t.get("id") is not None]
@@ -232,8 +234,6 @@ def normalize_raw(raw: Any) -> Post:
     raw = _obj(raw)
     if "tweet" in raw:
         return normalize_archive_tweet(raw, _obj(raw.get("account")))
-    if isinstance(raw.get("data"), dict):  # what the collector stores (normalize.dump_raw)
-        return normalize_tweet(raw["data"], Includes.from_json(raw.get("includes")))
     posts = posts_from_line(raw)
     if len(posts) != 1:
         raise ValueError("not one tweet")
