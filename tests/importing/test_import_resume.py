@@ -1,0 +1,92 @@
+"""A `rounds import` killed midway (SIGKILL, after some batches) and run again stores
+every post exactly once, and the rerun reports the first run's posts as already present."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from aggregator.importing.run import BATCH
+from aggregator.storage.db import open_database
+from aggregator.storage.schema import posts
+from tests.importing import builders
+
+POSTS = 12_000
+
+
+def big_twarc2(path: Path, n: int) -> set[str]:
+    """`n` tweets as twarc2 response lines of 100, cloned from a recorded search page."""
+    page = builders.body("twitter/v2/tweets_search_recent.json")
+    template = page["data"][0]
+    keys = set()
+    with path.open("w") as out:
+        for start in range(0, n, 100):
+            data = []
+            for i in range(start, min(start + 100, n)):
+                tweet = copy.deepcopy(template)
+                tweet["id"] = str(1275000000000000000 + i)
+                tweet["text"] = f"Post {i}: statins after a myocardial infarction, week {i % 52}"
+                keys.add(tweet["id"])
+                data.append(tweet)
+            out.write(json.dumps({"data": data, "meta": {"result_count": len(data)}}) + "\n")
+    return keys
+
+
+def stored(db_url: str) -> int:
+    try:
+        db = open_database(db_url)
+    except Exception:  # the first process may still be creating the schema
+        return 0
+    try:
+        with db.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(posts)).scalar_one())
+    except Exception:
+        return 0
+    finally:
+        db.dispose()
+
+
+def rounds(cfg: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "aggregator.cli", "--config", str(cfg),
+                             *args], env=dict(os.environ), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_killed_import_resumes_with_every_post_once(tmp_path: Path, db_url: str) -> None:
+    path = tmp_path / "big.jsonl"
+    keys = big_twarc2(path, POSTS)
+    cfg = tmp_path / "rounds.toml"
+    cfg.write_text(f'[database]\nurl = "{db_url}"\n')
+    cfg.chmod(0o600)
+
+    proc = rounds(cfg, "import", str(path), "--source", "big")
+    deadline = time.monotonic() + 120
+    while stored(db_url) < 2 * BATCH:  # wait for two batches to commit, then kill
+        assert proc.poll() is None, "the import ended before it could be killed"
+        assert time.monotonic() < deadline, "no batch committed in 120 s"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = stored(db_url)
+    assert 0 < before < POSTS, f"the kill did not land midway: {before}"
+    assert before % BATCH == 0, "a batch was stored in part"
+
+    rerun = rounds(cfg, "import", str(path), "--source", "big")
+    out, err = rerun.communicate(timeout=300)
+
+    assert rerun.returncode == 0, err
+    assert out.strip() == (f"read {POSTS}, stored {POSTS - before}, already present "
+                           f"{before}, bad 0")
+    export = rounds(cfg, "export")
+    out, _ = export.communicate(timeout=300)
+    exported = [json.loads(line)["key"] for line in out.splitlines()]
+    assert len(exported) == len(set(exported)) == POSTS, "a post was stored twice or lost"
+    assert set(exported) == keys
