@@ -17,7 +17,8 @@ from aggregator.cli.collect import _logs_above
 from aggregator.errors import AggregatorError, InputError
 from aggregator.importing.formats import FORMATS, NETWORK, READERS, detect
 from aggregator.importing.items import Item
-from aggregator.importing.run import ImportSummary, Importer
+from aggregator.importing.run import Importer, ImportSummary
+from aggregator.service import Classify
 from aggregator.textutil import terminal_safe
 
 FORMAT_HELP = """\b
@@ -92,12 +93,11 @@ def import_(app: AppContext, paths: tuple[Path, ...], source: str | None, fmt: s
     formats = [detect(p) if fmt == "auto" else fmt for p in paths]
     if source is None and any(f != "rounds" for f in formats):
         raise click.UsageError("--source NAME is required (except for rounds exports)")
+    importer = Importer(app.settings, app.repo, _classify(app), app.clock)
     if source is not None:
         for f in formats:
             if f in NETWORK:  # create it up front: `rounds status` shows it even if empty
-                Importer(app.settings, app.repo, _classify(app), app.clock).source_id(
-                    source, NETWORK[f], f)
-    importer = Importer(app.settings, app.repo, _classify(app), app.clock)
+                importer.source_id(source, NETWORK[f], f)
     counter = _Counting()
     items = _items(paths, fmt, counter)
     summary = ImportSummary()
@@ -117,7 +117,7 @@ def import_(app: AppContext, paths: tuple[Path, ...], source: str | None, fmt: s
     click.echo(terminal_safe(summary.line(), single_line=True))
 
 
-def _classify(app: AppContext):  # type: ignore[no-untyped-def]
+def _classify(app: AppContext) -> Classify:
     from aggregator.topics.wiring import make_classify
 
     return make_classify(app.settings)

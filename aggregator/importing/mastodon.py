@@ -112,7 +112,8 @@ class _Archive:
             self.zip = zipfile.ZipFile(stream)
         else:
             stream.seek(0)
-            self.tar = tarfile.open(fileobj=stream, mode="r:*")
+            # closed with `stream` (no file of its own); lives as long as the archive
+            self.tar = tarfile.open(fileobj=stream, mode="r:*")  # noqa: SIM115
 
     def open(self, name: str) -> IO[bytes] | None:
         """Member `name`, at the top or in one folder."""

@@ -46,7 +46,8 @@ def _from_raw(network: str, raw: Any) -> Post | None:
             return twitter.normalize_raw(raw)
         if network == "mastodon":
             if "activity" in raw:  # imported from a Mastodon account archive
-                actor = raw.get("actor") if isinstance(raw.get("actor"), dict) else {}
+                actor = raw.get("actor")
+                actor = actor if isinstance(actor, dict) else {}
                 return mastodon.normalize_activity(raw["activity"], actor)
             return normalize_status(raw) if "content" in raw or "reblog" in raw else None
         if network == "bluesky":

@@ -53,7 +53,8 @@ def _first(zf: zipfile.ZipFile, name: str, key: str) -> dict[str, Any]:
     with zf.open(member) as stream:
         for item in iter_array(stream):
             if isinstance(item, dict) and isinstance(item.get(key), dict):
-                return item[key]
+                found: dict[str, Any] = item[key]
+                return found
             break
     return {}
 
@@ -85,7 +86,9 @@ def load_notes(zf: zipfile.ZipFile) -> dict[str, list[dict[str, Any]]]:
         return notes
     with zf.open(member) as stream:
         for item in iter_array(stream):
-            note = item.get("noteTweet") if isinstance(item, dict) else None
+            if not isinstance(item, dict):
+                continue
+            note = item.get("noteTweet")
             if isinstance(note, dict):
                 created = note.get("createdAt")
                 when = None
@@ -110,7 +113,8 @@ def _note_for(tweet: dict[str, Any], notes: dict[str, list[dict[str, Any]]]
         text = _start(item["noteTweet"].get("core", {}).get("text")
                       if isinstance(item["noteTweet"].get("core"), dict) else "")
         if start and text.startswith(start):
-            return item["noteTweet"]
+            found: dict[str, Any] = item["noteTweet"]
+            return found
     return None
 
 

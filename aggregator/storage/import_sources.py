@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from aggregator.storage.db import Database
 from aggregator.storage.schema import sources
@@ -41,7 +43,7 @@ def ensure_import_source(db: Database, name: str, network: str, value: str) -> S
     found = get_source(db, name)
     if found is not None:
         return found
-    insert = _insert(db)
+    insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
     with db.engine.begin() as conn:  # another import may create it at the same moment
         conn.execute(insert(sources).values(
             name=name, network=network, account="", kind=KIND, value=value,
@@ -58,14 +60,7 @@ def list_import_sources(db: Database) -> list[StoredSource]:
     return [_stored(r) for r in rows]
 
 
-def _stored(row: object) -> StoredSource:
-    return StoredSource(id=row.id, name=row.name, network=row.network,  # type: ignore[attr-defined]
-                        kind=row.kind, last_run_at=row.last_run_at,  # type: ignore[attr-defined]
-                        last_success_at=row.last_success_at,  # type: ignore[attr-defined]
-                        last_error=row.last_error)  # type: ignore[attr-defined]
-
-
-def _insert(db: Database):  # type: ignore[no-untyped-def]
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    return postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+def _stored(row: Row[Any]) -> StoredSource:
+    return StoredSource(id=row.id, name=row.name, network=row.network, kind=row.kind,
+                        last_run_at=row.last_run_at, last_success_at=row.last_success_at,
+                        last_error=row.last_error)

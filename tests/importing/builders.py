@@ -235,3 +235,101 @@ def mastodon_archive(path: Path, statuses: list[Json], *, boost_of: str | None =
             for name, text in files.items():
                 zf.writestr(name, text)
     return path
+
+
+def _cid(data: bytes) -> bytes:
+    import hashlib
+
+    return bytes([1, 0x71, 0x12, 0x20]) + hashlib.sha256(data).digest()  # CIDv1 dag-cbor
+
+
+def _dag_cbor(value: Any) -> bytes:
+    """DAG-CBOR with real links (tag 42): libipld encodes plain values; each link, written
+    as {"$link": cid} (the JSON form the AppView uses), is swapped for its tag."""
+    import libipld
+
+    links: dict[str, bytes] = {}  # placeholder text -> the link's CID
+
+    def swap(v: Any) -> Any:
+        if isinstance(v, dict) and set(v) == {"$link"}:
+            holder = "\x00LINK:" + v["$link"]
+            links[holder] = _cid_bytes(v["$link"])
+            return holder
+        if isinstance(v, dict):
+            return {k: swap(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [swap(x) for x in v]
+        return v
+
+    data = libipld.encode_dag_cbor(swap(value))
+    for holder, cid in links.items():
+        text = holder.encode()
+        head = bytes([0x78, len(text)]) if len(text) < 256 else b""
+        data = data.replace(head + text, b"\xd8\x2a" + bytes([0x58, len(cid) + 1, 0]) + cid)
+    return data
+
+
+def _cid_bytes(text: str) -> bytes:
+    import libipld
+
+    decoded = libipld.decode_cid(text)
+    codec = decoded["codec"]
+    return bytes([1, codec, decoded["hash"]["code"], decoded["hash"]["size"]]) \
+        + decoded["hash"]["digest"]
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def bluesky_repo(path: Path) -> tuple[Path, list[Json]]:
+    """A repository export (CAR v1) of the one author whose recorded feed this is: a
+    commit, a two-level Merkle Search Tree and the author's post records (a profile too).
+    Returns the path and the post views the records came from."""
+    import libipld
+
+    feed = json.loads((DATA / "bluesky/getAuthorFeed_with_repost_and_reply.json").read_text())
+    views = [i["post"] for i in feed["feed"] if "reason" not in i]
+    did = views[0]["author"]["did"]
+    views = [v for v in views if v["author"]["did"] == did]
+    blocks: list[tuple[bytes, bytes]] = []
+
+    def put(value: Any) -> str:
+        data = _dag_cbor(value)
+        cid = _cid(data)
+        blocks.append((cid, data))
+        return libipld.encode_cid(cid)
+
+    records = {f"app.bsky.feed.post/{v['uri'].rsplit('/', 1)[-1]}": put(v["record"])
+               for v in views}
+    records["app.bsky.actor.profile/self"] = put({
+        "$type": "app.bsky.actor.profile", "displayName": views[0]["author"]["displayName"],
+        "description": "Statistician. Posts about R and public health data."})
+
+    def node(keys: list[str], left: str | None) -> str:
+        entries, prev = [], b""
+        for key in keys:
+            k = key.encode()
+            p = 0
+            while p < min(len(k), len(prev)) and k[p] == prev[p]:
+                p += 1
+            entries.append({"p": p, "k": k[p:], "v": {"$link": records[key]}, "t": None})
+            prev = k
+        return put({"l": {"$link": left} if left else None, "e": entries})
+
+    keys = sorted(records)
+    half = len(keys) // 2
+    root = node(keys[half:], node(keys[:half], None))
+    commit = put({"did": did, "version": 3, "data": {"$link": root}, "rev": "3l3qo2vutsw2b",
+                  "prev": None, "sig": b"\x00" * 64})
+    header = _dag_cbor({"roots": [{"$link": commit}], "version": 1})
+    with path.open("wb") as out:
+        out.write(_varint(len(header)) + header)
+        for cid, data in [blocks[-1], *blocks[:-1]]:  # the commit first, as getRepo sends
+            out.write(_varint(len(cid) + len(data)) + cid + data)
+    return path, views

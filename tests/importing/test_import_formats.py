@@ -183,7 +183,8 @@ def test_a_malformed_outbox_stops_with_its_position(rounds: Rounds, tmp_path: Pa
     code, _, err = rounds("import", path, "--source", "m")
 
     assert code == 1
-    assert err.strip().splitlines()[-1].startswith("error: m.zip:outbox.json item 2: not valid JSON")
+    assert err.strip().splitlines()[-1].startswith(
+        "error: m.zip:outbox.json item 2: not valid JSON")
     assert len(rounds.records()) == 1  # the item before it
 
 
@@ -236,6 +237,7 @@ def test_an_export_imported_into_a_fresh_archive_exports_identically(
     rounds.ok("import", builders.x_archive(tmp_path / "x.zip")[0], "--source", "my-x")
     rounds.ok("import", builders.mastodon_archive(
         tmp_path / "m.zip", builders.mastodon_statuses()), "--source", "my-mastodon")
+    rounds.ok("import", builders.bluesky_repo(tmp_path / "r.car")[0], "--source", "my-sky")
     exported = tmp_path / "export.jsonl"
     rounds.ok("export", "--raw", "-o", exported)
 
@@ -255,3 +257,30 @@ def test_help_explains_every_format(rounds: Rounds) -> None:
     described = {line.split()[0] for line in out.splitlines()
                  if line.startswith("    ") and not line.startswith("     ")}
     assert described >= {"twarc", "x-archive", "mastodon-archive", "rounds", "bluesky-car"}
+
+
+def test_bluesky_repository_export(rounds: Rounds, tmp_path: Path) -> None:
+    from aggregator.collectors.bluesky.normalize import normalize_post_view
+
+    path, views = builders.bluesky_repo(tmp_path / "repo.car")
+
+    out = rounds.ok("import", path, "--source", "my-bluesky")
+
+    n = len(views)
+    assert out.strip() == f"read {n}, stored {n}, already present 0, bad 0"
+    records = {r["key"]: r for r in rounds.records()}
+    assert set(records) == {v["uri"] for v in views}  # keyed by at:// URI, as collected
+    for view in views:
+        post = normalize_post_view(view)  # the collector's reading of the AppView's view
+        r = records[view["uri"]]
+        assert (r["text"], r["hashtags"], r["links"], r["mentions"], r["reply_to_id"],
+                r["quote_of"], r["lang"]) == (
+            post.text, list(post.hashtags), list(post.links), list(post.mentions),
+            post.reply_to_id, post.quote_of, post.lang)
+        assert r["media"] == [{"kind": m.kind, "url": m.url, "alt_text": m.alt_text}
+                              for m in post.media]
+        # as the author's client wrote it: a repository has no AppView time to clamp it to
+        assert r["created_at"][:23] == view["record"]["createdAt"][:23]
+        assert r["author_name"] == view["author"]["displayName"]
+    assert rounds.ok("import", path, "--source", "my-bluesky").startswith(
+        f"read {n}, stored 0, already present {n}")
