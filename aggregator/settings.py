@@ -122,21 +122,25 @@ class Settings:
     reader: ReaderSettings = ReaderSettings()
     recheck_hours: int = 48
 
-    def query_vocabulary(self) -> Vocabulary:
-        """What queries may name: the taxonomy's topics and the configured sources."""
+    def query_vocabulary(self, imported: Sequence[str] = ()) -> Vocabulary:
+        """What queries may name: the taxonomy's topics, the configured sources and the
+        `imported` (import-only) sources' names."""
         from aggregator.query import Vocabulary
         from aggregator.topics.taxonomy import load_taxonomy
 
         taxonomy = load_taxonomy(self.topics_file)
         return Vocabulary(topics={t.id: t.name for t in taxonomy.topics},
-                          sources=tuple(s.name for s in self.sources))
+                          sources=(*(s.name for s in self.sources), *imported))
 
     def source(self, name: str) -> SourceSettings:
         for s in self.sources:
             if s.name == name:
                 return s
-        known = ", ".join(s.name for s in self.sources) or "none configured"
-        raise ConfigError(f"no source named {name!r} (known: {known})")
+        raise ConfigError(self.unknown_source(name))
+
+    def unknown_source(self, name: str, imported: Sequence[str] = ()) -> str:
+        known = ", ".join([*(s.name for s in self.sources), *imported]) or "none configured"
+        return f"no source named {name!r} (known: {known})"
 
 
 def read_secret_file(path: Path) -> str:

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, update_wrapper
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 import click
 
@@ -22,6 +22,9 @@ from aggregator.settings import Settings, load_settings
 from aggregator.storage.db import Database, open_database, open_existing
 from aggregator.storage.repository import Repository
 from aggregator.textutil import TerminalSafeFormatter
+
+if TYPE_CHECKING:
+    from aggregator.query import Vocabulary
 
 
 @dataclass
@@ -47,6 +50,17 @@ class AppContext:
     @cached_property
     def repo(self) -> Repository:
         return Repository(self.db, self.clock)
+
+    @cached_property
+    def imported_sources(self) -> list[str]:
+        """The import-only sources' names (`rounds import`): queries and `export --source`
+        may name them too."""
+        from aggregator.storage.import_sources import import_source_names
+
+        return import_source_names(self.db)
+
+    def vocabulary(self) -> Vocabulary:
+        return self.settings.query_vocabulary(self.imported_sources)
 
 
 pass_app = click.make_pass_decorator(AppContext)

@@ -13,6 +13,7 @@ import click
 from aggregator.archive import Split
 from aggregator.cli.app import AppContext, pass_reader, rounds
 from aggregator.cli.archive import export_files
+from aggregator.errors import ConfigError
 from aggregator.export import ExportFilter, iter_records, write_csv, write_jsonl
 from aggregator.fileio import atomic_text
 from aggregator.when import WhenError, parse_when
@@ -26,6 +27,15 @@ def _when(value: str | None, now: datetime, option: str, *, end: bool = False
         return parse_when(value, now, end=end)
     except WhenError as exc:
         raise click.BadParameter(str(exc), param_hint=option) from None
+
+
+def _source_name(app: AppContext, name: str) -> str:
+    """A configured or an import-only source (an unknown one is an error naming both)."""
+    if name in app.imported_sources:
+        return name
+    if name not in {s.name for s in app.settings.sources}:
+        raise ConfigError(app.settings.unknown_source(name, app.imported_sources))
+    return name
 
 
 @rounds.command()
@@ -75,16 +85,16 @@ def export(app: AppContext, fmt: str, since: str | None, until: str | None,
         from aggregator.storage.search import post_filter
 
         where = post_filter(parse_query(
-            query, now=now, vocabulary=app.settings.query_vocabulary()), app.db.dialect)
+            query, now=now, vocabulary=app.vocabulary()), app.db.dialect)
     muted = None
     if apply_mutes:
         from aggregator.mutes import hidden_clause
 
-        muted = hidden_clause(app.db, app.settings, now, app.settings.query_vocabulary())
+        muted = hidden_clause(app.db, app.settings, now, app.vocabulary())
     flt = ExportFilter(
         since=_when(since, now, "--since"),
         until=_when(until, now, "--until", end=True),
-        sources=[app.settings.source(n).name for n in source_names],
+        sources=[_source_name(app, n) for n in source_names],
         network=network, where=where, muted=muted, context=with_context,
     )
     records = iter_records(app.db, flt, raw=raw)

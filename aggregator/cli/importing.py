@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -15,10 +15,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from aggregator.cli.app import AppContext, pass_app, rounds
 from aggregator.cli.collect import _logs_above
 from aggregator.errors import AggregatorError, InputError
-from aggregator.importing.formats import FORMATS, NETWORK, READERS, detect
-from aggregator.importing.items import Item
-from aggregator.importing.run import Importer, ImportSummary
-from aggregator.service import Classify
+from aggregator.importing.items import FORMATS, NETWORK, Item
+
+if TYPE_CHECKING:  # the readers load the network normalizers: only when importing
+    from aggregator.importing.run import Importer, ImportSummary
+    from aggregator.service import Classify
 from aggregator.textutil import terminal_safe
 
 FORMAT_HELP = """\b
@@ -53,6 +54,8 @@ class _Counting:
 
 
 def _items(paths: tuple[Path, ...], fmt: str, counter: _Counting) -> Iterator[Item]:
+    from aggregator.importing.formats import READERS, detect
+
     for path in paths:
         kind = detect(path) if fmt == "auto" else fmt
         try:
@@ -90,6 +93,9 @@ def import_(app: AppContext, paths: tuple[Path, ...], source: str | None, fmt: s
     with its position (FILE:LINE, or ARCHIVE:MEMBER item N); the import stops there,
     after storing the posts before it, unless --skip-bad. One summary line at the end.
     """
+    from aggregator.importing.formats import detect
+    from aggregator.importing.run import Importer, ImportSummary
+
     formats = [detect(p) if fmt == "auto" else fmt for p in paths]
     if source is None and any(f != "rounds" for f in formats):
         raise click.UsageError("--source NAME is required (except for rounds exports)")

@@ -90,7 +90,7 @@ def add(app: AppContext, expression: tuple[str, ...], until: str | None) -> None
     text = " ".join(expression)
     now = app.clock.now()
     try:
-        parse_mute(text, now=now, vocabulary=app.settings.query_vocabulary())
+        parse_mute(text, now=now, vocabulary=app.vocabulary())
     except QueryError as exc:
         raise click.UsageError(f"{exc}\n  {text}\n  {' ' * exc.position}^") from None
     try:

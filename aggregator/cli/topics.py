@@ -207,7 +207,7 @@ def search(app: AppContext, query: tuple[str, ...], as_json: bool, limit: int,
     from aggregator.storage.search import post_filter
 
     text = " ".join(query)
-    now, vocabulary = app.clock.now(), app.settings.query_vocabulary()
+    now, vocabulary = app.clock.now(), app.vocabulary()
     try:
         parsed = parse_query(text, now=now, vocabulary=vocabulary)
     except QueryError as exc:

@@ -16,9 +16,6 @@ from aggregator.importing.items import Item
 from aggregator.importing.rounds import post_from_record
 from aggregator.importing.twitter import posts_from_line
 
-FORMATS = ("twarc", "x-archive", "mastodon-archive", "rounds", "bluesky-car")
-NETWORK = {"twarc": "twitter", "x-archive": "twitter", "mastodon-archive": "mastodon",
-           "bluesky-car": "bluesky"}
 Reader = Callable[[Path, IO[bytes]], Iterator[Item]]
 
 

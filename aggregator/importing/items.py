@@ -6,6 +6,11 @@ from dataclasses import dataclass
 
 from aggregator.models import Post
 
+# The input formats of `rounds import`, and the network of those that hold one network.
+FORMATS = ("twarc", "x-archive", "mastodon-archive", "rounds", "bluesky-car")
+NETWORK = {"twarc": "twitter", "x-archive": "twitter", "mastodon-archive": "mastodon",
+           "bluesky-car": "bluesky"}
+
 
 @dataclass(frozen=True, slots=True)
 class Item:

@@ -25,6 +25,7 @@ from aggregator.settings import Settings, default_config_path
 from aggregator.storage import mutes as stored_mutes
 from aggregator.storage import queries, threads
 from aggregator.storage.db import Database
+from aggregator.storage.import_sources import import_source_names
 from aggregator.storage.mutes import Mute, muted_clause, unmuted
 from aggregator.storage.queries import (
     COUNT_CAP,
@@ -204,7 +205,7 @@ class StorageFeedReader:
 
     def _vocab(self) -> Vocabulary:
         if self._vocabulary is None:  # the taxonomy, read once: views refresh every poll
-            self._vocabulary = self.settings.query_vocabulary()
+            self._vocabulary = self.settings.query_vocabulary(import_source_names(self.db))
         return self._vocabulary
 
     def _muted(self) -> ColumnElement[bool] | None:

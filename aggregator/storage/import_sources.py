@@ -60,6 +60,14 @@ def list_import_sources(db: Database) -> list[StoredSource]:
     return [_stored(r) for r in rows]
 
 
+def import_source_names(db: Database) -> list[str]:
+    """Names a query (`source:NAME`) or `export --source` may use besides the configured
+    sources."""
+    with db.engine.connect() as conn:
+        return [r[0] for r in conn.execute(select(sources.c.name).where(sources.c.kind == KIND)
+                                           .order_by(sources.c.name))]
+
+
 def _stored(row: Row[Any]) -> StoredSource:
     return StoredSource(id=row.id, name=row.name, network=row.network, kind=row.kind,
                         last_run_at=row.last_run_at, last_success_at=row.last_success_at,

@@ -48,6 +48,10 @@ def test_twarc2_responses_import_as_the_collector_reads_them(rounds: Rounds,
     assert any(r["topics"] for r in records)  # classified as they are stored
     status = rounds.ok("status", "medtwitter-2020")
     assert "never (imported)" in status and "import-only" in status
+    # an import-only source is a source like the others for exports and queries
+    assert len(rounds.records("--source", "medtwitter-2020")) == len(expected)
+    hits = rounds.ok("search", "source:medtwitter-2020", "--json", "-n", "100").splitlines()
+    assert len(hits) == len(expected)
 
 
 def test_a_second_import_stores_nothing(rounds: Rounds, tmp_path: Path) -> None:
