@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import tarfile
 import zipfile
 from collections.abc import Callable, Iterator
@@ -19,8 +20,25 @@ from aggregator.importing.twitter import posts_from_line
 Reader = Callable[[Path, IO[bytes]], Iterator[Item]]
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _text_stream(stream: IO[bytes]) -> IO[bytes]:
+    """The file's bytes, gunzipped when it is gzip (`rounds export --gzip`, `*.jsonl.gz`)."""
+    head = stream.read(2)
+    stream.seek(0)
+    return gzip.GzipFile(fileobj=stream) if head == GZIP_MAGIC else stream
+
+
 def _lines(path: Path, stream: IO[bytes]) -> Iterator[tuple[str, object | None, str | None]]:
     """(position, value, error) of each non-blank line."""
+    try:
+        yield from _numbered(path, _text_stream(stream))
+    except (OSError, EOFError) as exc:  # a damaged or truncated gzip file
+        yield path.name, None, f"cannot read it ({exc})"
+
+
+def _numbered(path: Path, stream: IO[bytes]) -> Iterator[tuple[str, object | None, str | None]]:
     for number, line in enumerate(stream, 1):
         if not line.strip():
             continue
@@ -90,11 +108,11 @@ def detect(path: Path) -> str:
                 return "mastodon-archive"
             raise InputError(path.name, "a zip that is neither an X archive (data/tweets.js) "
                              "nor a Mastodon archive (outbox.json)")
-        if path.name.endswith((".tar.gz", ".tgz", ".tar")) and tarfile.is_tarfile(path):
+        if tarfile.is_tarfile(path) and not path.name.endswith((".jsonl.gz", ".json.gz")):
             return "mastodon-archive"
         if path.suffix == ".car":
             return "bluesky-car"
-        with path.open("rb") as stream:
+        with path.open("rb") as raw, _text_stream(raw) as stream:
             for line in stream:
                 if line.strip():
                     return _line_format(path, line)

@@ -288,3 +288,18 @@ def test_bluesky_repository_export(rounds: Rounds, tmp_path: Path) -> None:
         assert r["author_name"] == view["author"]["displayName"]
     assert rounds.ok("import", path, "--source", "my-bluesky").startswith(
         f"read {n}, stored 0, already present {n}")
+
+
+def test_a_gzipped_export_imports_too(rounds: Rounds, fresh_rounds: MakeRounds,
+                                      tmp_path: Path) -> None:
+    rounds.ok("import", builders.write_jsonl(tmp_path / "t.jsonl", builders.v2_bodies()),
+              "--source", "medtwitter")
+    gz = tmp_path / "posts.jsonl.gz"
+    rounds.ok("export", "--raw", "--gzip", "-o", gz)
+    plain = tmp_path / "plain.jsonl"
+    rounds.ok("export", "--raw", "-o", plain)
+
+    fresh = fresh_rounds("fresh")
+    fresh.ok("import", gz)
+
+    assert fresh.ok("export", "--raw") == plain.read_text()
