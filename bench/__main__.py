@@ -333,16 +333,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="10k posts only (smoke run)")
     parser.add_argument("--runs", type=int, default=None, help="runs per figure")
-    parser.add_argument("--only", choices=["ingest", "collect", "bluesky", "read", "pg"],
+    parser.add_argument("--only", choices=["ingest", "import", "collect", "bluesky", "read",
+                                           "pg"],
                         action="append", help="run only these parts (repeatable)")
     args = parser.parse_args(argv)
     quick = args.quick
     runs = args.runs or (2 if quick else 3)
-    parts = set(args.only or ["ingest", "collect", "bluesky", "read", "pg"])
+    parts = set(args.only or ["ingest", "import", "collect", "bluesky", "read", "pg"])
     report = Report()
     print(f"machine: {report.machine()}")
     if "ingest" in parts:
         bench_ingest(report, 10_000 if quick else 100_000, runs)
+    if "import" in parts:
+        from bench.importing import bench_import
+
+        bench_import(report, 10_000 if quick else 100_000, runs)
     if "collect" in parts:
         bench_collect(report, 50, 200 if quick else 2000, runs if quick else 1)
     if "bluesky" in parts:

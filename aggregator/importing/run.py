@@ -77,6 +77,7 @@ class Importer:
         self.clock = clock
         self.batch = batch
         self._sources: dict[str, tuple[int, Sequence[str]]] = {}
+        self._import_only: set[int] = set()  # source ids whose runs are imports
         self._configured: dict[str, int] | None = None
 
     def source_id(self, name: str, network: str, fmt: str) -> tuple[int, Sequence[str]]:
@@ -99,6 +100,7 @@ class Importer:
             if stored is None:
                 stored = ensure_import_source(self.repo.db, name, network, fmt)
             found = (stored.id, ())
+            self._import_only.add(stored.id)
         self._sources[name] = found
         return found
 
@@ -136,9 +138,10 @@ class Importer:
         return summary
 
     def record_runs(self, summary: ImportSummary, error: str | None = None) -> None:
-        """A run per source this import stored into, with its counts, so `rounds status`
-        shows when each was last imported and how it went."""
-        for source_id, _ in self._sources.values():
+        """A run per import-only source this import stored into, with its counts, so
+        `rounds status` shows when each was last imported and how it went. A configured
+        source gets none: its last run decides when it is next collected."""
+        for source_id in sorted(self._import_only):
             run_id = self.repo.start_run(source_id)
             self.repo.finish_run(run_id, source_id, outcome="ok" if error is None else "error",
                                  new=summary.stored, existing=summary.present, requests=0,

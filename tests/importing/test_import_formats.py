@@ -303,3 +303,28 @@ def test_a_gzipped_export_imports_too(rounds: Rounds, fresh_rounds: MakeRounds,
     fresh.ok("import", gz)
 
     assert fresh.ok("export", "--raw") == plain.read_text()
+
+
+def test_posts_can_join_a_configured_source_without_changing_its_schedule(
+        fresh_rounds: MakeRounds, tmp_path: Path) -> None:
+    archive = fresh_rounds("cfg", extra="""
+[accounts.x]
+network = "twitter"
+bearer_token_env = "ROUNDS_X_BEARER"
+
+[[sources]]
+name = "medtwitter"
+account = "x"
+search = "#MedTwitter"
+every = "30m"
+topics = ["public_health"]
+""")
+    path = builders.write_jsonl(tmp_path / "t.jsonl", builders.v2_bodies())
+
+    archive.ok("import", path, "--source", "medtwitter")
+
+    records = archive.records("--source", "medtwitter")
+    assert records and all(r["sources"] == ["medtwitter"] for r in records)
+    assert all("public_health" in r["topics"] for r in records)  # the source's topics
+    status = archive.ok("status", "medtwitter")
+    assert "next due:          now" in status  # an import is not a collection run
