@@ -7,7 +7,7 @@ import tarfile
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import orjson
 
@@ -27,7 +27,7 @@ def _text_stream(stream: IO[bytes]) -> IO[bytes]:
     """The file's bytes, gunzipped when it is gzip (`rounds export --gzip`, `*.jsonl.gz`)."""
     head = stream.read(2)
     stream.seek(0)
-    return gzip.GzipFile(fileobj=stream) if head == GZIP_MAGIC else stream
+    return cast(IO[bytes], gzip.GzipFile(fileobj=stream)) if head == GZIP_MAGIC else stream
 
 
 def _lines(path: Path, stream: IO[bytes]) -> Iterator[tuple[str, object | None, str | None]]:
