@@ -7,7 +7,7 @@ import tarfile
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Any, cast
 
 import orjson
 
@@ -49,31 +49,36 @@ def _numbered(path: Path, stream: IO[bytes]) -> Iterator[tuple[str, object | Non
             yield where, None, f"not valid JSON ({exc.args[0] if exc.args else exc})"
 
 
-def read_twarc(path: Path, stream: IO[bytes]) -> Iterator[Item]:
+def _read_lines(path: Path, stream: IO[bytes],
+                items_of: Callable[[str, Any], Iterator[Item]]) -> Iterator[Item]:
+    """Each line's items (`items_of` raises ValueError for a line that is not one)."""
     for where, value, error in _lines(path, stream):
         if error is not None:
             yield Item.bad(where, error)
             continue
         try:
-            posts = posts_from_line(value)
+            found = list(items_of(where, value))
         except ValueError as exc:
             yield Item.bad(where, str(exc))
             continue
-        for post in posts:
-            yield Item(where, post)
+        yield from found
+
+
+def _twarc_items(where: str, value: Any) -> Iterator[Item]:
+    return (Item(where, post) for post in posts_from_line(value))
+
+
+def _rounds_items(where: str, value: Any) -> Iterator[Item]:
+    post, sources, topics = post_from_record(value)
+    return iter([Item(where, post, sources=sources, topics=topics)])
+
+
+def read_twarc(path: Path, stream: IO[bytes]) -> Iterator[Item]:
+    return _read_lines(path, stream, _twarc_items)
 
 
 def read_rounds(path: Path, stream: IO[bytes]) -> Iterator[Item]:
-    for where, value, error in _lines(path, stream):
-        if error is not None:
-            yield Item.bad(where, error)
-            continue
-        try:
-            post, sources, topics = post_from_record(value)
-        except ValueError as exc:
-            yield Item.bad(where, str(exc))
-            continue
-        yield Item(where, post, sources=sources, topics=topics)
+    return _read_lines(path, stream, _rounds_items)
 
 
 def read_x_archive(path: Path, stream: IO[bytes]) -> Iterator[Item]:

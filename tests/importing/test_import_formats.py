@@ -211,19 +211,33 @@ def test_bad_lines_stop_the_import_or_are_skipped(rounds: Rounds, tmp_path: Path
     assert len(rounds.records()) == first + len(lines[1]["data"])
 
 
-def test_source_is_required_and_must_match_a_configured_network(
-        fresh_rounds: MakeRounds, tmp_path: Path) -> None:
-    path = builders.write_jsonl(tmp_path / "t.jsonl", builders.v2_bodies())
-    archive = fresh_rounds("cfg", extra="""
+CONFIGURED = """
 [accounts.med]
 network = "mastodon"
 base_url = "https://med.example"
+
+[accounts.x]
+network = "twitter"
+bearer_token_env = "ROUNDS_X_BEARER"
 
 [[sources]]
 name = "icu"
 account = "med"
 hashtag = "icu"
-""")
+
+[[sources]]
+name = "medtwitter"
+account = "x"
+search = "#MedTwitter"
+every = "30m"
+topics = ["public_health"]
+"""
+
+
+def test_source_is_required_and_must_match_a_configured_network(
+        fresh_rounds: MakeRounds, tmp_path: Path) -> None:
+    path = builders.write_jsonl(tmp_path / "t.jsonl", builders.v2_bodies())
+    archive = fresh_rounds("cfg", extra=CONFIGURED)
     code, _, err = archive("import", path)
     assert code == 2 and "--source NAME is required" in err
     code, _, err = archive("import", path, "--source", "icu")
@@ -307,18 +321,7 @@ def test_a_gzipped_export_imports_too(rounds: Rounds, fresh_rounds: MakeRounds,
 
 def test_posts_can_join_a_configured_source_without_changing_its_schedule(
         fresh_rounds: MakeRounds, tmp_path: Path) -> None:
-    archive = fresh_rounds("cfg", extra="""
-[accounts.x]
-network = "twitter"
-bearer_token_env = "ROUNDS_X_BEARER"
-
-[[sources]]
-name = "medtwitter"
-account = "x"
-search = "#MedTwitter"
-every = "30m"
-topics = ["public_health"]
-""")
+    archive = fresh_rounds("cfg", extra=CONFIGURED)
     path = builders.write_jsonl(tmp_path / "t.jsonl", builders.v2_bodies())
 
     archive.ok("import", path, "--source", "medtwitter")
