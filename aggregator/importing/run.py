@@ -154,18 +154,19 @@ class Importer:
         if not pending:
             return
         groups: dict[tuple[str, str], list[Item]] = {}
-        extra: list[tuple[str, Item]] = []
+        extra: dict[tuple[str, str], list[Item]] = {}
         for item in pending:
             assert item.post is not None
             names = (source,) if source is not None else item.sources
             if not names:
                 raise InputError(item.position, "the record names no source: pass --source")
             groups.setdefault((names[0], item.post.network), []).append(item)
-            extra += [(n, item) for n in names[1:]]
+            for name in names[1:]:  # our export's posts brought by several sources
+                extra.setdefault((name, item.post.network), []).append(item)
         for (name, _network), group in groups.items():
             summary.stored += self._save(name, group, fmt)
-        for name, item in extra:  # our export's posts brought by several sources
-            self._save(name, [item], fmt)
+        for (name, _network), group in extra.items():  # stored above: links only
+            self._save(name, group, fmt)
         summary.present = summary.read - summary.stored
         pending.clear()
 

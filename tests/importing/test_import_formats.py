@@ -248,8 +248,9 @@ def test_source_is_required_and_must_match_a_configured_network(
 
 def test_an_export_imported_into_a_fresh_archive_exports_identically(
         rounds: Rounds, fresh_rounds: MakeRounds, tmp_path: Path) -> None:
-    rounds.ok("import", builders.write_jsonl(tmp_path / "t.jsonl", builders.v2_bodies()),
-              "--source", "medtwitter")
+    twarc = builders.write_jsonl(tmp_path / "t.jsonl", builders.v2_bodies())
+    rounds.ok("import", twarc, "--source", "medtwitter")
+    rounds.ok("import", twarc, "--source", "also-here")  # posts in two sources
     rounds.ok("import", builders.write_jsonl(tmp_path / "v1.jsonl", builders.v1_tweets()),
               "--source", "moments")
     rounds.ok("import", builders.x_archive(tmp_path / "x.zip")[0], "--source", "my-x")
