@@ -332,3 +332,14 @@ def test_posts_can_join_a_configured_source_without_changing_its_schedule(
     assert all("public_health" in r["topics"] for r in records)  # the source's topics
     status = archive.ok("status", "medtwitter")
     assert "next due:          now" in status  # an import is not a collection run
+
+
+def test_a_file_of_no_known_format_is_one_line(rounds: Rounds, tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("grand rounds, Tuesday\n")
+
+    code, out, err = rounds("import", path, "--source", "x")
+
+    assert (code, out) == (1, "")
+    assert err.strip() == ("error: notes.txt:1: not JSON Lines, a .zip, a .tar.gz or a "
+                           ".car; pass --format")
