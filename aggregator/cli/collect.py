@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -17,23 +18,38 @@ from aggregator.cli.app import AppContext, pass_app, rounds
 from aggregator.collectors.registry import build_collector
 from aggregator.jobs import SourceRunner
 from aggregator.locking import ClaimManager
-from aggregator.service import CollectService, SourceResult
+from aggregator.service import Classify, CollectService, SourceResult
+from aggregator.settings import Settings
 from aggregator.textutil import TerminalSafeFormatter, terminal_safe
+
+if TYPE_CHECKING:
+    from aggregator.curation.store import CurationStore
 
 
 def build_service(app: AppContext) -> CollectService:
     """The collect service as the CLI, the reader and the daemon use it."""
-    from aggregator.curation.sources import expand_curated, voice_topics_of
+    from aggregator.curation.sources import expand_curated
     from aggregator.curation.store import CurationStore
-    from aggregator.topics.wiring import make_classify
 
     curation = CurationStore(app.db, app.clock)
     settings = expand_curated(app.settings, curation)  # `curated = "LIST"` sources
     return CollectService(
         settings, app.repo,
         lambda account: build_collector(account, app.environ, app.clock),
-        app.clock, classify=make_classify(settings, voice_topics_of(curation)),
+        app.clock, classify=build_classify(app, settings, curation),
     )
+
+
+def build_classify(app: AppContext, settings: Settings | None = None,
+                   curation: CurationStore | None = None) -> Classify:
+    """Ingest-time topics: the taxonomy, a source's defaults and curated voices' topics
+    (collection and `rounds import` classify alike)."""
+    from aggregator.curation.sources import voice_topics_of
+    from aggregator.curation.store import CurationStore
+    from aggregator.topics.wiring import make_classify
+
+    curation = curation if curation is not None else CurationStore(app.db, app.clock)
+    return make_classify(settings or app.settings, voice_topics_of(curation))
 
 
 @rounds.command()

@@ -13,13 +13,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from aggregator.cli.app import AppContext, pass_app, rounds
-from aggregator.cli.collect import _logs_above
+from aggregator.cli.collect import _logs_above, build_classify
 from aggregator.errors import AggregatorError, InputError
 from aggregator.importing.items import FORMATS, NETWORK, Item
 
 if TYPE_CHECKING:  # the readers load the network normalizers: only when importing
     from aggregator.importing.run import Importer, ImportSummary
-    from aggregator.service import Classify
 from aggregator.textutil import terminal_safe
 
 FORMAT_HELP = """\b
@@ -53,11 +52,11 @@ class _Counting:
             return self.done
 
 
-def _items(paths: tuple[Path, ...], fmt: str, counter: _Counting) -> Iterator[Item]:
-    from aggregator.importing.formats import READERS, detect
+def _items(paths: tuple[Path, ...], kinds: list[str], counter: _Counting
+           ) -> Iterator[Item]:
+    from aggregator.importing.formats import READERS
 
-    for path in paths:
-        kind = detect(path) if fmt == "auto" else fmt
+    for path, kind in zip(paths, kinds, strict=True):
         try:
             stream = path.open("rb")
         except OSError as exc:
@@ -99,13 +98,13 @@ def import_(app: AppContext, paths: tuple[Path, ...], source: str | None, fmt: s
     formats = [detect(p) if fmt == "auto" else fmt for p in paths]
     if source is None and any(f != "rounds" for f in formats):
         raise click.UsageError("--source NAME is required (except for rounds exports)")
-    importer = Importer(app.settings, app.repo, _classify(app), app.clock)
+    importer = Importer(app.settings, app.repo, build_classify(app), app.clock)
     if source is not None:
         for f in formats:
             if f in NETWORK:  # create it up front: `rounds status` shows it even if empty
                 importer.source_id(source, NETWORK[f], f)
     counter = _Counting()
-    items = _items(paths, fmt, counter)
+    items = _items(paths, formats, counter)
     summary = ImportSummary()
     err = Console(stderr=True)
     label = formats[0] if len(set(formats)) == 1 else "mixed"
@@ -121,12 +120,6 @@ def import_(app: AppContext, paths: tuple[Path, ...], source: str | None, fmt: s
         raise
     importer.record_runs(summary)
     click.echo(terminal_safe(summary.line(), single_line=True))
-
-
-def _classify(app: AppContext) -> Classify:
-    from aggregator.topics.wiring import make_classify
-
-    return make_classify(app.settings)
 
 
 def _with_progress(importer: Importer, items: Iterator[Item], source: str | None, fmt: str,

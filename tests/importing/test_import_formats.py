@@ -343,3 +343,17 @@ def test_a_file_of_no_known_format_is_one_line(rounds: Rounds, tmp_path: Path) -
     assert (code, out) == (1, "")
     assert err.strip() == ("error: notes.txt:1: not JSON Lines, a .zip, a .tar.gz or a "
                            ".car; pass --format")
+
+
+def test_a_curated_voice_gives_its_topics_to_imported_posts(
+        fresh_rounds: MakeRounds, tmp_path: Path) -> None:
+    archive = fresh_rounds("cfg", extra=CONFIGURED)
+    archive.ok("voices", "add", "Jim Moffitt", "x:snowman", "--topic", "oncology")
+    path = builders.write_jsonl(tmp_path / "t.jsonl", builders.v2_bodies())
+
+    archive.ok("import", path, "--source", "medtwitter")
+
+    records = archive.records()
+    by_jim = [r for r in records if r["author"] == "snowman"]
+    assert by_jim and all("oncology" in r["topics"] for r in by_jim)
+    assert not any("oncology" in r["topics"] for r in records if r["author"] != "snowman")
