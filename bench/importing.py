@@ -35,12 +35,14 @@ def write_twarc2(path: Path, n: int) -> int:
     return len(keys)
 
 
-def run_import(tmp: Path, name: str, path: Path) -> tuple[float, str, int]:
-    """(seconds, summary line, peak RSS in kB) of `rounds import` into a fresh archive."""
+def run_import(tmp: Path, name: str, path: Path) -> tuple[float, float, str, int]:
+    """(wall seconds, CPU seconds, summary line, peak RSS in kB) of `rounds import` into a
+    fresh archive."""
     url, _ = fresh_sqlite(tmp, name)
     cfg = tmp / f"{name}.toml"
     cfg.write_text(f'[database]\nurl = "{url}"\n')
     cfg.chmod(0o600)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "aggregator.cli", "--config", str(cfg),
                              "import", str(path), "--source", "bench"],
@@ -51,7 +53,9 @@ def run_import(tmp: Path, name: str, path: Path) -> tuple[float, str, int]:
         raise SystemExit(f"rounds import failed: {err.strip()}")
     # The child is reaped: RUSAGE_CHILDREN's peak is the largest child's so far (the
     # imports are measured smallest first, and the bench runs no larger child before).
-    return seconds, out.strip(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return seconds, cpu, out.strip(), after.ru_maxrss
 
 
 def bench_import(report: Report, n: int, runs: int) -> None:
@@ -60,19 +64,23 @@ def bench_import(report: Report, n: int, runs: int) -> None:
         tmp = Path(tmp_name)
         path = tmp / "medtwitter.jsonl"
         expected = write_twarc2(path, n)
-        seconds, peaks = [], []
+        seconds, cpus, peaks = [], [], []
         for i in range(runs):
-            took, line, peak = run_import(tmp, f"import{i}", path)
+            took, cpu, line, peak = run_import(tmp, f"import{i}", path)
             if not line.startswith(f"read {n}, stored {expected},"):
                 raise SystemExit(f"import summary {line!r}, expected {expected} stored")
             seconds.append(took)
+            cpus.append(cpu)
             peaks.append(peak)
         rates = [n / s for s in seconds]
         report.add(Figure(f"rounds import, twarc2 JSONL, {n:,} tweets (wall, startup "
                           "included)", median(rates), "posts/s", runs=rates))
+        cpu_rates = [n / s for s in cpus]
+        report.add(Figure("rounds import, posts per CPU second of the import process",
+                          median(cpu_rates), "posts/s", runs=cpu_rates))
         double = tmp / "double.jsonl"
         write_twarc2(double, 2 * n)
-        _, _, peak2 = run_import(tmp, "double", double)
+        _, _, _, peak2 = run_import(tmp, "double", double)
     report.add(Figure(f"rounds import peak memory at {n:,} / {2 * n:,} tweets",
                       peaks[-1] / 1024, "MB", "flat", peak2 <= peaks[-1] * 1.15,
                       note=f"{peak2 / 1024:.0f} MB at {2 * n:,}"))

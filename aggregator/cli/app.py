@@ -18,6 +18,7 @@ import click
 
 from aggregator import __version__
 from aggregator.clock import Clock, SystemClock
+from aggregator.errors import ArchiveMissing
 from aggregator.settings import Settings, load_settings
 from aggregator.storage.db import Database, open_database, open_existing
 from aggregator.storage.repository import Repository
@@ -57,7 +58,10 @@ class AppContext:
         may name them too."""
         from aggregator.storage.import_sources import import_source_names
 
-        return import_source_names(self.db)
+        try:
+            return import_source_names(self.db)
+        except ArchiveMissing:  # no archive yet: none (the command says so when it reads)
+            return []
 
     def vocabulary(self) -> Vocabulary:
         return self.settings.query_vocabulary(self.imported_sources)
