@@ -85,3 +85,16 @@ def test_bluesky_feeds_are_collected_once_with_one_request_per_unchanged_source(
     costs = per_post_costs(items[:200], runs=1)
     assert set(costs) == {"sdk_parse", "orjson_parse", "typed_models", "models_to_dict",
                           "normalize"} and all(v > 0 for v in costs.values())
+
+
+def test_the_import_bench_stores_every_generated_tweet_once(tmp_path: Path) -> None:
+    from bench.importing import run_import, write_twarc2
+
+    path = tmp_path / "t.jsonl"
+    expected = write_twarc2(path, 300)
+
+    seconds, cpu, line, peak_kb = run_import(tmp_path, "smoke", path)
+
+    assert line == f"read 300, stored {expected}, already present {300 - expected}, bad 0"
+    assert seconds > 0 and cpu > 0
+    assert 10_000 < peak_kb < 1_000_000  # the import process's own peak, in kB
