@@ -51,7 +51,7 @@ def _first(zf: zipfile.ZipFile, name: str, key: str) -> dict[str, Any]:
     if member is None:
         return {}
     with zf.open(member) as stream:
-        for item in iter_array(stream):
+        for item in iter_array(stream, after="="):
             if isinstance(item, dict) and isinstance(item.get(key), dict):
                 found: dict[str, Any] = item[key]
                 return found
@@ -85,7 +85,7 @@ def load_notes(zf: zipfile.ZipFile) -> dict[str, list[dict[str, Any]]]:
     if member is None:
         return notes
     with zf.open(member) as stream:
-        for item in iter_array(stream):
+        for item in iter_array(stream, after="="):
             if not isinstance(item, dict):
                 continue
             note = item.get("noteTweet")
@@ -152,7 +152,7 @@ def read_archive(path: Path, stream: IO[bytes]) -> Iterator[Item]:
         for member in members:
             with zf.open(member) as stream:
                 try:
-                    items = iter_array(stream)
+                    items = iter_array(stream, after="=")
                     for index, value in enumerate(items, 1):
                         where = f"{path.name}:{member} item {index}"
                         if isinstance(value, BadItem):
