@@ -53,7 +53,6 @@ class ImportSummary:
     present: int = 0  # already in the archive (or twice in the input)
     bad: int = 0
     skipped: Counter[str] = field(default_factory=Counter)  # not posts, by reason
-    first_bad: list[str] = field(default_factory=list)  # "position: reason", a few
 
     def line(self) -> str:
         text = (f"read {self.read}, stored {self.stored}, already present {self.present}, "
@@ -119,8 +118,6 @@ class Importer:
                 continue
             if item.post is None:
                 summary.bad += 1
-                if len(summary.first_bad) < 10:
-                    summary.first_bad.append(f"{item.position}: {item.error}")
                 if not skip_bad:
                     self._flush(pending, source, fmt, summary)
                     raise InputError(item.position, item.error or "not a post")
