@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -74,7 +75,9 @@ posts = Table(
     Column("has_link", Boolean, nullable=False, default=False),
     Column("has_media", Boolean, nullable=False, default=False),
     Column("sensitive", Boolean, nullable=False, default=False),
-    Column("raw", Text, nullable=False, default=""),
+    # the JSON as received, compressed: read and written only through storage.rawjson
+    # (migration 0013; a Text column before)
+    Column("raw", LargeBinary, nullable=False, default=b""),
     Column("edited_at", UTCDateTime),
     Column("deleted_at", UTCDateTime),
     Column("first_seen", UTCDateTime, nullable=False),

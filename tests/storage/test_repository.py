@@ -14,6 +14,7 @@ from aggregator.service import SourceMatch
 from aggregator.settings import AccountSettings, Settings, SourceSettings
 from aggregator.storage.archive_schema import post_versions
 from aggregator.storage.db import Database
+from aggregator.storage.rawjson import decode_raw
 from aggregator.storage.repository import Repository
 from aggregator.storage.schema import accounts, boosts, post_sources, post_topics, posts
 
@@ -188,7 +189,7 @@ def test_a_page_reads_back_exactly_as_written(db: Database, clock: ManualClock,
     assert row.created_at == when and row.created_at.tzinfo == UTC
     assert row.edited_at == datetime(2026, 11, 2, 4, 0, tzinfo=UTC)
     assert row.deleted_at is None and row.first_seen == T0.replace(month=11, day=27)
-    assert (row.text, row.spoiler, row.lang, row.raw) == (
+    assert (row.text, row.spoiler, row.lang, decode_raw(row.raw)) == (
         first.text, "CW", "en", first.raw)
     assert (row.reply_to_id, row.reply_to_author, row.quote_of) == ("1", "nurse@med.example", "q")
     assert json.loads(row.hashtags) == ["Cardiology", "ÉpiDémio"]
