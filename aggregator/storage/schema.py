@@ -134,6 +134,7 @@ post_sources = Table(
     Column("created_at", UTCDateTime, nullable=False),  # the post's, for ordered reads
     Column("first_seen", UTCDateTime, nullable=False),
     Index("ix_post_sources_source", "source_id", "created_at", "post_id"),
+    sqlite_with_rowid=False,  # the primary key is the table (migration 0013)
 )
 
 post_topics = Table(
@@ -145,6 +146,7 @@ post_topics = Table(
     Column("matched", Text, nullable=False, default=""),
     Column("weight", Integer, nullable=False, default=1),
     Index("ix_post_topics_topic", "topic", "created_at", "post_id"),
+    sqlite_with_rowid=False,  # the primary key is the table (migration 0013)
 )
 
 runs = Table(

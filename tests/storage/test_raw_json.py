@@ -78,16 +78,27 @@ def test_migration_compresses_existing_rows_and_the_downgrade_restores_them(
             "'2026-01-01 00:00:00', 'text', '', '[]', '[]', '[]', '[]', false, false, false, "
             ":raw, '2026-01-01 00:00:00', false, false, false)"),
             [{"k": str(i), "a": author, "raw": r} for i, r in enumerate(raws)])
+        conn.execute(text("INSERT INTO post_topics (post_id, topic, created_at, rule, matched, "
+                          "weight) SELECT id, 'cardiology', created_at, 'hashtag', 'x', 1 "
+                          "FROM posts"))
     upgrade(engine)
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT raw FROM posts ORDER BY id")).scalars().all()
     assert [decode_raw(v) for v in stored] == raws
     assert all(isinstance(v, bytes) for v in stored)
+    if engine.dialect.name == "sqlite":  # the primary key is the table
+        with engine.connect() as conn:
+            ddl = conn.execute(text("SELECT group_concat(sql) FROM sqlite_master WHERE name "
+                                    "IN ('post_topics', 'post_sources')")).scalar_one()
+            topics = conn.execute(text("SELECT count(*) FROM post_topics")).scalar_one()
+        assert ddl.count("WITHOUT ROWID") == 2 and topics == len(raws)
     assert sum(map(len, stored)) < sum(len(r.encode()) for r in raws) / 2
     command.downgrade(_alembic_config(engine), "0009")
     with engine.connect() as conn:
         back = conn.execute(text("SELECT raw FROM posts ORDER BY id")).scalars().all()
     assert back == raws
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM post_topics")).scalar_one() == len(raws)
     upgrade(engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() \

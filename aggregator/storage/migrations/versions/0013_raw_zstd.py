@@ -1,4 +1,5 @@
-"""posts.raw compressed: zstd with the shipped dictionary, a BLOB / bytea column
+"""posts.raw compressed (zstd with the shipped dictionary, a BLOB / bytea column); on
+SQLite post_topics and post_sources WITHOUT ROWID
 
 The raw JSON kept for fidelity was ~2,700 of the ~5,000 bytes a bench post took; with
 zstd and the dictionary trained on the recorded fixtures it takes ~500 (see
@@ -9,6 +10,11 @@ new column, filled from the old one through the codec, then the old one dropped 
 new one renamed (SQLite >= 3.35 drops columns in place: no batch-mode copy of `posts`,
 whose full-text triggers stay). SQLite keeps the freed pages for reuse: `VACUUM` gives
 them back to the file system. The downgrade decodes the other way.
+
+post_topics and post_sources are keyed by (post id, topic / source): as rowid tables SQLite
+kept each row twice, once under its rowid and once in the primary key's index (98 and 15
+bytes a bench post). WITHOUT ROWID the primary key is the table. They are copied into
+new tables (no trigger or reference points at them); PostgreSQL has no rowid: unchanged.
 
 Revision ID: 0013
 Revises: 0009
@@ -54,10 +60,51 @@ def _convert(new_type: sa.types.TypeEngine[Any], empty: str,
         op.alter_column("posts", "raw", server_default=None)
 
 
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_LINKS = {
+    "post_topics": (lambda: [
+        sa.Column("post_id", _ID, nullable=False),
+        sa.Column("topic", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("rule", sa.String(length=64), nullable=False),
+        sa.Column("matched", sa.Text(), nullable=False),
+        sa.Column("weight", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["post_id"], ["posts.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("post_id", "topic"),
+    ], "ix_post_topics_topic", ["topic", "created_at", "post_id"]),
+    "post_sources": (lambda: [
+        sa.Column("post_id", _ID, nullable=False),
+        sa.Column("source_id", _ID, nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("first_seen", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["post_id"], ["posts.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["source_id"], ["sources.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("post_id", "source_id"),
+    ], "ix_post_sources_source", ["source_id", "created_at", "post_id"]),
+}
+
+
+def _rebuild_links(with_rowid: bool) -> None:
+    """SQLite: post_topics and post_sources copied into tables with or without rowid."""
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    for name, (columns, index, indexed) in _LINKS.items():
+        cols = columns()
+        names = ", ".join(c.name for c in cols if isinstance(c, sa.Column))
+        op.create_table(f"{name}_new", *cols, sqlite_with_rowid=with_rowid)
+        op.execute(f"INSERT INTO {name}_new ({names}) SELECT {names} FROM {name}")
+        op.drop_index(index, table_name=name)
+        op.drop_table(name)
+        op.rename_table(f"{name}_new", name)
+        op.create_index(index, name, indexed, unique=False)
+
+
 def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     _convert(sa.LargeBinary(), "x''" if sqlite else "''::bytea", encode_raw)
+    _rebuild_links(with_rowid=False)
 
 
 def downgrade() -> None:
+    _rebuild_links(with_rowid=True)
     _convert(sa.Text(), "''", decode_raw)
