@@ -16,6 +16,12 @@ kept each row twice, once under its rowid and once in the primary key's index (9
 bytes a bench post). WITHOUT ROWID the primary key is the table. They are copied into
 new tables (no trigger or reference points at them); PostgreSQL has no rowid: unchanged.
 
+SQLite's full-text insert trigger skips rows while the writing transaction holds the
+`fts.deferred` mark in app_state (inserted and deleted inside that transaction, so no
+other connection ever sees it); the writer then indexes its new rows in one INSERT ...
+SELECT (storage/sqlite_pages.py). Measured on 20,000 bench posts: 50-97 µs a post through
+the per-row trigger, 16 µs in one statement per page.
+
 Revision ID: 0013
 Revises: 0009
 """
@@ -99,12 +105,27 @@ def _rebuild_links(with_rowid: bool) -> None:
         op.create_index(index, name, indexed, unique=False)
 
 
+_FTS_INSERT = ("INSERT INTO posts_fts(rowid, text, spoiler) VALUES (new.id, new.text, "
+               "new.spoiler)")
+_DEFERRED = ("WHEN NOT EXISTS (SELECT 1 FROM app_state WHERE key = 'fts.deferred') ")
+
+
+def _fts_trigger(deferrable: bool) -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    op.execute("DROP TRIGGER posts_fts_ai")
+    op.execute("CREATE TRIGGER posts_fts_ai AFTER INSERT ON posts "
+               f"{_DEFERRED if deferrable else ''}BEGIN {_FTS_INSERT}; END")
+
+
 def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     _convert(sa.LargeBinary(), "x''" if sqlite else "''::bytea", encode_raw)
     _rebuild_links(with_rowid=False)
+    _fts_trigger(deferrable=True)
 
 
 def downgrade() -> None:
+    _fts_trigger(deferrable=False)
     _rebuild_links(with_rowid=True)
     _convert(sa.Text(), "''", decode_raw)
