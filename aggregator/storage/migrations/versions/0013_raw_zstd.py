@@ -67,7 +67,7 @@ def _convert(new_type: sa.types.TypeEngine[Any], empty: str,
 
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-_LINKS = {
+_LINKS: dict[str, tuple[Callable[[], list[sa.schema.SchemaItem]], str, list[str]]] = {
     "post_topics": (lambda: [
         sa.Column("post_id", _ID, nullable=False),
         sa.Column("topic", sa.String(length=64), nullable=False),
