@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from bench.generate import OUT, build_db, expected_keys, generate_statuses
+from bench.generate import OUT, build_db, generate_statuses
 from bench.report import Figure, Report, median
 
 PG_URL = os.environ.get("ROUNDS_BENCH_PG_URL",
@@ -32,41 +32,76 @@ def _rate(n: int, seconds: list[float]) -> tuple[float, list[float]]:
 # --------------------------------------------------------------------------- ingest
 
 
-def bench_ingest(report: Report, n: int, runs: int) -> None:
+def _ingest_run(mode: str, file: Path, target: str) -> dict[str, float]:
+    """One bulk ingest run in a process of its own (its peak RSS is the run's)."""
+    proc = subprocess.run([sys.executable, "-m", "bench.ingest", mode, str(file), target],
+                          capture_output=True, text=True, check=False,
+                          cwd=Path(__file__).resolve().parent.parent)
+    if proc.returncode != 0:
+        raise SystemExit(f"ingest run {mode} failed:\n{proc.stderr[-3000:]}")
+    result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def bench_ingest(report: Report, n: int, runs: int, n_pages: int) -> None:
     from bench.ingest import (
         classify_seconds,
         fresh_sqlite,
         ingest_ours,
-        ingest_sqlite_utils,
+        statuses_file,
         tempdir,
     )
 
-    print(f"\n== ingest: {n:,} Mastodon statuses into SQLite ({runs} runs each)", flush=True)
-    statuses = generate_statuses(n)
+    print(f"\n== bulk ingest: {n:,} Mastodon statuses from a JSONL file into SQLite "
+          f"({runs} runs each)", flush=True)
+    file = statuses_file(n)
+    with file.open("rb") as fh:
+        expected = len({(s["reblog"] or s)["uri"] for s in map(json.loads, fh)})
+    ours, single, theirs = [], [], []
+    with tempdir() as tmp:
+        for i in range(runs):  # interleaved, so drift on a shared machine hits all three
+            for mode, into in (("bulk", ours), ("bulk1", single), ("su", theirs)):
+                url, path = fresh_sqlite(Path(tmp), f"{mode}{i}")
+                run = _ingest_run(mode, file, str(path) if mode == "su" else url)
+                if mode != "su" and run["stored"] != expected:
+                    raise SystemExit(f"ingest stored {run['stored']} posts, expected {expected}")
+                into.append(run)
+                path.unlink(missing_ok=True)
+    rate, rates = _rate(n, [r["seconds"] for r in ours])
+    report.add(Figure(f"bulk ingest SQLite, worker process ({n:,} statuses: parse+normalize+"
+                      "classify+store+FTS)", rate, "posts/s", ">= 20,000/s", rate >= 20_000,
+                      rates))
+    one, ones = _rate(n, [r["seconds"] for r in single])
+    report.add(Figure("bulk ingest SQLite, one process", one, "posts/s", runs=ones))
+    su_rate, su_rates = _rate(n, [r["seconds"] for r in theirs])
+    report.add(Figure("sqlite-utils insert_all, same work (raw JSON column + FTS5 on the "
+                      "text)", su_rate, "posts/s", runs=su_rates))
+    ratio = median([t["seconds"] / o["seconds"] for o, t in zip(ours, theirs, strict=True)])
+    report.add(Figure("bulk ingest ratio ours / sqlite-utils", ratio, "x", ">= 2.0x",
+                      ratio >= 2.0))
+    rss = max(r["rss_mb"] for r in ours)
+    report.add(Figure("bulk ingest peak RSS (main process)", rss, "MB", "< 500 MB", rss < 500))
+    if rate < 20_000 or ratio < 2.0:
+        report.note(f"bulk ingest below target: one process {one:,.0f} posts/s; see "
+                    "`python -m bench.ingest` and README 'Figures' for the profile")
+
+    print(f"\n== ingest page by page (as collected): {n_pages:,} statuses", flush=True)
+    from bench.generate import generate_statuses
+
+    statuses = generate_statuses(n_pages)
     count, seconds = classify_seconds(statuses[:20_000], max(runs, 3))
     rate, rates = _rate(count, seconds)
     report.add(Figure(f"classification alone, one core ({count:,} posts)", rate, "posts/s",
-                      ">= 20,000/s", rate >= 20_000, rates))
-    expected = len(expected_keys(statuses))
-    ours, theirs = [], []
+                      runs=rates))
+    paged = []
     with tempdir() as tmp:
-        for i in range(runs):  # interleaved, so drift on a shared machine hits both
+        for i in range(runs):
             url, _ = fresh_sqlite(Path(tmp), f"ours{i}")
-            seconds, stored = ingest_ours(url, statuses)
-            if stored != expected:
-                raise SystemExit(f"ingest stored {stored} posts, expected {expected}")
-            ours.append(seconds)
-            _, path = fresh_sqlite(Path(tmp), f"su{i}")
-            seconds, _count = ingest_sqlite_utils(path, statuses)
-            theirs.append(seconds)
-    rate, rates = _rate(n, ours)
-    su_rate, su_rates = _rate(n, theirs)
-    report.add(Figure("ingest SQLite (normalize+classify+store+FTS)", rate, "posts/s",
-                      ">= 20,000/s", rate >= 20_000, rates))
-    report.add(Figure("sqlite-utils upsert_all (statuses+accounts)", su_rate, "posts/s",
-                      runs=su_rates))
-    ratio = median([t / o for o, t in zip(ours, theirs, strict=True)])
-    report.add(Figure("ingest ratio ours / sqlite-utils", ratio, "x", ">= 2.0x", ratio >= 2.0))
+            took, _stored = ingest_ours(url, statuses)
+            paged.append(took)
+    rate, rates = _rate(n_pages, paged)
+    report.add(Figure("ingest SQLite page by page (save_page of 1,000)", rate, "posts/s",
+                      runs=rates))
 
 
 # --------------------------------------------------------------------------- collect
@@ -333,6 +368,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="10k posts only (smoke run)")
     parser.add_argument("--runs", type=int, default=None, help="runs per figure")
+    parser.add_argument("--ingest", type=int, default=None, metavar="N",
+                        help="statuses for the bulk ingest figures (default 1,000,000; "
+                             "--quick 10,000)")
     parser.add_argument("--only", choices=["ingest", "collect", "bluesky", "read", "pg"],
                         action="append", help="run only these parts (repeatable)")
     args = parser.parse_args(argv)
@@ -342,7 +380,9 @@ def main(argv: list[str] | None = None) -> int:
     report = Report()
     print(f"machine: {report.machine()}")
     if "ingest" in parts:
-        bench_ingest(report, 10_000 if quick else 100_000, runs)
+        bench_ingest(report, args.ingest or (10_000 if quick else 1_000_000),
+                     1 if not quick and not args.ingest else runs,
+                     10_000 if quick else 100_000)
     if "collect" in parts:
         bench_collect(report, 50, 200 if quick else 2000, runs if quick else 1)
     if "bluesky" in parts:

@@ -78,7 +78,7 @@ _INSERT_TOPIC = (f"INSERT INTO post_topics ({', '.join(TOPIC_COLUMNS)}) "
 # While this app_state row exists in the writing transaction, the full-text insert trigger
 # skips rows (migration 0013); it is deleted again before the transaction ends.
 DEFERRED_MARK = "fts.deferred"
-_DEFER_FTS = (f"INSERT INTO app_state (key, value) VALUES ('{DEFERRED_MARK}', '') "
+DEFER_FTS = (f"INSERT INTO app_state (key, value) VALUES ('{DEFERRED_MARK}', '') "
               "ON CONFLICT (key) DO NOTHING")
 _UNDEFER_FTS = f"DELETE FROM app_state WHERE key = '{DEFERRED_MARK}'"
 _INDEX_RANGE = ("INSERT INTO posts_fts (rowid, text, spoiler) SELECT id, text, spoiler "
@@ -162,7 +162,7 @@ def save_posts(conn: Connection, source_id: int, batch: Sequence[Post],
     created = {k: sqlite_time(p.created_at) for k, p in by_key.items()}
     fresh = [k for k in keys if k not in existing]
     if fresh:
-        conn.exec_driver_sql(_DEFER_FTS)
+        conn.exec_driver_sql(DEFER_FTS)
         conn.exec_driver_sql(_INSERT_POST, [
             post_row(p, author_ids[(p.network, p.author.key)], created[k], now,
                      None if p.edited_at is None else sqlite_time(p.edited_at))
