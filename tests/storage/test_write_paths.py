@@ -23,15 +23,7 @@ from aggregator.settings import AccountSettings, Settings, SourceSettings
 from aggregator.storage.archive_schema import post_versions
 from aggregator.storage.db import Database, open_database
 from aggregator.storage.repository import Repository
-from aggregator.storage.schema import (
-    accounts,
-    app_state,
-    boosts,
-    post_sources,
-    post_topics,
-    posts,
-    sources,
-)
+from aggregator.storage.schema import accounts, boosts, post_sources, post_topics, posts, sources
 
 T0 = datetime(2026, 11, 1, 12, 0, 0, 123456, tzinfo=UTC)
 TABLES = (accounts, posts, boosts, post_sources, post_topics, post_versions)
@@ -148,7 +140,7 @@ def test_sqlite_fast_path_and_core_path_store_identical_rows(
     assert fts_hits(fast) == fts_hits(core) == {
         "überdosis": [2, 3, 4, 5], "corrected": [1], "zahlen": [], "post": [1, 2, 3, 4, 5]}
     with fast.engine.connect() as conn:  # the deferral mark never outlives its transaction
-        assert conn.execute(select(app_state.c.key)).all() == []
+        assert conn.execute(text("SELECT key FROM app_state")).all() == []
 
 
 def fts_hits(db: Database) -> dict[str, list[int]]:

@@ -66,43 +66,26 @@ def _convert(new_type: sa.types.TypeEngine[Any], empty: str,
         op.alter_column("posts", "raw", server_default=None)
 
 
-_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-_LINKS: dict[str, tuple[Callable[[], list[sa.schema.SchemaItem]], str, list[str]]] = {
-    "post_topics": (lambda: [
-        sa.Column("post_id", _ID, nullable=False),
-        sa.Column("topic", sa.String(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("rule", sa.String(length=64), nullable=False),
-        sa.Column("matched", sa.Text(), nullable=False),
-        sa.Column("weight", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["post_id"], ["posts.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("post_id", "topic"),
-    ], "ix_post_topics_topic", ["topic", "created_at", "post_id"]),
-    "post_sources": (lambda: [
-        sa.Column("post_id", _ID, nullable=False),
-        sa.Column("source_id", _ID, nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("first_seen", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["post_id"], ["posts.id"], ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["source_id"], ["sources.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("post_id", "source_id"),
-    ], "ix_post_sources_source", ["source_id", "created_at", "post_id"]),
-}
+_LINKS = {"post_topics": "ix_post_topics_topic", "post_sources": "ix_post_sources_source"}
 
 
 def _rebuild_links(with_rowid: bool) -> None:
-    """SQLite: post_topics and post_sources copied into tables with or without rowid."""
-    if op.get_bind().dialect.name != "sqlite":
+    """SQLite: post_topics and post_sources copied into tables declared as they are, with
+    or without rowid, then put in their place with their index."""
+    conn = op.get_bind()
+    if conn.dialect.name != "sqlite":
         return
-    for name, (columns, index, indexed) in _LINKS.items():
-        cols = columns()
-        names = ", ".join(c.name for c in cols if isinstance(c, sa.Column))
-        op.create_table(f"{name}_new", *cols, sqlite_with_rowid=with_rowid)
-        op.execute(f"INSERT INTO {name}_new ({names}) SELECT {names} FROM {name}")
-        op.drop_index(index, table_name=name)
-        op.drop_table(name)
-        op.rename_table(f"{name}_new", name)
-        op.create_index(index, name, indexed, unique=False)
+    for name, index in _LINKS.items():
+        table_sql, index_sql = (conn.execute(sa.text(
+            "SELECT sql FROM sqlite_master WHERE name = :n"), {"n": n}).scalar_one()
+            for n in (name, index))
+        body = table_sql.strip().removesuffix("WITHOUT ROWID").rstrip()
+        create = body.replace(name, f"{name}_new", 1)
+        op.execute(create if with_rowid else f"{create} WITHOUT ROWID")
+        op.execute(f"INSERT INTO {name}_new SELECT * FROM {name}")
+        op.execute(f"DROP TABLE {name}")
+        op.execute(f"ALTER TABLE {name}_new RENAME TO {name}")
+        op.execute(index_sql)
 
 
 _FTS_INSERT = ("INSERT INTO posts_fts(rowid, text, spoiler) VALUES (new.id, new.text, "
