@@ -201,6 +201,51 @@ def ingest_bulk(url: str, path: Path, *, workers: int) -> tuple[float, int]:
     return seconds, result.new
 
 
+def stage_costs(path: Path, tmp: Path, n: int = 10_000) -> dict[str, float]:
+    """µs per post of each stage of the bulk path on the first `n` statuses of the file,
+    one process: where the time goes when a target is missed."""
+    import pickle
+
+    from aggregator.clock import SystemClock
+    from aggregator.collectors.mastodon.normalize import AuthorCache, normalize_statuses
+    from aggregator.models import Page
+    from aggregator.storage.db import open_database
+    from aggregator.storage.rawjson import encode_raw
+    from aggregator.storage.repository import Repository
+    from aggregator.topics.wiring import make_classify
+
+    lines = [line for batch in line_batches(path) for line in batch][:n]
+    costs: dict[str, float] = {}
+
+    def timed(name: str, fn: Any) -> Any:
+        started = time.perf_counter()
+        out = fn()
+        costs[name] = (time.perf_counter() - started) / len(lines) * 1e6
+        return out
+
+    dicts = timed("JSON parse", lambda: [orjson.loads(x) for x in lines])
+    authors = AuthorCache()
+    posts = timed("normalize (HTML to text, entities)", lambda: tuple(
+        p for i in range(0, len(dicts), 1000)
+        for p in normalize_statuses(dicts[i:i + 1000], authors)))
+    classify = make_classify(bench_settings("sqlite://", n_sources=1))
+    topics = timed("classify", lambda: [classify(p, ()) for p in posts])
+    timed("compress raw JSON (zstd, in store)", lambda: [encode_raw(p.raw) for p in posts])
+    blob = timed("pickle to the main process", lambda: pickle.dumps((posts, topics)))
+    timed("unpickle in the main process", lambda: pickle.loads(blob))
+    url, _ = fresh_sqlite(tmp, "stages")
+    db = open_database(url)
+    try:
+        repo = Repository(db, SystemClock())
+        source_id = repo.sync_sources(bench_settings(url, n_sources=1))["src00"]
+        timed("store (save_pages, FTS included)", lambda: repo.save_pages(source_id, [
+            (Page(posts[i:i + 1000], None), topics[i:i + 1000])
+            for i in range(0, len(posts), 1000)]))
+    finally:
+        db.dispose()
+    return costs
+
+
 def ingest_su_file(db_path: Path, path: Path) -> tuple[float, int]:
     """sqlite-utils doing the same work from the same file (see the module docstring)."""
     import sqlite_utils
