@@ -28,6 +28,8 @@ from sqlalchemy import (
     true,
     tuple_,
 )
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import BindParameter
 
 from aggregator.errors import StorageError
 from aggregator.storage.base import UTCDateTime
@@ -184,7 +186,7 @@ def list_posts(db: Database, where: ColumnElement[bool] | None, *,
     stmt, created, pid = _ordered_ids(where, before, topic, source_id)
     stmt = stmt.order_by(created.desc(), pid.desc()).limit(limit)
     with db.engine.connect() as conn:
-        if db.dialect == "sqlite" and FTS_FLOOR in stmt.compile().params:
+        if db.dialect == "sqlite" and _reads_full_text(where):
             ids = _newest_hits(conn, stmt.add_columns(created), limit, before, topic,
                                source_id)
         else:
@@ -196,6 +198,12 @@ def list_posts(db: Database, where: ColumnElement[bool] | None, *,
 # all (see `_newest_hits`). Measured on the 100k bench archive: the first 50 hits of a word
 # in 78% of the posts took 332 ms collecting all its matches.
 FTS_WINDOWS = (2_000, 50_000)
+
+
+def _reads_full_text(where: ColumnElement[bool] | None) -> bool:
+    """Whether `where` holds a full-text clause (one reading FTS_FLOOR)."""
+    return where is not None and any(
+        isinstance(e, BindParameter) and e.key == FTS_FLOOR for e in visitors.iterate(where))
 
 
 def _newest_hits(conn: Connection, stmt: Select[Any], limit: int, before: PostKey | None,
