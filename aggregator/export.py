@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from aggregator.storage.db import Database
 from aggregator.storage.mutes import unmuted
+from aggregator.storage.rawjson import decode_raw
 from aggregator.storage.schema import accounts, boosts, post_sources, post_topics, posts, sources
 
 FIELDS = ("network", "id", "key", "url", "author", "author_name", "created_at", "edited_at",
@@ -118,7 +119,8 @@ def iter_records(db: Database, flt: ExportFilter, *, raw: bool = False,
                 "facets": [t for t in labels if ":" in t],  # community:…, type:…
             }
             if raw:
-                record["raw"] = json.loads(r.raw) if r.raw else None
+                text = decode_raw(r.raw)
+                record["raw"] = json.loads(text) if text else None
             yield record
         last = (rows[-1].created_at, rows[-1].id)
 

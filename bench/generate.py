@@ -29,6 +29,7 @@ DATA = ROOT / "tests" / "data"
 OUT = Path(__file__).resolve().parent / "out"
 SEED = 20260801
 BOOST_SHARE = 0.15
+LAYOUT = "interleaved"  # in the cached archives' names: X pages stored among the Mastodon ones
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 SERVERS = ["med-mastodon.com", "mastodon.social", "scholar.social", "mstdn.science",
@@ -246,8 +247,10 @@ def expected_keys(statuses: list[dict[str, Any]]) -> set[str]:
     return {(s["reblog"] or s)["uri"] for s in statuses}
 
 
-def generate_tweets(n: int, seed: int = SEED, per_page: int = 100) -> list[dict[str, Any]]:
-    """X API v2 pages (``data`` + ``includes.users`` + ``includes.tweets`` for retweets)."""
+def generate_tweets(n: int, seed: int = SEED, per_page: int = 100,
+                    step_seconds: float = 30.0) -> list[dict[str, Any]]:
+    """X API v2 pages (``data`` + ``includes.users`` + ``includes.tweets`` for retweets),
+    oldest page first, a tweet every `step_seconds` from START."""
     rng = random.Random(seed + 1)
     users = [{"id": str(100000 + i), "username": f"hc_voice{i}", "name": f"Health Voice {i}",
               "description": "Physician. Views my own.", "verified": False}
@@ -256,7 +259,7 @@ def generate_tweets(n: int, seed: int = SEED, per_page: int = 100) -> list[dict[
     data: list[dict[str, Any]] = []
     includes: dict[str, list[dict[str, Any]]] = {"users": [], "tweets": []}
     for i in range(n):
-        when = START + timedelta(seconds=i * 30)
+        when = START + timedelta(seconds=i * step_seconds)
         tid = str(((int(when.timestamp() * 1000) - 1288834974657) << 22) + i)
         user = rng.choice(users)
         tags = rng.sample(HEALTH_TAGS, rng.choice([0, 1, 2]))
@@ -343,6 +346,24 @@ def fill(url: str, n: int, seed: int = SEED, page: int = 2000) -> int:
         mastodon_ids = [ids[s.name] for s in settings.sources if s.account == "bench"]
         n_x = n // 10
         done = 0
+        # X pages are stored between the Mastodon ones, over the same months, as sources
+        # collected side by side store them: ids follow arrival and arrival follows time
+        # (the full-text reads rely on it, and check it: queries._newest_hits).
+        x_pages = generate_tweets(n_x, seed, step_seconds=(n - n_x) * 20 / max(n_x, 1))
+        x_done = 0
+
+        def store_x(until: str | None) -> int:
+            """The X pages whose newest tweet is not after `until` (None: all left)."""
+            nonlocal x_done
+            stored = 0
+            while x_done < len(x_pages) and (
+                    until is None or x_pages[x_done]["data"][0]["created_at"] <= until):
+                posts = normalize_page(TweetPage.from_json(x_pages[x_done]))
+                x_done += 1
+                topics = [classify(p, ()) for p in posts]
+                stored += repo.save_page(ids["x-list"], Page(posts, None), topics).new
+            return stored
+
         chunk = 100_000  # generate in slices: memory stays flat at 1M
         for c, lo in enumerate(range(0, n - n_x, chunk)):
             size = min(chunk, n - n_x - lo)
@@ -353,11 +374,8 @@ def fill(url: str, n: int, seed: int = SEED, page: int = 2000) -> int:
                 posts = tuple(normalize_status(s) for s in batch)
                 topics = [classify(p, ()) for p in posts]
                 done += repo.save_page(source_id, Page(posts, None), topics).new
-        for batch_pages in _chunks(generate_tweets(n_x, seed), max(1, page // 100)):
-            posts = tuple(p for body in batch_pages
-                          for p in normalize_page(TweetPage.from_json(body)))
-            topics = [classify(p, ()) for p in posts]
-            done += repo.save_page(ids["x-list"], Page(posts, None), topics).new
+                done += store_x(batch[-1]["created_at"])  # same-format ISO times
+        done += store_x(None)
         _mark(db)
         analyze(db)  # what autovacuum does after a bulk load, and `rounds db copy` does
     finally:
@@ -384,7 +402,7 @@ def build_db(url: str | None, n: int, seed: int = SEED) -> Built:
 
     head = head_revision().replace(",", "+")
     OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"read-{n}-{seed}-{head}.db"
+    path = OUT / f"read-{n}-{seed}-{head}-{LAYOUT}.db"
     meta = path.with_suffix(".json")
     if path.exists() and meta.exists():
         info = json.loads(meta.read_text())

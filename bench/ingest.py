@@ -1,13 +1,23 @@
-"""Ingest: normalize + classify + store + full-text index, against sqlite-utils upsert_all.
+"""Ingest: normalize + classify + store + full-text index, against sqlite-utils.
 
-Ours: raw status dicts -> normalize_statuses -> classify -> Repository.save_page (pages of
-`page` posts; the FTS5 index is kept by the schema's triggers, the PostgreSQL tsvector is
-a generated column), into a freshly migrated database.
+Page by page (`ingest_ours`, what a collector does): raw status dicts -> normalize_statuses
+-> classify -> Repository.save_page (pages of `page` posts), into a freshly migrated
+database; also PostgreSQL's figure.
 
-The anchor, in the same run on the same dicts: what mastodon-to-sqlite/twitter-to-sqlite
-do with a page of statuses: accounts split out and `upsert_all(pk="id", alter=True)`,
-statuses `upsert_all(pk="id", alter=True)` with the account replaced by its id (nested
-objects stored as JSON text). No classification, no text rendering, no search index.
+Bulk (`python -m bench.ingest MODE FILE TARGET`, one process per run so its peak RSS is
+its own): the statuses are read from a JSONL file (one status a line, generated once and
+cached under bench/out/, as an import reads twarc or our own export), in batches of 1,000.
+* `bulk`: the JSON parsed, normalized and classified in a worker process
+  (aggregator.pipeline.ahead) while this one stores them with Repository.save_pages
+  (20,000 posts a transaction, full text indexed per page in one statement);
+* `bulk1`: the same in one process (what the worker process buys);
+* `su`: sqlite-utils doing the same work, the anchor: what mastodon-to-sqlite does with a
+  page of statuses (accounts split out and `upsert_all(pk="id")`, statuses
+  `insert_all(pk="id", ignore=True)` with the account replaced by its id and nested
+  objects as JSON text), plus the status's whole JSON in a `raw` column (as our archive
+  keeps it) and an FTS5 index on its content kept by triggers (`enable_fts(["content"],
+  create_triggers=True)` once the table exists, as ours is kept while it grows). No
+  classification, no HTML-to-text rendering, no compression.
 """
 
 from __future__ import annotations
@@ -15,8 +25,11 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from bench.generate import bench_settings
 
@@ -108,6 +121,173 @@ def ingest_sqlite_utils(path: Path, statuses: list[dict[str, Any]], page: int = 
     return seconds, count
 
 
+# --------------------------------------------------------------------------- bulk, from a file
+
+
+def statuses_file(n: int) -> Path:
+    """bench/out/statuses-N.jsonl: `generate_statuses(n)` one a line, built once in slices
+    (memory stays flat at 1M)."""
+    from bench.generate import OUT, SEED, START, generate_statuses
+
+    path = OUT / f"statuses-{n}-{SEED}.jsonl"
+    if path.exists():
+        return path
+    OUT.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    slice_ = 100_000
+    with tmp.open("wb") as fh:
+        for c, lo in enumerate(range(0, n, slice_)):
+            for status in generate_statuses(min(slice_, n - lo), SEED + c,
+                                            start=START + timedelta(seconds=lo * 20)):
+                fh.write(orjson.dumps(status))
+                fh.write(b"\n")
+    tmp.rename(path)
+    return path
+
+
+def line_batches(path: Path, size: int = 1000) -> Iterator[list[bytes]]:
+    batch: list[bytes] = []
+    with path.open("rb") as fh:
+        for line in fh:
+            batch.append(line)
+            if len(batch) == size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+_worker: dict[str, Any] = {}
+
+
+def prepare_setup(url: str) -> None:
+    """Worker initializer: the classifier and an author cache, once per process."""
+    from aggregator.collectors.mastodon.normalize import AuthorCache
+    from aggregator.topics.wiring import make_classify
+
+    _worker["classify"] = make_classify(bench_settings(url, n_sources=1))
+    _worker["authors"] = AuthorCache()
+
+
+def prepare(lines: list[bytes]) -> tuple[Any, list[Any]]:
+    """JSON lines -> (posts, their topic matches): the work before storing."""
+    from aggregator.collectors.mastodon.normalize import normalize_statuses
+
+    posts = tuple(normalize_statuses([orjson.loads(x) for x in lines], _worker["authors"]))
+    classify = _worker["classify"]
+    return posts, [classify(p, ()) for p in posts]
+
+
+def ingest_bulk(url: str, path: Path, *, workers: int) -> tuple[float, int]:
+    """Seconds to bulk-ingest the JSONL file into a fresh database; and posts stored."""
+    from aggregator.clock import SystemClock
+    from aggregator.models import Page
+    from aggregator.pipeline import ahead
+    from aggregator.storage.db import open_database
+    from aggregator.storage.repository import Repository
+
+    db = open_database(url)
+    try:
+        repo = Repository(db, SystemClock())
+        source_id = repo.sync_sources(bench_settings(url, n_sources=1))["src00"]
+        started = time.perf_counter()
+        prepared = ahead(line_batches(path), prepare, initializer=prepare_setup,
+                         initargs=(url,), workers=workers)
+        result = repo.save_pages(source_id, ((Page(posts, None), topics)
+                                             for posts, topics in prepared))
+        seconds = time.perf_counter() - started
+    finally:
+        db.dispose()
+    return seconds, result.new
+
+
+def stage_costs(path: Path, tmp: Path, n: int = 10_000) -> dict[str, float]:
+    """µs per post of each stage of the bulk path on the first `n` statuses of the file,
+    one process: where the time goes when a target is missed."""
+    import pickle
+
+    from aggregator.clock import SystemClock
+    from aggregator.collectors.mastodon.normalize import AuthorCache, normalize_statuses
+    from aggregator.models import Page
+    from aggregator.storage.db import open_database
+    from aggregator.storage.rawjson import encode_raw
+    from aggregator.storage.repository import Repository
+    from aggregator.topics.wiring import make_classify
+
+    lines = [line for batch in line_batches(path) for line in batch][:n]
+    costs: dict[str, float] = {}
+
+    def timed(name: str, fn: Any) -> Any:
+        started = time.perf_counter()
+        out = fn()
+        costs[name] = (time.perf_counter() - started) / len(lines) * 1e6
+        return out
+
+    dicts = timed("JSON parse", lambda: [orjson.loads(x) for x in lines])
+    authors = AuthorCache()
+    posts = timed("normalize (HTML to text, entities)", lambda: tuple(
+        p for i in range(0, len(dicts), 1000)
+        for p in normalize_statuses(dicts[i:i + 1000], authors)))
+    classify = make_classify(bench_settings("sqlite://", n_sources=1))
+    topics = timed("classify", lambda: [classify(p, ()) for p in posts])
+    timed("compress raw JSON (zstd, in store)", lambda: [encode_raw(p.raw) for p in posts])
+    blob = timed("pickle to the main process", lambda: pickle.dumps((posts, topics)))
+    timed("unpickle in the main process", lambda: pickle.loads(blob))
+    url, _ = fresh_sqlite(tmp, "stages")
+    db = open_database(url)
+    try:
+        repo = Repository(db, SystemClock())
+        source_id = repo.sync_sources(bench_settings(url, n_sources=1))["src00"]
+        timed("store (save_pages, FTS included)", lambda: repo.save_pages(source_id, [
+            (Page(posts[i:i + 1000], None), topics[i:i + 1000])
+            for i in range(0, len(posts), 1000)]))
+    finally:
+        db.dispose()
+    return costs
+
+
+def ingest_su_file(db_path: Path, path: Path) -> tuple[float, int]:
+    """sqlite-utils doing the same work from the same file (see the module docstring)."""
+    import sqlite_utils
+
+    db = sqlite_utils.Database(db_path)
+    try:
+        started = time.perf_counter()
+        for lines in line_batches(path):
+            statuses = [orjson.loads(x) for x in lines]
+            rows, accounts = sqlite_utils_rows(statuses)
+            for row, line in zip(rows, lines, strict=True):
+                row["raw"] = line.decode().rstrip("\n")  # the JSON as received
+            db["accounts"].upsert_all(accounts, pk="id", alter=True)
+            table = db["statuses"]
+            fresh = not table.exists()
+            table.insert_all(rows, pk="id", alter=True, ignore=True)
+            if fresh:
+                table.enable_fts(["content"], create_triggers=True)
+        seconds = time.perf_counter() - started
+        count = db["statuses"].count
+    finally:
+        db.close()
+    return seconds, count
+
+
+def main(argv: list[str]) -> int:
+    """`python -m bench.ingest bulk|bulk1|su FILE TARGET`: one run; prints JSON."""
+    import json
+    import sys
+
+    from bench.probe import peak_rss_mb
+
+    mode, path, target = argv[0], Path(argv[1]), argv[2]
+    if mode == "su":
+        seconds, stored = ingest_su_file(Path(target), path)
+    else:
+        seconds, stored = ingest_bulk(target, path, workers=1 if mode == "bulk" else 0)
+    print(json.dumps({"seconds": seconds, "stored": stored, "rss_mb": peak_rss_mb()}))
+    sys.stdout.flush()
+    return 0
+
+
 def fresh_sqlite(tmp: Path, name: str) -> tuple[str, Path]:
     path = tmp / f"{name}.db"
     for suffix in ("", "-wal", "-shm"):
@@ -120,3 +300,9 @@ def tempdir() -> tempfile.TemporaryDirectory[str]:
 
     OUT.mkdir(parents=True, exist_ok=True)
     return tempfile.TemporaryDirectory(dir=OUT, prefix="tmp-")
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

@@ -7,7 +7,8 @@ so that its peak RSS is the reader's alone. Prints one JSON object.
 * topic_unread: `queries.list_posts` of 50 posts of one topic that are unread, over several
   topics, first page and a page deep into the archive (keyset).
 * fulltext: the first 50 hits of a word query through the query language
-  (aggregator.query + aggregator.storage.search), as the reader's filter box runs it.
+  (aggregator.query + aggregator.storage.search), as the reader's filter box runs it:
+  the median over WORDS, and for a very common and a rare word.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from typing import Any
 
 TOPICS = ["cardiology", "oncology", "infectious_disease", "neurology", "vaccines",
           "mental_health", "dermatology", "rheum_allergy"]
+# Full text at the extremes: a word in ~78% of the bench posts, and one in ~1 of 25,000 (the
+# number in one account's handle, mentioned in replies to it).
+COMMON, RARE = "the", "00042"
 WORDS = ["sepsis", "thrombectomy", "\"heart failure\"", "wastewater", "biosimilar",
          "antibiotics", "forest", "dialysis"]
 
@@ -125,6 +129,11 @@ def main(url: str) -> dict[str, Any]:
         out["fulltext_ms"], out["fulltext_runs"] = _median_ms(
             lambda w: queries.list_posts(db, wheres[w][0], limit=50), WORDS)
         out["fulltext_rows"] = len(queries.list_posts(db, wheres[WORDS[0]][0], limit=50))
+        for key, word in (("common", COMMON), ("rare", RARE)):
+            where = _search_where(db, word)[0]
+            out[f"fulltext_{key}_ms"], _ = _median_ms(
+                lambda w: queries.list_posts(db, w, limit=50), [where], repeat=5)
+            out[f"fulltext_{key}_rows"] = len(queries.list_posts(db, where, limit=50))
     finally:
         db.dispose()
     out["maxrss_mb"] = peak_rss_mb()

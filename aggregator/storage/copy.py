@@ -3,8 +3,9 @@
 Tables go parents first (metadata order follows the foreign keys), each read in primary
 key order with keyset paging and written in batches, one transaction per batch. Ids are
 kept, so references stay valid; PostgreSQL sequences are moved past the copied ids. The
-full-text index follows by itself (SQLite triggers, PostgreSQL generated column). At the
-end every table's row count is compared.
+full-text index follows: on PostgreSQL by itself (a generated column), on SQLite as the
+bulk write path builds it (the insert trigger deferred, each batch indexed in one
+statement: sqlite_pages.index_new_posts). At the end every table's row count is compared.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from sqlalchemy import Table, and_, func, or_, select, text
 
 from aggregator.errors import StorageError
+from aggregator.storage import sqlite_pages
 from aggregator.storage.db import Database
 from aggregator.storage.schema import metadata
 
@@ -47,6 +49,9 @@ def _after(table: Table, last: tuple[object, ...]) -> object:
 def copy_table(src: Database, dst: Database, table: Table, batch: int,
                progress: Progress | None = None) -> int:
     keys = list(table.primary_key.columns)
+    # Ids are copied in order into an empty table: each batch is one range of ids above
+    # the ones before, as `index_new_posts` needs.
+    deferred_fts = table.name == "posts" and dst.dialect == "sqlite"
     copied = 0
     last: tuple[object, ...] | None = None
     while True:
@@ -58,7 +63,11 @@ def copy_table(src: Database, dst: Database, table: Table, batch: int,
         if not rows:
             return copied
         with dst.engine.begin() as conn:
+            if deferred_fts:  # as the bulk write path: indexed in one statement a batch
+                conn.exec_driver_sql(sqlite_pages.DEFER_FTS)
             conn.execute(table.insert(), rows)
+            if deferred_fts:
+                sqlite_pages.index_new_posts(conn, (r["id"] for r in rows))
         copied += len(rows)
         last = tuple(rows[-1][c.name] for c in keys)
         if progress:

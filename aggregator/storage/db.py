@@ -48,6 +48,9 @@ class Database:
         self.engine.dispose()
 
 
+PAGE_SIZE = 8192
+
+
 def _sqlite_pragmas(create: bool) -> Callable[[Any, Any], None]:
     def pragmas(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
@@ -56,6 +59,11 @@ def _sqlite_pragmas(create: bool) -> Callable[[Any, Any], None]:
         # may create, so that a foreign or an empty file is left without a byte changed.
         tables = {r[0] for r in
                   cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if create and not tables:
+            # Before the first write fixes it: rows of ~1 KB (a post with its compressed raw
+            # JSON) left 12% of each 4 KB page empty; 8 KB pages leave 6% (bench archive:
+            # -75 bytes a post). An existing archive keeps its page size.
+            cur.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         if "alembic_version" in tables or (create and not tables):
             cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = NORMAL")

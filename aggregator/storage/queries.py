@@ -28,6 +28,8 @@ from sqlalchemy import (
     true,
     tuple_,
 )
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import BindParameter
 
 from aggregator.errors import StorageError
 from aggregator.storage.base import UTCDateTime
@@ -40,6 +42,7 @@ from aggregator.storage.schema import (
     posts,
     sources,
 )
+from aggregator.storage.search import FTS_FLOOR
 
 LIST_TEXT_CHARS = 300  # the list shows one line; never pull a 100 KB post for it
 COUNT_CAP = 1000
@@ -183,8 +186,55 @@ def list_posts(db: Database, where: ColumnElement[bool] | None, *,
     stmt, created, pid = _ordered_ids(where, before, topic, source_id)
     stmt = stmt.order_by(created.desc(), pid.desc()).limit(limit)
     with db.engine.connect() as conn:
-        ids = [r[0] for r in conn.execute(stmt)]
+        if db.dialect == "sqlite" and _reads_full_text(where):
+            ids = _newest_hits(conn, stmt.add_columns(created), limit, before, topic,
+                               source_id)
+        else:
+            ids = [r[0] for r in conn.execute(stmt)]
         return _rows(conn, ids)
+
+
+# Full-text pages are looked for among the newest-arrived 2,000 posts, then 50,000, then
+# all (see `_newest_hits`). Measured on the 100k bench archive: the first 50 hits of a word
+# in 78% of the posts took 332 ms collecting all its matches.
+FTS_WINDOWS = (2_000, 50_000)
+
+
+def _reads_full_text(where: ColumnElement[bool] | None) -> bool:
+    """Whether `where` holds a full-text clause (one reading FTS_FLOOR)."""
+    return where is not None and any(
+        isinstance(e, BindParameter) and e.key == FTS_FLOOR for e in visitors.iterate(where))
+
+
+def _newest_hits(conn: Connection, stmt: Select[Any], limit: int, before: PostKey | None,
+                 topic: str | None, source_id: int | None) -> list[int]:
+    """The ids `stmt` (id, created_at; full-text clauses reading rowids >= FTS_FLOOR)
+    selects, found first among the posts that arrived last.
+
+    A window's page is the answer when it is full and no post that arrived before the
+    window (a smaller id) sorts above its last row: ids follow arrival, and in an archive
+    collected as posts appear arrival follows time, so that check reads only the few
+    index entries newer than the page. An import of older posts, a rare word or a deep
+    page fall through to the next window and at last to the whole archive: the result is
+    always exactly what the plain statement returns."""
+    top = conn.execute(select(func.max(posts.c.id))).scalar() or 0
+    for window in FTS_WINDOWS:
+        floor = top - window
+        if floor <= 1:
+            break
+        rows = conn.execute(stmt.where(posts.c.id >= floor), {FTS_FLOOR: floor}).all()
+        if len(rows) < limit:
+            continue
+        last_id, last_created = rows[-1]
+        earlier, created, pid = _ordered_ids(None, before, topic, source_id)
+        # ordered: read from the (created_at, id) index upwards from the page's last row
+        # (unordered, SQLite scanned the rowids below the floor: 97 ms instead of 1 ms)
+        displaced = conn.execute(earlier.where(pid < floor, tuple_(created, pid) > tuple_(
+            literal(last_created, UTCDateTime()), literal(last_id)))
+            .order_by(created, pid).limit(1)).first()
+        if displaced is None:
+            return [r[0] for r in rows]
+    return [r[0] for r in conn.execute(stmt)]
 
 
 def list_newer(db: Database, where: ColumnElement[bool] | None, *, after: PostKey,

@@ -46,6 +46,8 @@ from aggregator.storage.schema import (
 )
 from aggregator.storage.thread_schema import thread_reads
 
+BULK_COMMIT_POSTS = 20_000  # posts per transaction of `save_pages`
+
 
 @dataclass(frozen=True, slots=True)
 class SaveResult:
@@ -156,6 +158,45 @@ class Repository:
                 conn.execute(update(sources).where(sources.c.id == source_id).values(
                     cursor=page.state.cursor, resolved_id=page.state.resolved_id))
         return result
+
+    def save_pages(self, source_id: int,
+                   pages: Iterable[tuple[Page, Sequence[Sequence[TopicLike]]]], *,
+                   commit_every: int = BULK_COMMIT_POSTS) -> SaveResult:
+        """Bulk ingest (an import, `db copy`, a backfill): `save_page` for each (page,
+        topics), many pages to a transaction. A transaction commits once it holds
+        `commit_every` posts, and at the end; each page's state is written in the same
+        transaction as its posts, so what commits is always a prefix of the pages with
+        the state of the last one (exactly once, as page by page).
+
+        Measured on 20,000 bench posts: no faster than `save_page` page by page (a WAL
+        commit at synchronous=NORMAL is cheap; 667-799 against 709-799 µs a post on a
+        machine at load 12); it is the one entry point that takes an iterator of pages,
+        as bulk ingest and importers produce them."""
+        new = existing = 0
+        pending: list[tuple[Page, Sequence[Sequence[TopicLike]]]] = []
+        size = 0
+
+        def flush() -> None:
+            nonlocal new, existing, size
+            with self.db.engine.begin() as conn:
+                for page, topics in pending:
+                    result = self._save_posts(conn, source_id, page.posts, topics,
+                                              undated_edits=page.undated_edits)
+                    new, existing = new + result.new, existing + result.existing
+                    if page.state is not None:
+                        conn.execute(update(sources).where(sources.c.id == source_id).values(
+                            cursor=page.state.cursor, resolved_id=page.state.resolved_id))
+            pending.clear()
+            size = 0
+
+        for page, topics in pages:
+            pending.append((page, topics))
+            size += len(page.posts)
+            if size >= commit_every:
+                flush()
+        if pending:
+            flush()
+        return SaveResult(new=new, existing=existing)
 
     def _save_posts(self, conn: Connection, source_id: int, batch: Sequence[Post],
                     topics: Sequence[Sequence[TopicLike]], *,

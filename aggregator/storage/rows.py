@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from aggregator.models import Post, TopicLike
+from aggregator.storage.rawjson import encode_raw
 
 POST_COLUMNS = (
     "network", "key", "remote_id", "url", "author_id", "created_at", "text", "spoiler",
@@ -54,7 +55,7 @@ def post_row(p: Post, author_id: int, created: Any, first_seen: Any, edited: Any
     return (p.network, p.key, p.remote_id, p.url, author_id, created, p.text, p.spoiler,
             p.lang, p.reply_to_id, p.reply_to_author, p.quote_of, _json_list(p.hashtags),
             _json_list(p.mentions), _json_list(p.links), media, bool(p.links), bool(p.media),
-            p.sensitive, p.raw, edited, None, first_seen, False, False, p.reply_count,
+            p.sensitive, encode_raw(p.raw), edited, None, first_seen, False, False, p.reply_count,
             p.boost_count, p.like_count)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -74,7 +75,9 @@ posts = Table(
     Column("has_link", Boolean, nullable=False, default=False),
     Column("has_media", Boolean, nullable=False, default=False),
     Column("sensitive", Boolean, nullable=False, default=False),
-    Column("raw", Text, nullable=False, default=""),
+    # the JSON as received, compressed: read and written only through storage.rawjson
+    # (migration 0013; a Text column before)
+    Column("raw", LargeBinary, nullable=False, default=b""),
     Column("edited_at", UTCDateTime),
     Column("deleted_at", UTCDateTime),
     Column("first_seen", UTCDateTime, nullable=False),
@@ -131,6 +134,7 @@ post_sources = Table(
     Column("created_at", UTCDateTime, nullable=False),  # the post's, for ordered reads
     Column("first_seen", UTCDateTime, nullable=False),
     Index("ix_post_sources_source", "source_id", "created_at", "post_id"),
+    sqlite_with_rowid=False,  # the primary key is the table (migration 0013)
 )
 
 post_topics = Table(
@@ -142,6 +146,7 @@ post_topics = Table(
     Column("matched", Text, nullable=False, default=""),
     Column("weight", Integer, nullable=False, default=1),
     Index("ix_post_topics_topic", "topic", "created_at", "post_id"),
+    sqlite_with_rowid=False,  # the primary key is the table (migration 0013)
 )
 
 runs = Table(

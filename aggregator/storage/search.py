@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     and_,
     bindparam,
@@ -37,6 +38,13 @@ from aggregator.query import Query, Term
 from aggregator.storage.schema import accounts, boosts, post_sources, post_topics, posts, sources
 
 _FTS = table("posts_fts", column("rowid"))
+# Every SQLite full-text clause reads only the matches with rowid >= this parameter
+# (0 unless the statement is executed with another value): `queries.list_posts` first
+# looks for the newest hits among the newest-arrived posts (FTS5 seeks to a rowid, so a
+# common word no longer collects all its matches), and checks that no post that arrived
+# earlier belongs on the page.
+FTS_FLOOR = "fts_floor"
+FLOOR = bindparam(FTS_FLOOR, 0, type_=Integer)
 
 
 def clean_term(text: str) -> str | None:
@@ -64,7 +72,7 @@ def fts_match(terms: Sequence[Term], dialect: str) -> ColumnElement[bool]:
         if q is None:
             return true()
         match = literal_column("posts_fts").op("MATCH")(bindparam("fts_q", q, unique=True))
-        return posts.c.id.in_(select(_FTS.c.rowid).where(match))
+        return posts.c.id.in_(select(_FTS.c.rowid).where(match, _FTS.c.rowid >= FLOOR))
     if dialect == "postgresql":
         clauses = []
         for term in terms:
@@ -155,4 +163,4 @@ def _authors(handles: Sequence[str]) -> Select[Any]:
     )
 
 
-__all__ = ["clean_term", "fts5_string", "fts_match", "hashtag_match", "post_filter"]
+__all__ = ["FTS_FLOOR", "clean_term", "fts5_string", "fts_match", "hashtag_match", "post_filter"]

@@ -25,6 +25,7 @@ from aggregator.errors import StorageError
 from aggregator.models import Post
 from aggregator.storage.curation_schema import identities
 from aggregator.storage.db import Database
+from aggregator.storage.rawjson import decode_raw
 from aggregator.storage.repository import Repository
 from aggregator.storage.rows import EDITED_COLUMNS, dumps, post_dict
 from aggregator.storage.schema import accounts, post_sources, posts, sources
@@ -93,7 +94,7 @@ def post_origin(db: Database, post_id: int) -> PostOrigin:
             .select_from(post_sources.join(sources, sources.c.id == post_sources.c.source_id))
             .where(post_sources.c.post_id == post_id).order_by(sources.c.account)).scalars())
     return PostOrigin(post_id, row.network, row.key, row.remote_id, row.url, names,
-                      row.reply_count, row.raw or "")
+                      row.reply_count, decode_raw(row.raw))
 
 
 @dataclass(frozen=True, slots=True)

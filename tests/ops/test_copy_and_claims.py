@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from aggregator.cli import main
 from aggregator.clock import ManualClock
@@ -61,6 +61,31 @@ def test_db_copy_sqlite_to_postgresql(write_config: WriteConfig, fake: OpsFake, 
     capsys.readouterr()  # a second copy into the same, now full, database is refused
     assert main(["--config", cfg, "db", "copy", "--to", pg_url]) == 1
     assert "not empty" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_db_copy_into_sqlite_indexes_every_post_for_full_text(
+        write_config: WriteConfig, db_url: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = str(write_config())
+    assert main(["--config", cfg, "collect"]) == 0
+    target = f"sqlite:///{tmp_path / 'copy.db'}"
+    assert main(["--config", cfg, "db", "copy", "--to", target, "--batch", "4"]) == 0
+    assert "MISMATCH" not in capsys.readouterr().out
+
+    def indexed(url: str) -> list[tuple[int, int]]:  # (rowid, matches of its first word)
+        db = open_database(url)
+        try:
+            with db.engine.connect() as conn:
+                rows = conn.execute(select(posts.c.id, posts.c.text)).all()
+                return [(pid, len(conn.execute(
+                    text("SELECT rowid FROM posts_fts WHERE posts_fts MATCH :w"),
+                    {"w": '"' + body.split()[0].replace('"', '""') + '"'}).all()))
+                    for pid, body in rows if body.split()]
+        finally:
+            db.dispose()
+
+    assert indexed(target) == indexed(db_url) and len(indexed(target)) > 1
 
 
 @pytest.fixture

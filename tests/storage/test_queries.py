@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from aggregator.errors import StorageError
 from aggregator.storage import queries
@@ -138,3 +138,48 @@ def test_the_starred_view_reads_only_starred_posts(tmp_path: Path) -> None:
     finally:
         event.remove(s.db.engine, "after_cursor_execute", explain)
     assert len(plans) == 2 and all("ix_posts_starred" in plan for plan in plans), plans
+
+
+def _search(s: Seeder, text: str, **kw: object) -> list[int]:
+    from aggregator.query import parse_query
+    from aggregator.storage.search import post_filter
+
+    where = post_filter(parse_query(text, now=s.clock.now()), "sqlite")
+    return [r.id for r in queries.list_posts(s.db, where, **kw)]  # type: ignore[arg-type]
+
+
+def _reference(s: Seeder, word: str, *, without: str = "", limit: int = 10) -> list[int]:
+    """What the page must be, computed here: matching posts, newest first."""
+    rows = [r for r in queries.list_posts(s.db, None, limit=10_000)]
+    with s.db.engine.connect() as conn:
+        texts = dict(conn.execute(select(posts.c.id, posts.c.text)).all())
+    hits = [r.id for r in rows if word in texts[r.id].lower().split()
+            and not (without and without in texts[r.id].lower().split())]
+    return hits[:limit]
+
+
+def test_full_text_pages_found_in_the_newest_window_are_exactly_the_full_answer(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(queries, "FTS_WINDOWS", (8, 30))  # windows this small archive fills
+    s = Seeder(tmp_path / "r.db")
+    words = ["sepsis common", "common", "common rare", "common"]
+    # collected as posts appear: ids follow time
+    s.save("cardiology", [post(i, text=f"post {i} {words[i % 4]}", minutes_ago=1000 - i)
+                          for i in range(1, 61)])
+    assert _search(s, "common", limit=10) == _reference(s, "common")
+    assert _search(s, "rare", limit=10) == _reference(s, "rare")  # only 15: whole archive
+    assert _search(s, "common -sepsis", limit=10) == _reference(s, "common", without="sepsis")
+    page = _search(s, "common", limit=10)
+    before = queries.list_posts(s.db, None, limit=10_000)
+    key = next(r.key for r in before if r.id == page[-1])
+    assert _search(s, "common", limit=10, before=key) == _reference(s, "common", limit=20)[10:]
+    # then an import of older posts: the newest ids are the oldest posts; and one late
+    # post (the newest of all) among them
+    s.save("cardiology", [post(100 + i, text=f"old {i} common", minutes_ago=5000 + i)
+                          for i in range(40)])
+    s.save("cardiology", [post(200, text="newest common", minutes_ago=0)])
+    s.save("cardiology", [post(300 + i, text=f"old again {i} common", minutes_ago=9000 + i)
+                          for i in range(40)])
+    assert _search(s, "common", limit=10) == _reference(s, "common")
+    assert _search(s, "common", limit=10)[0] == max(
+        r.id for r in queries.list_posts(s.db, None, limit=1))

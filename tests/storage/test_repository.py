@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from aggregator.clock import ManualClock
 from aggregator.models import Author, Boost, Media, Page, Post, SourceState, Target
+from aggregator.query import parse_query
 from aggregator.service import SourceMatch
 from aggregator.settings import AccountSettings, Settings, SourceSettings
 from aggregator.storage.archive_schema import post_versions
 from aggregator.storage.db import Database
+from aggregator.storage.rawjson import decode_raw
 from aggregator.storage.repository import Repository
 from aggregator.storage.schema import accounts, boosts, post_sources, post_topics, posts
+from aggregator.storage.search import post_filter
 
 T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
 
@@ -188,7 +193,7 @@ def test_a_page_reads_back_exactly_as_written(db: Database, clock: ManualClock,
     assert row.created_at == when and row.created_at.tzinfo == UTC
     assert row.edited_at == datetime(2026, 11, 2, 4, 0, tzinfo=UTC)
     assert row.deleted_at is None and row.first_seen == T0.replace(month=11, day=27)
-    assert (row.text, row.spoiler, row.lang, row.raw) == (
+    assert (row.text, row.spoiler, row.lang, decode_raw(row.raw)) == (
         first.text, "CW", "en", first.raw)
     assert (row.reply_to_id, row.reply_to_author, row.quote_of) == ("1", "nurse@med.example", "q")
     assert json.loads(row.hashtags) == ["Cardiology", "ÉpiDémio"]
@@ -208,3 +213,33 @@ def test_a_page_reads_back_exactly_as_written(db: Database, clock: ManualClock,
     assert (jane.display_name, jane.bio) == ("Dr Jane", "cardiologist")
     assert jane.updated_at == row.first_seen + timedelta(seconds=60)
     assert people["nurse@med.example"].updated_at == row.first_seen
+
+
+def test_bulk_pages_commit_a_prefix_with_its_cursor_and_rerun_stores_each_once(
+        db: Database, clock: ManualClock, tmp_path: Path) -> None:
+    """save_pages groups pages into transactions; an import killed in the middle has
+    committed whole pages with the cursor of the last one, and a rerun from that cursor
+    stores every post exactly once."""
+    repo = Repository(db, clock)
+    ids = repo.sync_sources(settings(tmp_path))
+    pages = [Page(tuple(post(10 * p + i) for i in range(10)), SourceState(cursor=str(p)))
+             for p in range(6)]
+
+    def killed_after(n: int) -> Iterator[tuple[Page, list[list[str]]]]:
+        for page in pages[:n]:
+            yield page, []
+        raise KeyboardInterrupt  # the import dies while reading page n
+
+    with pytest.raises(KeyboardInterrupt):
+        repo.save_pages(ids["cardio"], killed_after(5), commit_every=20)
+    assert count(db, posts) == 40  # pages 0-3 committed (two transactions of 20), not 4
+    assert repo.get_state(ids["cardio"]).cursor == "3"
+    rest = [(p, []) for p in pages[int(repo.get_state(ids["cardio"]).cursor or -1) + 1:]]
+    result = repo.save_pages(ids["cardio"], rest, commit_every=20)
+    assert (result.new, result.existing) == (20, 0)
+    assert count(db, posts) == count(db, post_sources) == 60
+    assert repo.get_state(ids["cardio"]).cursor == "5"
+    with db.engine.connect() as conn:  # all of them searchable
+        hits = conn.execute(select(posts.c.id).where(post_filter(
+            parse_query("post", now=T0), db.dialect))).all()
+    assert len(hits) == 60

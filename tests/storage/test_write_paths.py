@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Table, select
+from sqlalchemy import Table, select, text
 
 from aggregator.clock import ManualClock
 from aggregator.models import Author, Boost, Media, Page, Post, Target, TopicLike
@@ -136,6 +136,18 @@ def test_sqlite_fast_path_and_core_path_store_identical_rows(
                   for r in conn.execute(select(posts))}
     # seen again with new counts: the network's latest; sent without counts: left alone
     assert counts["3"] == (4, None, 9) and counts["4"] == (None, None, None)
+    # the same full-text index, built per page on the fast path, by the trigger on Core
+    assert fts_hits(fast) == fts_hits(core) == {
+        "überdosis": [2, 3, 4, 5], "corrected": [1], "zahlen": [], "post": [1, 2, 3, 4, 5]}
+    with fast.engine.connect() as conn:  # the deferral mark never outlives its transaction
+        assert conn.execute(text("SELECT key FROM app_state")).all() == []
+
+
+def fts_hits(db: Database) -> dict[str, list[int]]:
+    with db.engine.connect() as conn:
+        return {word: sorted(conn.execute(text(
+            "SELECT rowid FROM posts_fts WHERE posts_fts MATCH :w"), {"w": word}).scalars())
+            for word in ("überdosis", "corrected", "zahlen", "post")}
 
 
 @pytest.mark.postgres
