@@ -136,5 +136,6 @@ def test_a_workers_clock_jump_neither_steals_a_live_lease_nor_shortens_its_own(
     assert held.renew()
     assert other.try_claim(registered, "s") is None
     held.release()
-    assert (taken := other.try_claim(registered, "s")) is not None
+    taken = other.try_claim(registered, "s")
+    assert taken is not None
     taken.release()

@@ -1,0 +1,86 @@
+"""Clock jumps (issue 18 item 4): the wall clock moves back an hour or forward a day
+under a running daemon (injected: ManualClock.jump moves the wall clock, not the
+monotonic one). Each source keeps being collected about every `every` (measured on the
+monotonic clock), no run piles up, nothing is stored twice, `rounds status` never says a
+source is due a day from now, and `collect --due` (cron) runs a source whose last run
+looks like it is in the future.
+
+PostgreSQL leases on the database's clock: tests/ops/test_copy_and_claims.py.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from aggregator.clock import ManualClock
+from aggregator.status import list_status
+from tests.reliability.daemonloop import DaemonWorld, daemon_world, run_log
+
+REPORT_NETWORK = "mastodon twitter"
+EVERY = 900.0
+HOUR, DAY = 3600.0, 86400.0
+# the longest honest gap between two collections of a source: its interval, its
+# jitter (10%) and the scheduler's early-run slack
+MAX_GAP = EVERY * 1.1 + 60
+
+
+def _feed(w: DaemonWorld, n: int) -> None:
+    for i in range(4):
+        w.mastodon.add_new(f"tag:soak{i}", n)
+    for i in range(2):
+        w.x.add_tweets(f"list:{9000 + i}", [w.x.make_tweet("snowman", f"ward round {j}")
+                                            for j in range(n)])
+
+
+def _gaps(times: list[float]) -> list[float]:
+    return [b - a for a, b in itertools.pairwise(times)]
+
+
+@pytest.mark.parametrize("jump", [-HOUR, DAY], ids=["back-an-hour", "forward-a-day"])
+def test_every_source_keeps_its_pace_across_a_clock_jump(tmp_path: Path, jump: float) -> None:
+    """Clock jumps: sources keep their pace, none starves, none collected twice at once"""
+    clock = ManualClock()
+    with daemon_world(tmp_path, clock, mastodon=4, x=2) as w, run_log(clock) as log:
+        _feed(w, 5)
+        w.loop.run_until(clock.monotonic() + 2 * HOUR)
+        jumped_at = clock.monotonic()
+        clock.jump(jump)
+        _feed(w, 3)
+        w.loop.run_until(clock.monotonic() + 2 * HOUR)
+        names = [f"tag{i}" for i in range(4)] + ["list0", "list1"]
+        for name in names:
+            times = [t for s, o, t in log.runs if s == name and o == "ok"]
+            assert max(_gaps(times)) <= MAX_GAP, (name, _gaps(times))  # nobody starves
+            after = [t for t in times if t > jumped_at]
+            assert len(after) >= 2 * HOUR / MAX_GAP, (name, after)
+            # forward: what fell due ran once (coalesced), not once per missed interval
+            assert min(_gaps([jumped_at, *after])) >= EVERY * 0.9 - 60 or len(after) <= 9
+        outcomes = Counter(o for _, o, _ in log.runs)
+        assert set(outcomes) == {"ok"}, outcomes  # never busy, never skipped as not due
+        keys = w.post_keys()
+        assert len(keys) == len(set(keys)) == 4 * 8 + 2 * 8
+        for status in list_status(w.app.settings, w.app.repo):
+            assert status.next_due is not None
+            assert status.next_due <= clock.now() + timedelta(seconds=MAX_GAP), status
+
+
+def test_cron_runs_a_source_whose_last_run_is_in_the_future_once(tmp_path: Path) -> None:
+    """Clock jumps: `collect --due` after the clock went back an hour runs each source once"""
+    clock = ManualClock()
+    with daemon_world(tmp_path, clock, mastodon=2, x=1) as w:
+        runner = w.daemon.make_runner(lambda: False)
+        assert len(runner.run_many(due_only=True)) == 3
+        clock.advance(60)
+        assert runner.due_sources() == []
+        clock.jump(-HOUR)  # every last run is now 59 minutes in the future
+        assert len(runner.due_sources()) == 3  # not an hour and a quarter of silence
+        runner.run_many(due_only=True)
+        assert runner.due_sources() == []  # and then on its pace again
+        clock.advance(EVERY)
+        assert len(runner.due_sources()) == 3
+        runner.service.close()
