@@ -139,8 +139,22 @@ class Daemon:
         try:
             source = runner.service.settings.source(name)
             runner.run(source, due_only=True)
+            self._keep_pace(runner, source.name, source.every)
         except Exception:  # keep the daemon alive; the next run tries again
             logger.exception("run source=%s outcome=crash", name)
+
+    def _keep_pace(self, runner: SourceRunner, name: str, every: int) -> None:
+        """The next turn no earlier than the source is due again. The trigger counts
+        from when a run was planned: a run that started late (its account's thread was
+        waiting out a rate limit) or a source collected meanwhile by another process would
+        make the next turn come early, be skipped as not due, and leave the source
+        uncollected for two intervals."""
+        job = self._scheduler.get_job(f"source:{name}")
+        due = next_due(runner.last_runs().get(name), every, self.clock.now())
+        if job is None or job.next_run_time is None or due is None:
+            return
+        if job.next_run_time < due - timedelta(seconds=min(runner.slack, every / 2)):
+            job.modify(next_run_time=due)
 
     def check_clock(self) -> float:
         """Seconds the wall clock jumped since the last check (0.0: none).

@@ -53,10 +53,10 @@ class RunLog(logging.Handler):
         text = self.format(record)
         self.bytes += len(text) + 1
         self.lines += 1
-        extra = record.__dict__
-        if extra.get("event") == "run":
-            self.runs.append((str(extra["source"]), str(extra["outcome"]),
-                              self.clock.monotonic()))
+        message = record.getMessage()
+        if message.startswith("run source="):  # ok and error, busy and not-due alike
+            fields = dict(f.split("=", 1) for f in message.split()[1:3])
+            self.runs.append((fields["source"], fields["outcome"], self.clock.monotonic()))
 
     def collected(self, source: str) -> list[float]:
         return [t for s, _, t in self.runs if s == source]
@@ -107,10 +107,11 @@ class VirtualLoop:
             self.clock.advance(wait)
         now = self.clock.now()
         run_times = job._get_run_times(now)[-1:]  # coalesce=True: missed runs are one
-        job.func(*job.args)
-        done = Step(job.id, now, self.clock.monotonic())
-        self.steps.append(done)
+        # APScheduler plans the next run as it hands this one to the executor
         job.modify(next_run_time=job.trigger.get_next_fire_time(run_times[-1], now))
+        done = Step(job.id, now, self.clock.monotonic())
+        job.func(*job.args)
+        self.steps.append(done)
         return done
 
     def run_until(self, mono: float) -> None:
@@ -125,15 +126,16 @@ class VirtualLoop:
 
 
 def write_config(path: Path, db_url: str, base_url: str, *, mastodon: int, x: int,
-                 every: str = "15m") -> Path:
-    """`mastodon` hashtag sources (tag0, ...) and `x` list sources (list0, ...)."""
+                 every: str = "15m", first: int = 0) -> Path:
+    """`mastodon` hashtag sources (tag<first>, ...) and `x` list sources (list0, ...),
+    written atomically (as an editor that renames would)."""
     blocks = [f'[database]\nurl = "{db_url}"\n',
               f'[accounts.med]\nnetwork = "mastodon"\nbase_url = "{base_url}"\n'
               'token_env = "ROUNDS_MED_TOKEN"\n',
               f'[accounts.x]\nnetwork = "twitter"\nbase_url = "{base_url}"\n'
               'bearer_token_env = "ROUNDS_X_BEARER"\n']
     blocks += [f'[[sources]]\nname = "tag{i}"\naccount = "med"\nhashtag = "soak{i}"\n'
-               f'every = "{every}"\n' for i in range(mastodon)]
+               f'every = "{every}"\n' for i in range(first, first + mastodon)]
     blocks += [f'[[sources]]\nname = "list{i}"\naccount = "x"\nlist = "{9000 + i}"\n'
                f'every = "{every}"\n' for i in range(x)]
     tmp = path.with_suffix(".tmp")
@@ -171,9 +173,13 @@ class DaemonWorld:
 @contextmanager
 def daemon_world(tmp_path: Path, clock: ManualClock, *, mastodon: int, x: int,
                  every: str = "15m") -> Iterator[DaemonWorld]:
+    """The world; `world.daemon` has its jobs, on `clock` (the scheduler is not started:
+    `world.loop` runs them)."""
     m, fx, sky = FakeMastodon(clock, seed=False), FakeX(clock), FakeBluesky(clock)
     m.set_budget(10**9, 300)
     fx.set_budget(10**9, 900)
+    for i in range(x):
+        fx.timelines.setdefault(f"list:{9000 + i}", [])  # the lists exist, empty
     server = LoopbackServer(AllNetworks(m, fx, sky)).start()
     cfg = write_config(tmp_path / "rounds.toml", f"sqlite:///{tmp_path / 'rounds.db'}",
                        server.base_url, mastodon=mastodon, x=x, every=every)
