@@ -126,10 +126,10 @@ class VirtualLoop:
 
 
 def write_config(path: Path, db_url: str, base_url: str, *, mastodon: int, x: int,
-                 every: str = "15m", first: int = 0) -> Path:
+                 every: str = "15m", first: int = 0, top: str = "") -> Path:
     """`mastodon` hashtag sources (tag<first>, ...) and `x` list sources (list0, ...),
     written atomically (as an editor that renames would)."""
-    blocks = [f'[database]\nurl = "{db_url}"\n',
+    blocks = [top, f'[database]\nurl = "{db_url}"\n',
               f'[accounts.med]\nnetwork = "mastodon"\nbase_url = "{base_url}"\n'
               'token_env = "ROUNDS_MED_TOKEN"\n',
               f'[accounts.x]\nnetwork = "twitter"\nbase_url = "{base_url}"\n'
@@ -172,7 +172,7 @@ class DaemonWorld:
 
 @contextmanager
 def daemon_world(tmp_path: Path, clock: ManualClock, *, mastodon: int, x: int,
-                 every: str = "15m") -> Iterator[DaemonWorld]:
+                 every: str = "15m", top: str = "") -> Iterator[DaemonWorld]:
     """The world; `world.daemon` has its jobs, on `clock` (the scheduler is not started:
     `world.loop` runs them)."""
     m, fx, sky = FakeMastodon(clock, seed=False), FakeX(clock), FakeBluesky(clock)
@@ -182,7 +182,7 @@ def daemon_world(tmp_path: Path, clock: ManualClock, *, mastodon: int, x: int,
         fx.timelines.setdefault(f"list:{9000 + i}", [])  # the lists exist, empty
     server = LoopbackServer(AllNetworks(m, fx, sky)).start()
     cfg = write_config(tmp_path / "rounds.toml", f"sqlite:///{tmp_path / 'rounds.db'}",
-                       server.base_url, mastodon=mastodon, x=x, every=every)
+                       server.base_url, mastodon=mastodon, x=x, every=every, top=top)
     app = AppContext(config=str(cfg), environ=ENVIRON, clock=clock)
     claims = ClaimManager(app.db, clock)
 
