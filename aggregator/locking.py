@@ -29,6 +29,7 @@ from sqlalchemy import Connection, and_, func, select, update
 from sqlalchemy.engine import make_url
 
 from aggregator.clock import Clock
+from aggregator.errors import StorageError
 from aggregator.storage.db import Database
 from aggregator.storage.schema import sources
 
@@ -124,8 +125,15 @@ class ClaimManager:
 
     def _claim_file(self, source_id: int, name: str) -> Claim | None:
         assert self.lock_dir is not None
-        self.lock_dir.mkdir(parents=True, exist_ok=True)
-        fh = (self.lock_dir / _lock_name(name)).open("ab")
+        path = self.lock_dir / _lock_name(name)
+        try:
+            self.lock_dir.mkdir(parents=True, exist_ok=True)
+            fh = path.open("ab")
+        except OSError as exc:  # a file where the directory goes, a directory, no access
+            raise StorageError(
+                f"cannot use the lock file {path}: {exc.strerror or type(exc).__name__} "
+                f"(lock files hold no data: move away what is in the way under "
+                f"{self.lock_dir.parent})") from None
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
