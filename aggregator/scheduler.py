@@ -33,6 +33,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from aggregator.clock import Clock
+from aggregator.errors import AggregatorError
 from aggregator.jobs import SourceRunner, next_due
 
 logger = logging.getLogger(__name__)
@@ -140,6 +141,8 @@ class Daemon:
             source = runner.service.settings.source(name)
             runner.run(source, due_only=True)
             self._keep_pace(runner, source.name, source.every)
+        except AggregatorError as exc:  # one line (a lock in the way, the database gone)
+            logger.error("run source=%s outcome=error error=%s", name, exc)
         except Exception:  # keep the daemon alive; the next run tries again
             logger.exception("run source=%s outcome=crash", name)
 
