@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 Split = Literal["day", "month"]
 MANIFEST = "manifest.json"
+BATCH_PREFIX = "arrived-since-"
 FORMAT = "grandrounds-archive/1"
 _PERIOD = {"day": 10, "month": 7}  # prefix length of an ISO date
 
@@ -100,8 +101,12 @@ def verify(directory: Path) -> tuple[int, list[str]]:
     problems: list[str] = []
     checked = 0
     manifests = sorted(directory.rglob(MANIFEST))
+    for batch in sorted(directory.glob(f"{BATCH_PREFIX}*")):
+        if batch.is_dir() and not (batch / MANIFEST).is_file():
+            problems.append(f"{batch}: incomplete (no {MANIFEST}): an interrupted run; the "
+                            "next `rounds archive` writes it again, whole")
     if not manifests:
-        return 0, [f"{directory}: no {MANIFEST} found"]
+        return 0, [*problems, f"{directory}: no {MANIFEST} found"]
     for manifest in manifests:
         try:
             doc = json.loads(manifest.read_text(encoding="utf-8"))
@@ -128,6 +133,7 @@ def verify(directory: Path) -> tuple[int, list[str]]:
 class ArchiveResult:
     batch: Path | None  # None: nothing new arrived
     files: list[FileEntry]
+    redone: bool = False  # the batch was left incomplete by an interrupted run
 
     @property
     def total(self) -> int:
@@ -166,8 +172,10 @@ def archive_new(repo: Repository, directory: Path, *, split: Split = "month", gz
         return ArchiveResult(None, [])
     label = since.strftime("%Y%m%dT%H%M%S.%fZ") if since else "start"
     make_dirs(directory)  # a mistake names the directory the user gave, not our batch
-    batch = directory / f"arrived-since-{label}"
-    if batch.exists():  # an earlier attempt was interrupted: write it again, whole
+    batch = directory / f"{BATCH_PREFIX}{label}"
+    redone = batch.exists()
+    if redone:  # an earlier attempt was interrupted (killed, disk full): write it again, whole
+        logger.info("%s was left incomplete by an interrupted run: writing it again", batch)
         for old in batch.iterdir():
             if old.is_file():
                 old.unlink()
@@ -177,4 +185,4 @@ def archive_new(repo: Repository, directory: Path, *, split: Split = "month", gz
                    split=split, gzip=gz)
     repo.set_app_state(key, until.isoformat())
     logger.info("archived %d posts into %s", sum(e.count for e in entries), batch)
-    return ArchiveResult(batch, entries)
+    return ArchiveResult(batch, entries, redone)
