@@ -8,17 +8,27 @@ stop, a broken file is refused with one line and the old configuration kept.
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from aggregator.cli import TERMINATED
+from aggregator.cli import TERMINATED, main
+from aggregator.clock import ManualClock
+from tests.fakes.mastodon import TOKEN as MASTODON_TOKEN
+from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.mastodon_lists import MastodonListsFake
+from tests.fakes.server import LoopbackServer, Slowed
+from tests.reliability.daemonloop import daemon_world, write_config
 from tests.reliability.test_crash import (
     SEED,
     Fakes,
@@ -30,6 +40,7 @@ from tests.reliability.test_crash import (
     served_keys,
     start_collect,
 )
+from tests.reliability.test_torn import start_archive, wait_for_part_file
 
 REPORT_NETWORK = "all"
 STOP_WITHIN = 5.0  # seconds from the signal to the exit
@@ -103,3 +114,126 @@ def test_collect_stopped_mid_page_keeps_what_it_stored(tmp_path: Path, fakes: Fa
     keys = exported_keys(cfg)
     assert len(keys) == len(set(keys)), "a post was stored twice"
     assert set(keys) == served_keys(fakes), "a post was lost"
+
+
+# ---------------------------------------------------------------------- archive
+
+
+def test_archive_stopped_mid_file_leaves_no_file_and_the_next_run_writes_it_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Signals: `rounds archive` stopped mid-file by SIGINT, then SIGTERM, then finished"""
+    monkeypatch.setenv("ROUNDS_MED_TOKEN", MASTODON_TOKEN)
+    with daemon_world(tmp_path, ManualClock(), mastodon=1, x=0) as w:
+        cfg = str(w.app.config)
+        for _ in range(5):  # enough posts that writing the file takes a moment
+            w.mastodon.add_new("tag:soak0", 200)
+            assert main(["--config", cfg, "collect"]) == 0
+        stored = len(w.post_keys())
+    out = tmp_path / "archive"
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        proc = start_archive(cfg, out)
+        assert wait_for_part_file(proc, out) is not None, "the archive ended before a signal"
+        took, _out, err = _stop(proc, sig)
+        assert took < STOP_WITHIN, took
+        assert proc.returncode == EXIT[sig], err
+        assert "Traceback" not in err and err.strip().splitlines()[-1] == LAST_LINE[sig]
+        assert not list(out.rglob("*.part")), "a temporary file was left behind"
+        assert not list(out.rglob("manifest.json")), "reported complete"
+    capsys.readouterr()
+    assert main(["--config", cfg, "archive", "--settle", "0", str(out)]) == 0
+    assert f"archived {stored} posts" in capsys.readouterr().out
+    assert main(["--config", cfg, "archive", "--verify", str(out)]) == 0
+
+
+# ---------------------------------------------------------------------- curation sync
+
+
+def test_lists_sync_stopped_mid_way_keeps_what_it_reported_and_the_rerun_finishes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Signals: `rounds lists sync` stopped by SIGTERM between and during list writes"""
+    masto = MastodonListsFake(FakeMastodon())
+    server = LoopbackServer(Slowed(masto, 0.05)).start()
+    cfg = tmp_path / "rounds.toml"
+    cfg.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "rounds.db"}"\n'
+                   f'[accounts.work]\nnetwork = "mastodon"\nbase_url = "{server.base_url}"\n'
+                   'token_env = "ROUNDS_MED_TOKEN"\n')
+    cfg.chmod(0o600)
+    names = [f"nurse{i}@n.example" for i in range(12)]
+    for name in names:
+        masto.make_account(name)
+    remote = masto.make_list("Nurses")
+    env = {**os.environ, "ROUNDS_MED_TOKEN": MASTODON_TOKEN}
+    rng = random.Random(SEED)
+    try:
+        os.environ["ROUNDS_MED_TOKEN"] = MASTODON_TOKEN
+        for args in (("lists", "create", "Nurses"), ("lists", "add", "Nurses", *names),
+                     ("lists", "link", "Nurses", "--mastodon", f"work:{remote}")):
+            assert main(["--config", str(cfg), *args]) == 0
+        for _ in range(2):
+            writes = len([r for r in server.log if r.method == "POST"])
+            proc = subprocess.Popen([sys.executable, "-m", "aggregator.cli", "--config",
+                                     str(cfg), "lists", "sync", "Nurses"], env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            at = writes + rng.randint(1, 4)
+            assert _wait(lambda p=proc, n=at: p.poll() is not None or len(
+                [r for r in server.log if r.method == "POST"]) >= n)
+            took, out, err = _stop(proc, signal.SIGTERM)
+            assert took < STOP_WITHIN and proc.returncode == 143, (took, err)
+            assert err.strip().splitlines()[-1] == TERMINATED and "Traceback" not in err
+            reported = [line.split("added ", 1)[1] for line in out.splitlines()
+                        if line.strip().startswith("added ")]
+            on_list = set(masto.accts(remote))
+            assert set(reported) <= on_list, (reported, on_list)  # reported done is done
+            assert len(on_list) < len(names)  # stopped before the end
+        capsys.readouterr()
+        assert main(["--config", str(cfg), "lists", "sync", "Nurses"]) == 0
+        assert "in sync" in capsys.readouterr().out
+        assert sorted(masto.accts(remote)) == sorted(names)
+        added = [r.body for r in server.log
+                 if r.method == "POST" and r.path.endswith("/accounts")]
+        assert len(added) <= len(set(added)) + 2  # at most the write each signal cut short
+    finally:
+        os.environ.pop("ROUNDS_MED_TOKEN", None)
+        server.stop()
+
+
+# ---------------------------------------------------------------------- SIGHUP
+
+
+def test_sighup_starts_new_sources_and_stops_removed_ones(tmp_path: Path) -> None:
+    """Signals: SIGHUP to a running daemon: a new source starts, a removed one stops"""
+    mastodon = FakeMastodon()
+    server = LoopbackServer(mastodon).start()
+    db_url = f"sqlite:///{tmp_path / 'rounds.db'}"
+    cfg = write_config(tmp_path / "rounds.toml", db_url, server.base_url, mastodon=2, x=0,
+                       every="1s")  # tag0, tag1
+    log = tmp_path / "daemon.log"
+    env = {**os.environ, "ROUNDS_MED_TOKEN": MASTODON_TOKEN}
+    proc = subprocess.Popen([sys.executable, "-m", "aggregator.cli", "--config", str(cfg),
+                             "daemon", "--log-format", "json", "--log-file", str(log)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def runs() -> Counter[str]:
+        if not log.exists():
+            return Counter()
+        lines = [json.loads(x) for x in log.read_text().splitlines() if x.strip()]
+        return Counter(x["source"] for x in lines if x.get("event") == "run")
+
+    try:
+        assert _wait(lambda: runs()["tag1"] >= 2, 30), log.read_text() if log.exists() else ""
+        write_config(cfg, db_url, server.base_url, mastodon=2, x=0, every="1s", first=1)
+        proc.send_signal(signal.SIGHUP)  # now tag1 and tag2
+        assert _wait(lambda: runs()["tag2"] >= 2, 30), log.read_text()
+        stopped_at = runs()["tag0"]
+        assert _wait(lambda: runs()["tag2"] >= 5, 30), log.read_text()
+        assert runs()["tag0"] <= stopped_at + 1  # (a run in flight at the reload finishes)
+        assert runs()["tag1"] >= 5  # kept its place and went on
+        assert proc.poll() is None  # no restart
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+        server.stop()
+    assert proc.returncode == 0
+    text = log.read_text()
+    assert "configuration reloaded: 2 sources" in text and "unscheduled source:tag0" in text
