@@ -10,13 +10,16 @@ PostgreSQL leases on the database's clock: tests/ops/test_copy_and_claims.py.
 
 from __future__ import annotations
 
+import gzip
 import itertools
+import json
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from aggregator.archive import ArchiveResult, archive_new, verify
 from aggregator.clock import ManualClock
 from aggregator.status import list_status
 from tests.reliability.daemonloop import DaemonWorld, daemon_world, run_log
@@ -84,3 +87,29 @@ def test_cron_runs_a_source_whose_last_run_is_in_the_future_once(tmp_path: Path)
         clock.advance(EVERY)
         assert len(runner.due_sources()) == 3
         runner.service.close()
+
+
+def test_posts_that_arrive_after_the_clock_went_back_are_archived_once(tmp_path: Path) -> None:
+    """Clock jumps: `rounds archive` after the clock went back an hour loses no post"""
+    clock = ManualClock()
+    out = tmp_path / "archive"
+    with daemon_world(tmp_path, clock, mastodon=2, x=0) as w:
+        def collect_and_archive(new: int) -> ArchiveResult:
+            for i in range(2):
+                w.mastodon.add_new(f"tag:soak{i}", new)
+            w.loop.run_until(clock.monotonic() + EVERY * 1.2)
+            clock.advance(120)  # past --settle
+            return archive_new(w.app.repo, out, settle=timedelta(seconds=60))
+
+        assert collect_and_archive(5).total == 10
+        clock.jump(-HOUR)  # posts now arrive "before" the archive's mark
+        assert collect_and_archive(3).total == 6
+        assert collect_and_archive(2).total == 4  # still behind the old mark
+        clock.advance(2 * HOUR)  # and once the clock has passed it again
+        assert collect_and_archive(1).total == 2
+        keys = set(w.post_keys())
+    archived = [json.loads(line)["key"] for path in sorted(out.rglob("*.jsonl.gz"))
+                for line in gzip.decompress(path.read_bytes()).decode().splitlines()]
+    assert len(archived) == len(set(archived)) == len(keys)  # each once, none lost
+    assert set(archived) == keys
+    assert verify(out)[1] == []
