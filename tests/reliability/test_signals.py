@@ -23,12 +23,12 @@ from pathlib import Path
 import pytest
 
 from aggregator.cli import TERMINATED, main
-from aggregator.clock import ManualClock
+from tests.conftest import wait_until
 from tests.fakes.mastodon import TOKEN as MASTODON_TOKEN
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.mastodon_lists import MastodonListsFake
 from tests.fakes.server import LoopbackServer, Slowed
-from tests.reliability.daemonloop import daemon_world, write_config
+from tests.reliability.daemonloop import write_config
 from tests.reliability.test_crash import (
     SEED,
     Fakes,
@@ -40,7 +40,7 @@ from tests.reliability.test_crash import (
     served_keys,
     start_collect,
 )
-from tests.reliability.test_torn import start_archive, wait_for_part_file
+from tests.reliability.test_torn import archive_of_1000_posts, start_archive, wait_for_part_file
 
 REPORT_NETWORK = "all"
 STOP_WITHIN = 5.0  # seconds from the signal to the exit
@@ -52,15 +52,6 @@ LAST_LINE = {signal.SIGTERM: TERMINATED, signal.SIGINT: "Aborted."}
 @pytest.fixture
 def fakes() -> Iterator[Fakes]:
     yield from serve_fakes()
-
-
-def _wait(predicate: object, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(0.005)
-    return False
 
 
 def _stop(proc: subprocess.Popen[str], sig: int) -> tuple[float, str, str]:
@@ -94,7 +85,7 @@ def test_collect_stopped_mid_page_keeps_what_it_stored(tmp_path: Path, fakes: Fa
         seen = len(server.log)
         proc = start_collect(cfg)
         at = rng.randint(1, 15)  # requests into the pass: a page, a source, another network
-        _wait(lambda p=proc, n=seen + at: len(server.log) >= n or p.poll() is not None)
+        wait_until(lambda p=proc, n=seen + at: len(server.log) >= n or p.poll() is not None)
         if proc.poll() is not None:
             break  # (it finished first: nothing left to interrupt)
         took, _out, err = _stop(proc, sig)
@@ -123,13 +114,7 @@ def test_archive_stopped_mid_file_leaves_no_file_and_the_next_run_writes_it_whol
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     """Signals: `rounds archive` stopped mid-file by SIGINT, then SIGTERM, then finished"""
-    monkeypatch.setenv("ROUNDS_MED_TOKEN", MASTODON_TOKEN)
-    with daemon_world(tmp_path, ManualClock(), mastodon=1, x=0) as w:
-        cfg = str(w.app.config)
-        for _ in range(5):  # enough posts that writing the file takes a moment
-            w.mastodon.add_new("tag:soak0", 200)
-            assert main(["--config", cfg, "collect"]) == 0
-        stored = len(w.post_keys())
+    cfg, stored = archive_of_1000_posts(tmp_path, monkeypatch)
     out = tmp_path / "archive"
     for sig in (signal.SIGINT, signal.SIGTERM):
         proc = start_archive(cfg, out)
@@ -150,7 +135,8 @@ def test_archive_stopped_mid_file_leaves_no_file_and_the_next_run_writes_it_whol
 
 
 def test_lists_sync_stopped_mid_way_keeps_what_it_reported_and_the_rerun_finishes(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
     """Signals: `rounds lists sync` stopped by SIGTERM between and during list writes"""
     masto = MastodonListsFake(FakeMastodon())
     server = LoopbackServer(Slowed(masto, 0.05)).start()
@@ -166,7 +152,7 @@ def test_lists_sync_stopped_mid_way_keeps_what_it_reported_and_the_rerun_finishe
     env = {**os.environ, "ROUNDS_MED_TOKEN": MASTODON_TOKEN}
     rng = random.Random(SEED)
     try:
-        os.environ["ROUNDS_MED_TOKEN"] = MASTODON_TOKEN
+        monkeypatch.setenv("ROUNDS_MED_TOKEN", MASTODON_TOKEN)
         for args in (("lists", "create", "Nurses"), ("lists", "add", "Nurses", *names),
                      ("lists", "link", "Nurses", "--mastodon", f"work:{remote}")):
             assert main(["--config", str(cfg), *args]) == 0
@@ -176,7 +162,7 @@ def test_lists_sync_stopped_mid_way_keeps_what_it_reported_and_the_rerun_finishe
                                      str(cfg), "lists", "sync", "Nurses"], env=env,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             at = writes + rng.randint(1, 4)
-            assert _wait(lambda p=proc, n=at: p.poll() is not None or len(
+            assert wait_until(lambda p=proc, n=at: p.poll() is not None or len(
                 [r for r in server.log if r.method == "POST"]) >= n)
             took, out, err = _stop(proc, signal.SIGTERM)
             assert took < STOP_WITHIN and proc.returncode == 143, (took, err)
@@ -194,7 +180,6 @@ def test_lists_sync_stopped_mid_way_keeps_what_it_reported_and_the_rerun_finishe
                  if r.method == "POST" and r.path.endswith("/accounts")]
         assert len(added) <= len(set(added)) + 2  # at most the write each signal cut short
     finally:
-        os.environ.pop("ROUNDS_MED_TOKEN", None)
         server.stop()
 
 
@@ -221,12 +206,12 @@ def test_sighup_starts_new_sources_and_stops_removed_ones(tmp_path: Path) -> Non
         return Counter(x["source"] for x in lines if x.get("event") == "run")
 
     try:
-        assert _wait(lambda: runs()["tag1"] >= 2, 30), log.read_text() if log.exists() else ""
+        assert wait_until(lambda: runs()["tag1"] >= 2, 30), log.read_text() if log.exists() else ""
         write_config(cfg, db_url, server.base_url, mastodon=2, x=0, every="1s", first=1)
         proc.send_signal(signal.SIGHUP)  # now tag1 and tag2
-        assert _wait(lambda: runs()["tag2"] >= 2, 30), log.read_text()
+        assert wait_until(lambda: runs()["tag2"] >= 2, 30), log.read_text()
         stopped_at = runs()["tag0"]
-        assert _wait(lambda: runs()["tag2"] >= 5, 30), log.read_text()
+        assert wait_until(lambda: runs()["tag2"] >= 5, 30), log.read_text()
         assert runs()["tag0"] <= stopped_at + 1  # (a run in flight at the reload finishes)
         assert runs()["tag1"] >= 5  # kept its place and went on
         assert proc.poll() is None  # no restart

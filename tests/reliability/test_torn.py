@@ -150,31 +150,35 @@ def test_an_archive_killed_mid_file_is_reported_then_written_again_whole(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     """Torn files: `rounds archive` SIGKILLed mid-file, then verified and run again"""
+    cfg, stored = archive_of_1000_posts(tmp_path, monkeypatch)
+    out = tmp_path / "archive"
+    proc = start_archive(cfg, out)
+    part = wait_for_part_file(proc, out)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert part is not None and part.exists()  # the torn file a killed run leaves
+    capsys.readouterr()
+    assert main(["--config", cfg, "archive", "--verify", str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert any("incomplete (no manifest.json): an interrupted run" in e for e in err), err
+    assert main(["--config", cfg, "archive", "--settle", "0", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.strip().startswith("note: ") and "written again, whole" in \
+        captured.err, captured.err
+    assert f"archived {stored} posts" in captured.out
+    assert not list(out.rglob("*.part"))
+    assert main(["--config", cfg, "archive", "--verify", str(out)]) == 0
+
+
+def archive_of_1000_posts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, int]:
+    """A configuration whose archive holds 1,000 posts (enough that writing an archive file
+    takes a moment); (its path, the post count)."""
     monkeypatch.setenv("ROUNDS_MED_TOKEN", MASTODON_TOKEN)
     with daemon_world(tmp_path, ManualClock(), mastodon=1, x=0) as w:
-        cfg = str(w.app.config)
-        for _ in range(5):  # enough posts that writing the file takes a moment
+        for _ in range(5):  # (a first pass reads back 200 posts; later ones all new ones)
             w.mastodon.add_new("tag:soak0", 200)
-            assert main(["--config", cfg, "collect"]) == 0
-        stored = len(w.post_keys())
-        assert stored == 1000
-        out = tmp_path / "archive"
-        proc = start_archive(cfg, out)
-        part = wait_for_part_file(proc, out)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-        assert part is not None and part.exists()  # the torn file a killed run leaves
-        capsys.readouterr()
-        assert main(["--config", cfg, "archive", "--verify", str(out)]) == 1
-        err = capsys.readouterr().err.strip().splitlines()
-        assert any("incomplete (no manifest.json): an interrupted run" in e for e in err), err
-        assert main(["--config", cfg, "archive", "--settle", "0", str(out)]) == 0
-        captured = capsys.readouterr()
-        assert captured.err.strip().startswith("note: ") and "written again, whole" in \
-            captured.err, captured.err
-        assert f"archived {stored} posts" in captured.out
-        assert not list(out.rglob("*.part"))
-        assert main(["--config", cfg, "archive", "--verify", str(out)]) == 0
+            assert main(["--config", str(w.app.config), "collect"]) == 0
+        return str(w.app.config), len(w.post_keys())
 
 
 def start_archive(cfg: str, out: Path) -> subprocess.Popen[str]:
