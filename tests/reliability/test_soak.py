@@ -36,7 +36,7 @@ from aggregator.storage.schema import post_sources, posts
 from tests.fakes.server import Reply
 from tests.reliability.daemonloop import DaemonWorld, daemon_world, run_log
 
-REPORT_NETWORK = "mastodon twitter"
+REPORT_NETWORK = "both"  # Mastodon and X
 SEED = 20261130
 MASTODON, X = 30, 20
 EVERY = 300  # seconds ("5m")

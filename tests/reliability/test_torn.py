@@ -22,7 +22,7 @@ from tests.fakes.mastodon import TOKEN as MASTODON_TOKEN
 from tests.fakes.server import LoopbackServer
 from tests.reliability.daemonloop import daemon_world, write_config
 
-REPORT_NETWORK = "mastodon"
+REPORT_NETWORK = "mastodon bluesky"
 
 
 def _errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
