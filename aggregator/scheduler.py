@@ -22,6 +22,7 @@ This is the only module that imports apscheduler.
 from __future__ import annotations
 
 import logging
+import queue
 import signal
 import threading
 from collections.abc import Callable
@@ -83,6 +84,10 @@ class Daemon:
         self._lock = threading.Lock()
         self._clock_seen: tuple[datetime, float] | None = None
         self._planned: dict[str, datetime | None] = {}  # job id -> next run, at the last check
+        # sources whose run just ended; their next turn is checked by the main loop, never
+        # by a job's thread (APScheduler's shutdown holds its job store lock while it waits
+        # for running jobs: a job touching the scheduler then would deadlock the stop)
+        self._paced: queue.SimpleQueue[str] = queue.SimpleQueue()
 
     # ------------------------------------------------------------------ jobs
 
@@ -140,24 +145,42 @@ class Daemon:
         try:
             source = runner.service.settings.source(name)
             runner.run(source, due_only=True)
-            self._keep_pace(runner, source.name, source.every)
+            self._paced.put(name)  # the main loop moves its next turn if need be
+            self._wake.set()
         except AggregatorError as exc:  # one line (a lock in the way, the database gone)
             logger.error("run source=%s outcome=error error=%s", name, exc)
         except Exception:  # keep the daemon alive; the next run tries again
             logger.exception("run source=%s outcome=crash", name)
 
-    def _keep_pace(self, runner: SourceRunner, name: str, every: int) -> None:
+    def _keep_pace(self, name: str) -> None:
         """The next turn no earlier than the source is due again. The trigger counts
         from when a run was planned: a run that started late (its account's thread was
         waiting out a rate limit) or a source collected meanwhile by another process would
         make the next turn come early, be skipped as not due, and leave the source
-        uncollected for two intervals."""
+        uncollected for two intervals. (The job and runner as they are now: a reload may
+        have replaced both while this run was in flight.)"""
         job = self._scheduler.get_job(f"source:{name}")
-        due = next_due(runner.last_runs().get(name), every, self.clock.now())
-        if job is None or job.next_run_time is None or due is None:
+        with self._lock:
+            runner = self._runner
+        interval = getattr(job.trigger, "interval", None) if job is not None else None
+        if job is None or job.next_run_time is None or runner is None or interval is None:
             return
-        if job.next_run_time < due - timedelta(seconds=min(runner.slack, every / 2)):
+        every = int(interval.total_seconds())
+        due = next_due(runner.last_runs().get(name), every, self.clock.now())
+        if due is not None and job.next_run_time < due - timedelta(
+                seconds=min(runner.slack, every / 2)):
             job.modify(next_run_time=due)
+
+    def tend(self) -> None:
+        """What the main loop does every second and whenever a run ends: notice a wall
+        clock jump, keep the pace of the sources whose run just ended."""
+        self.check_clock()
+        while True:
+            try:
+                name = self._paced.get_nowait()
+            except queue.Empty:
+                return
+            self._keep_pace(name)
 
     def check_clock(self) -> float:
         """Seconds the wall clock jumped since the last check (0.0: none).
@@ -253,7 +276,7 @@ class Daemon:
             while not self.stopping.is_set():
                 self._wake.wait(1.0)
                 self._wake.clear()
-                self.check_clock()
+                self.tend()
                 if self._reload.is_set():
                     self._reload.clear()
                     self.reload()

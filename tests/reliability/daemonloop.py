@@ -93,7 +93,7 @@ class VirtualLoop:
         self.daemon.check_clock()  # as `start()` does
 
     def due_first(self) -> Any:
-        self.daemon.check_clock()  # run_forever's once-a-second check
+        self.daemon.tend()  # what run_forever's loop does every second and after each run
         return min(self._jobs(), key=lambda j: j.next_run_time)
 
     def _jobs(self) -> list[Any]:
