@@ -45,10 +45,11 @@ def _gaps(times: list[float]) -> list[float]:
     return [b - a for a, b in itertools.pairwise(times)]
 
 
-@pytest.mark.parametrize("jump", [-HOUR, DAY], ids=["back-an-hour", "forward-a-day"])
+@pytest.mark.parametrize("direction", ["back an hour", "forward a day"])
 def test_every_source_keeps_its_pace_across_a_clock_jump(
-        tmp_path: Path, jump: float, record_property: Callable[[str, object], None]) -> None:
+        tmp_path: Path, direction: str, record_property: Callable[[str, object], None]) -> None:
     """Clock jumps: sources keep their pace, none starves, none collected twice at once"""
+    jump = -HOUR if direction == "back an hour" else DAY
     clock = ManualClock()
     with daemon_world(tmp_path, clock, mastodon=4, x=2) as w, run_log(clock) as log:
         _feed(w, 5)

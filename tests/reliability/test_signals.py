@@ -75,7 +75,7 @@ def _runs(db: Path) -> list[tuple[str, int, str | None]]:
 def test_collect_stopped_mid_page_keeps_what_it_stored(
         tmp_path: Path, fakes: Fakes, sig: int,
         record_property: Callable[[str, object], None]) -> None:
-    """Signals: `rounds collect` stopped mid-pass, three times, then finished by the next run"""
+    """Signals: `rounds collect` stopped mid-pass, twice, then finished by the next run"""
     server = fakes[-1]
     cfg = all_networks_config(tmp_path, server.base_url)
     db = tmp_path / "rounds.db"

@@ -32,11 +32,14 @@ def _errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 # ---------------------------------------------------------------------- Bluesky session
 
 
-@pytest.mark.parametrize("torn", [b'{"handle": "curator.example.org", "did": "did:pl',
-                                  b"\0" * 160, b""], ids=["truncated", "zeros", "empty"])
+TORN_SESSIONS = {"truncated": b'{"handle": "curator.example.org", "did": "did:pl',
+                 "zeros": b"\0" * 160, "empty": b""}
+
+
+@pytest.mark.parametrize("torn", list(TORN_SESSIONS))
 def test_a_torn_bluesky_session_file_costs_one_login_and_one_line(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
-        capsys: pytest.CaptureFixture[str], torn: bytes) -> None:
+        capsys: pytest.CaptureFixture[str], torn: str) -> None:
     """Torn files: a Bluesky session file cut short by a power cut"""
     sky = FakeBluesky(ManualClock())
     sky.add_new(f"list:{SYN_LIST}", 5)
@@ -52,7 +55,7 @@ def test_a_torn_bluesky_session_file_costs_one_login_and_one_line(
     try:
         assert main(["--config", str(cfg), "collect"]) == 0
         (session,) = (tmp_path / "data").rglob("session-*.json")
-        session.write_bytes(torn)
+        session.write_bytes(TORN_SESSIONS[torn])
         caplog.clear()
         sky.add_new(f"list:{SYN_LIST}", 2)
         assert main(["--config", str(cfg), "collect"]) == 0
