@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, false, func, or_, select
 
 from aggregator.export import ExportFilter, iso_z, iter_records, write_csv, write_jsonl
 from aggregator.fileio import atomic_text, make_dirs
@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 Split = Literal["day", "month"]
 MANIFEST = "manifest.json"
+BATCH_PREFIX = "arrived-since-"
 FORMAT = "grandrounds-archive/1"
 _PERIOD = {"day": 10, "month": 7}  # prefix length of an ISO date
 
@@ -100,8 +101,12 @@ def verify(directory: Path) -> tuple[int, list[str]]:
     problems: list[str] = []
     checked = 0
     manifests = sorted(directory.rglob(MANIFEST))
+    for batch in sorted(directory.glob(f"{BATCH_PREFIX}*")):
+        if batch.is_dir() and not (batch / MANIFEST).is_file():
+            problems.append(f"{batch}: incomplete (no {MANIFEST}): an interrupted run; the "
+                            "next `rounds archive` writes it again, whole")
     if not manifests:
-        return 0, [f"{directory}: no {MANIFEST} found"]
+        return 0, [*problems, f"{directory}: no {MANIFEST} found"]
     for manifest in manifests:
         try:
             doc = json.loads(manifest.read_text(encoding="utf-8"))
@@ -128,6 +133,7 @@ def verify(directory: Path) -> tuple[int, list[str]]:
 class ArchiveResult:
     batch: Path | None  # None: nothing new arrived
     files: list[FileEntry]
+    redone: bool = False  # the batch was left incomplete by an interrupted run
 
     @property
     def total(self) -> int:
@@ -150,24 +156,35 @@ def archive_new(repo: Repository, directory: Path, *, split: Split = "month", gz
     right now takes its first_seen before it commits, so an archive cut at "now" could
     pass over it for good.
     """
-    key = mark_key(directory)
+    key, last_key = mark_key(directory), mark_key(directory) + ":last_id"
     stored = repo.get_app_state(key)
     since = datetime.fromisoformat(stored) if stored else None
+    last_text = repo.get_app_state(last_key)
+    last_id = int(last_text) if last_text else None
     until = repo.clock.now() - settle
-    if since is not None and until <= since:
-        return ArchiveResult(None, [])
-    arrived = posts.c.first_seen < until
+    # the window of arrival times since the mark; and posts stored after the last archived
+    # one whose arrival time is before the mark: the clock went back since the last run
+    window = posts.c.first_seen < until
     if since is not None:
-        arrived = and_(posts.c.first_seen >= since, arrived)
+        window = and_(posts.c.first_seen >= since, window) if until > since else false()
+        if last_id is not None:
+            window = or_(window, and_(posts.c.id > last_id,
+                                      posts.c.first_seen < min(since, until)))
+    arrived = window
     with repo.db.engine.connect() as conn:
         any_new = conn.execute(select(exists().where(
             and_(arrived, posts.c.deleted_at.is_(None))))).scalar()
+        newest = conn.execute(select(func.max(posts.c.id)).where(arrived)).scalar()
     if not any_new:
         return ArchiveResult(None, [])
     label = since.strftime("%Y%m%dT%H%M%S.%fZ") if since else "start"
+    if since is not None and until <= since:  # behind the mark: named by the last post
+        label += f"-after-{last_id}"
     make_dirs(directory)  # a mistake names the directory the user gave, not our batch
-    batch = directory / f"arrived-since-{label}"
-    if batch.exists():  # an earlier attempt was interrupted: write it again, whole
+    batch = directory / f"{BATCH_PREFIX}{label}"
+    redone = batch.exists()
+    if redone:  # an earlier attempt was interrupted (killed, disk full): write it again, whole
+        logger.info("%s was left incomplete by an interrupted run: writing it again", batch)
         for old in batch.iterdir():
             if old.is_file():
                 old.unlink()
@@ -175,6 +192,8 @@ def archive_new(repo: Repository, directory: Path, *, split: Split = "month", gz
                           fmt=fmt, split=split, gz=gz, raw=raw)
     write_manifest(batch, entries, arrived_since=iso_z(since), arrived_until=iso_z(until),
                    split=split, gzip=gz)
-    repo.set_app_state(key, until.isoformat())
+    repo.set_app_state(key, max(since, until).isoformat() if since else until.isoformat())
+    if newest is not None:
+        repo.set_app_state(last_key, str(max(int(newest), last_id or 0)))
     logger.info("archived %d posts into %s", sum(e.count for e in entries), batch)
-    return ArchiveResult(batch, entries)
+    return ArchiveResult(batch, entries, redone)

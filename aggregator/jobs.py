@@ -28,9 +28,22 @@ BUSY = "skipped: another process is collecting this source"
 NOT_DUE = "skipped: collected by another process meanwhile"
 
 
-def next_due(last_run_at: datetime | None, every: int) -> datetime | None:
-    """When a source is next due; None means now (never run)."""
-    return None if last_run_at is None else last_run_at + timedelta(seconds=every)
+CLOCK_SKEW = timedelta(seconds=60)  # a last run this far in the future: the clock went back
+
+
+def next_due(last_run_at: datetime | None, every: int,
+             now: datetime | None = None) -> datetime | None:
+    """When a source is next due; None means now (never run).
+
+    A last run more than a minute later than `now` means the clock went back since (NTP,
+    an operator, a restored VM): the source is due now, once, rather than waiting out the
+    jump as well (an hour back, or a day when a clock that ran a day ahead is corrected).
+    Claims still keep it to one collector at a time."""
+    if last_run_at is None:
+        return None
+    if now is not None and last_run_at > now + CLOCK_SKEW:
+        return now
+    return last_run_at + timedelta(seconds=every)
 
 
 @dataclass
@@ -54,10 +67,11 @@ class SourceRunner:
             return {by_id[r.id]: r.last_run_at for r in rows}
 
     def is_due(self, source: SourceSettings, last_run_at: datetime | None) -> bool:
-        due = next_due(last_run_at, source.every)
+        now = self.clock.now()
+        due = next_due(last_run_at, source.every, now)
         if due is None:
             return True
-        return due - timedelta(seconds=min(self.slack, source.every / 2)) <= self.clock.now()
+        return due - timedelta(seconds=min(self.slack, source.every / 2)) <= now
 
     def due_sources(self, names: list[str] | None = None) -> list[SourceSettings]:
         last = self.last_runs()

@@ -7,8 +7,9 @@
   pages and cleared at the end. A dead worker's lease expires and another worker takes
   the source over.
 
-Time comes from the injected Clock (leases are compared with the claimer's clock, so keep
-collector hosts' clocks in sync with NTP, as for anything else).
+Leases are set and compared on the database server's clock (``now()``), not the worker's:
+a worker whose clock jumps (NTP, an operator, a restored VM), or that runs on another host
+with a skewed clock, neither steals a live claim nor holds a dead one for longer.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ import os
 import re
 import socket
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Protocol
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Connection, and_, func, select, update
 from sqlalchemy.engine import make_url
 
 from aggregator.clock import Clock
+from aggregator.errors import StorageError
 from aggregator.storage.db import Database
 from aggregator.storage.schema import sources
 
@@ -84,7 +86,7 @@ class RowClaim:
         with m.db.engine.begin() as conn:
             done = conn.execute(update(sources).where(and_(
                 sources.c.id == self.source_id, sources.c.claimed_by == m.worker,
-            )).values(claim_expires_at=m.clock.now() + m.lease)).rowcount
+            )).values(claim_expires_at=_db_now(conn) + m.lease)).rowcount
         if not done:
             logger.warning("lost the claim on source %d (lease expired and taken over)",
                            self.source_id)
@@ -123,8 +125,15 @@ class ClaimManager:
 
     def _claim_file(self, source_id: int, name: str) -> Claim | None:
         assert self.lock_dir is not None
-        self.lock_dir.mkdir(parents=True, exist_ok=True)
-        fh = (self.lock_dir / _lock_name(name)).open("ab")
+        path = self.lock_dir / _lock_name(name)
+        try:
+            self.lock_dir.mkdir(parents=True, exist_ok=True)
+            fh = path.open("ab")
+        except OSError as exc:  # a file where the directory goes, a directory, no access
+            raise StorageError(
+                f"cannot use the lock file {path}: {exc.strerror or type(exc).__name__} "
+                f"(lock files hold no data: move away what is in the way under "
+                f"{self.lock_dir.parent})") from None
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -136,8 +145,8 @@ class ClaimManager:
         return FileClaim(source_id, fh)
 
     def _claim_row(self, source_id: int) -> Claim | None:
-        now = self.clock.now()
         with self.db.engine.begin() as conn:
+            now = _db_now(conn)
             row = conn.execute(
                 select(sources.c.claimed_by, sources.c.claim_expires_at)
                 .where(sources.c.id == source_id).with_for_update(skip_locked=True)
@@ -155,6 +164,12 @@ class ClaimManager:
         if previous and previous != self.worker:
             logger.info("took over source %d from %s (its lease expired)", source_id, previous)
         return RowClaim(self, source_id)
+
+
+def _db_now(conn: Connection) -> datetime:
+    """The database server's time (one clock for every worker, whatever theirs say)."""
+    value = conn.execute(select(func.now())).scalar_one()
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _dead_here(worker: str) -> bool:

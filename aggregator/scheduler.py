@@ -11,6 +11,10 @@
   share its collector, whose RateBudget paces requests under the server's limit.
 * SIGINT/SIGTERM: the page in flight is finished and committed, then the daemon exits.
   SIGHUP: the configuration is read again and the jobs re-synced.
+* The wall clock may jump (NTP, an operator, a restored VM). The daemon compares it with
+  the monotonic clock every second and moves every job by the jump, so each source keeps
+  its place in the schedule (no hour of silence after a jump back, no burst and skipped
+  turn after a jump forward).
 
 This is the only module that imports apscheduler.
 """
@@ -18,10 +22,11 @@ This is the only module that imports apscheduler.
 from __future__ import annotations
 
 import logging
+import queue
 import signal
 import threading
 from collections.abc import Callable
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -29,6 +34,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from aggregator.clock import Clock
+from aggregator.errors import AggregatorError
 from aggregator.jobs import SourceRunner, next_due
 
 logger = logging.getLogger(__name__)
@@ -36,6 +42,15 @@ logger = logging.getLogger(__name__)
 MakeRunner = Callable[[Callable[[], bool]], SourceRunner]
 STAGGER_MAX = 60.0
 RECHECK_EVERY = 600  # seconds between edits/deletions re-checks (a few posts each)
+CLOCK_JUMP = 30.0  # seconds the wall clock may drift from the monotonic one between checks
+
+
+def _span(seconds: float) -> str:
+    if seconds >= 86400:
+        return f"{seconds / 86400:.1f} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds:.0f} s"
 
 
 def jitter_for(every: int) -> float:
@@ -67,6 +82,12 @@ class Daemon:
         self._retired: list[SourceRunner] = []
         self._executors: set[str] = set()
         self._lock = threading.Lock()
+        self._clock_seen: tuple[datetime, float] | None = None
+        self._planned: dict[str, datetime | None] = {}  # job id -> next run, at the last check
+        # sources whose run just ended; their next turn is checked by the main loop, never
+        # by a job's thread (APScheduler's shutdown holds its job store lock while it waits
+        # for running jobs: a job touching the scheduler then would deadlock the stop)
+        self._paced: queue.SimpleQueue[str] = queue.SimpleQueue()
 
     # ------------------------------------------------------------------ jobs
 
@@ -98,7 +119,7 @@ class Daemon:
             old_every = (getattr(old.trigger, "interval", None) if old is not None else None)
             if old is not None and old_every == timedelta(seconds=source.every):
                 continue  # unchanged: keep its place in the schedule
-            due = next_due(last.get(source.name), source.every)
+            due = next_due(last.get(source.name), source.every, now)
             if due is None or due <= now:
                 first, offset = now, 0.0  # overdue (or never run): collect it at once
             else:  # on its own schedule, staggered so a restart does not fire all at once
@@ -124,8 +145,68 @@ class Daemon:
         try:
             source = runner.service.settings.source(name)
             runner.run(source, due_only=True)
+            self._paced.put(name)  # the main loop moves its next turn if need be
+            self._wake.set()
+        except AggregatorError as exc:  # one line (a lock in the way, the database gone)
+            logger.error("run source=%s outcome=error error=%s", name, exc)
         except Exception:  # keep the daemon alive; the next run tries again
             logger.exception("run source=%s outcome=crash", name)
+
+    def _keep_pace(self, name: str) -> None:
+        """The next turn no earlier than the source is due again. The trigger counts
+        from when a run was planned: a run that started late (its account's thread was
+        waiting out a rate limit) or a source collected meanwhile by another process would
+        make the next turn come early, be skipped as not due, and leave the source
+        uncollected for two intervals. (The job and runner as they are now: a reload may
+        have replaced both while this run was in flight.)"""
+        job = self._scheduler.get_job(f"source:{name}")
+        with self._lock:
+            runner = self._runner
+        interval = getattr(job.trigger, "interval", None) if job is not None else None
+        if job is None or job.next_run_time is None or runner is None or interval is None:
+            return
+        every = int(interval.total_seconds())
+        due = next_due(runner.last_runs().get(name), every, self.clock.now())
+        if due is not None and job.next_run_time < due - timedelta(
+                seconds=min(runner.slack, every / 2)):
+            job.modify(next_run_time=due)
+
+    def tend(self) -> None:
+        """What the main loop does every second and whenever a run ends: notice a wall
+        clock jump, keep the pace of the sources whose run just ended."""
+        self.check_clock()
+        while True:
+            try:
+                name = self._paced.get_nowait()
+            except queue.Empty:
+                return
+            self._keep_pace(name)
+
+    def check_clock(self) -> float:
+        """Seconds the wall clock jumped since the last check (0.0: none).
+
+        Every job still waiting for the time it had at the last check is moved by the
+        jump, so each source keeps its place in the schedule: after a jump back it does not
+        wait the jump out as well, after a jump forward the sources do not all fire at once
+        (and then skip their next turn as not due yet). A job that ran since the last check
+        was rescheduled on the new time already and is left alone."""
+        wall, mono = self.clock.now(), self.clock.monotonic()
+        seen, self._clock_seen = self._clock_seen, (wall, mono)
+        planned, self._planned = self._planned, {
+            job.id: job.next_run_time for job in self._scheduler.get_jobs()}
+        if seen is None:
+            return 0.0
+        jump = (wall - seen[0]).total_seconds() - (mono - seen[1])
+        if abs(jump) < CLOCK_JUMP:
+            return 0.0
+        logger.warning("the wall clock jumped %s by %s: every source keeps its place in the "
+                       "schedule", "back" if jump < 0 else "forward", _span(abs(jump)))
+        for job in self._scheduler.get_jobs():
+            if job.next_run_time is not None and planned.get(job.id) == job.next_run_time:
+                moved = max(job.next_run_time + timedelta(seconds=jump), wall)
+                job.modify(next_run_time=moved)
+                self._planned[job.id] = moved
+        return jump
 
     def _source_jobs(self) -> int:
         return sum(job.id.startswith("source:") for job in self._scheduler.get_jobs())
@@ -142,14 +223,21 @@ class Daemon:
 
     def start(self) -> None:
         self.sync_jobs(self.make_runner(self.stopping.is_set))
-        if self.recheck is not None:
-            self._scheduler.add_executor(ThreadPoolExecutor(1), "recheck")
-            self._scheduler.add_job(
-                self._run_recheck, IntervalTrigger(seconds=self.recheck_every, timezone=UTC),
-                id="recheck", executor="recheck", max_instances=1, coalesce=True,
-                replace_existing=True)
+        self.schedule_recheck()
         self._scheduler.start()
+        self.check_clock()
         logger.info("daemon started with %d sources", self._source_jobs())
+
+    def schedule_recheck(self) -> None:
+        """The edits/deletions re-check every `recheck_every`, first one interval from now."""
+        if self.recheck is None:
+            return
+        self._scheduler.add_executor(ThreadPoolExecutor(1), "recheck")
+        self._scheduler.add_job(
+            self._run_recheck, IntervalTrigger(seconds=self.recheck_every, timezone=UTC),
+            next_run_time=self.clock.now() + timedelta(seconds=self.recheck_every),
+            id="recheck", executor="recheck", max_instances=1, coalesce=True,
+            replace_existing=True)
 
     def reload(self) -> None:
         try:
@@ -188,6 +276,7 @@ class Daemon:
             while not self.stopping.is_set():
                 self._wake.wait(1.0)
                 self._wake.clear()
+                self.tend()
                 if self._reload.is_set():
                     self._reload.clear()
                     self.reload()

@@ -121,7 +121,8 @@ def list_status(settings: Settings, repo: Repository) -> list[SourceStatus]:
             name=s.name, network=account.network, account=s.account, every=s.every,
             last_run_at=row.last_run_at, last_success_at=row.last_success_at,
             last_error=row.last_error, consecutive_failures=row.consecutive_failures or 0,
-            next_due=next_due(row.last_run_at, s.every), posts_24h=recent.get(row.id, 0),
+            next_due=next_due(row.last_run_at, s.every, repo.clock.now()),
+            posts_24h=recent.get(row.id, 0),
             claimed_by=row.claimed_by, x_reads_today=reads.get(s.account),
             x_reads_budget=account.max_reads_per_day if account.network == "twitter" else None,
         ))

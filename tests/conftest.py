@@ -8,7 +8,8 @@ when ROUNDS_TEST_PG_URL is set (each test in a schema of its own, dropped afterw
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -85,3 +86,15 @@ def db(db_url: str) -> Iterator[Database]:
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 30.0,
+               every: float = 0.005) -> bool:
+    """Polls `predicate` until it is true (True) or `timeout` seconds pass (False): for
+    tests that wait on another process or thread, never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return False

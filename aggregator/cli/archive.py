@@ -74,6 +74,9 @@ def archive(app: AppContext, directory: Path, check: bool, split: Split, no_gzip
     if result.batch is None:
         click.echo("nothing new since the last archive")
     else:
+        if result.redone:
+            click.echo(f"note: {result.batch} was left incomplete by an interrupted run; "
+                       "written again, whole", err=True)
         click.echo(f"archived {result.total} posts into {result.batch} "
                    f"({len(result.files)} files)")
 

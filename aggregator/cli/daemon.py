@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from aggregator.cli.app import AppContext, rounds
+from aggregator.errors import ConfigError
 from aggregator.jobs import SourceRunner
 from aggregator.locking import ClaimManager
 from aggregator.logformat import configure_daemon_logging
@@ -61,8 +63,48 @@ def runner_factory(app: AppContext,
     def make(should_stop: Callable[[], bool]) -> SourceRunner:
         nonlocal calls
         if calls:
-            app.__dict__.pop("settings", None)  # cached_property: load the file again
+            reread_settings(app)
         calls += 1
         return SourceRunner(build_service(app), claims, app.clock, should_stop=should_stop)
 
     return make
+
+
+def reread_settings(app: AppContext, attempts: int = 3) -> None:
+    """Load the configuration file again, for SIGHUP. A file being rewritten in place (an
+    editor, a deployment tool) can be read half-written: the file's size and mtime are
+    compared before and after reading, and a read that overlapped a write is tried again.
+    A configuration without sources is refused (a truncated file reads as one)."""
+    old = app.settings
+    path = old.path
+    app.__dict__.pop("settings", None)  # cached_property: load the file again
+    for _ in range(attempts):
+        before = _stamp(path)
+        try:
+            settings = app.settings
+        except ConfigError:
+            if _stamp(path) != before:
+                app.__dict__.pop("settings", None)
+                continue  # it changed while we read it: read the new one
+            app.__dict__["settings"] = old
+            raise
+        if _stamp(path) == before:
+            if not settings.sources:
+                app.__dict__["settings"] = old
+                raise ConfigError(f"{path}: no [[sources]] in it now (a file being "
+                                  "rewritten?); keeping the running configuration")
+            return
+        app.__dict__.pop("settings", None)
+    app.__dict__["settings"] = old
+    raise ConfigError(f"{path}: it kept changing while it was read; keeping the running "
+                      "configuration (send SIGHUP again once it is written)")
+
+
+def _stamp(path: Path | None) -> tuple[int, int] | None:
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size

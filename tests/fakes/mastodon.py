@@ -242,6 +242,10 @@ class FakeMastodon:
             return self._timeline(req, f"list:{parts[4]}", missing_ok=False)
         if parts[:4] == ["api", "v1", "timelines", "tag"] and len(parts) == 5:
             return self._timeline(req, f"tag:{parts[4].lower()}", missing_ok=True)
+        if parts[:3] == ["api", "v1", "statuses"] and len(parts) == 4:  # a re-check
+            with self._lock:
+                found = self.statuses.get(parts[3])
+            return Reply.json(found) if found else self._error(404, "Record not found")
         if parts[:3] == ["api", "v1", "statuses"] and len(parts) == 5 and parts[4] == "context":
             return self._context(parts[3], signed_in=auth is not None)
         if parts[:3] == ["api", "v1", "accounts"] and len(parts) == 5 and parts[4] == "statuses":

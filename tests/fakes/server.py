@@ -100,6 +100,7 @@ class LoopbackServer:
 
         class _H(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body in separate writes: no 40 ms stall
 
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass

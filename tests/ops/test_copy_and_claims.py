@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from aggregator.cli import main
 from aggregator.clock import ManualClock
@@ -111,6 +111,15 @@ def test_one_claim_at_a_time_then_free_again(db: Database, registered: int,
     again.release()
 
 
+def _expire_lease_by(db: Database, source_id: int, seconds: float) -> None:
+    """The lease runs out on the database's clock (as if `seconds` passed there)."""
+    with db.engine.begin() as conn:
+        expires = conn.execute(select(sources.c.claim_expires_at)
+                               .where(sources.c.id == source_id)).scalar_one()
+        conn.execute(update(sources).where(sources.c.id == source_id).values(
+            claim_expires_at=expires - timedelta(seconds=seconds)))
+
+
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # SQLite: OS file locks
 def test_an_expired_lease_is_taken_over_and_the_old_holder_notices(
         db: Database, registered: int) -> None:
@@ -119,15 +128,39 @@ def test_an_expired_lease_is_taken_over_and_the_old_holder_notices(
     alive = ClaimManager(db, clock, worker="alive", lease_seconds=60)
     stale = dead.try_claim(registered, "s")
     assert stale is not None
-    clock.advance(30)
+    _expire_lease_by(db, registered, 30)
     assert alive.try_claim(registered, "s") is None  # lease still running
-    clock.advance(31)
+    _expire_lease_by(db, registered, 31)
     taken = alive.try_claim(registered, "s")
     assert taken is not None
     assert not stale.renew()  # the old holder learns it lost the source and stops
     stale.release()  # and cannot release the new holder's claim
     with db.engine.connect() as conn:
         row = conn.execute(select(sources).where(sources.c.id == registered)).one()
+        db_now = conn.execute(select(func.now())).scalar_one()
     assert row.claimed_by == "alive"
-    assert row.claim_expires_at == clock.now() + timedelta(seconds=60)
+    lease = (row.claim_expires_at - db_now).total_seconds()
+    assert 55 <= lease <= 61, lease  # the database's now + the lease
+    taken.release()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_workers_clock_jump_neither_steals_a_live_lease_nor_shortens_its_own(
+        db: Database, registered: int) -> None:
+    """Issue 18 item 4: leases are on the database's clock. A worker whose clock runs a
+    day ahead does not take over a claim renewed a moment ago; a holder whose clock went
+    back an hour still holds a full lease (it used to be 'expired' to everyone else)."""
+    holder_clock, ahead = ManualClock(), ManualClock()
+    holder = ClaimManager(db, holder_clock, worker="holder", lease_seconds=60)
+    other = ClaimManager(db, ahead, worker="other", lease_seconds=60)
+    held = holder.try_claim(registered, "s")
+    assert held is not None
+    ahead.jump(86400)
+    assert other.try_claim(registered, "s") is None
+    holder_clock.jump(-3600)
+    assert held.renew()
+    assert other.try_claim(registered, "s") is None
+    held.release()
+    taken = other.try_claim(registered, "s")
+    assert taken is not None
     taken.release()

@@ -6,6 +6,7 @@ import itertools
 import json
 import signal
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from aggregator.storage.db import open_database
 from aggregator.storage.schema import posts
+from tests.conftest import wait_until
 from tests.fakes.mastodon import LIST_ID, MastodonFake
 from tests.ops.conftest import WriteConfig, run_rows, spawn
 
@@ -27,13 +29,8 @@ def _post_keys(url: str) -> set[str]:
         db.dispose()
 
 
-def _wait(predicate: object, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(0.2)
-    return False
+def _wait(predicate: Callable[[], object], timeout: float) -> bool:
+    return wait_until(predicate, timeout, every=0.2)
 
 
 @pytest.mark.slow

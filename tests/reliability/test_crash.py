@@ -53,6 +53,11 @@ class WithFeeds:
 
 @pytest.fixture
 def fakes() -> Iterator[Fakes]:
+    yield from serve_fakes()
+
+
+def serve_fakes() -> Iterator[Fakes]:
+    """Every network's fake behind one slow loopback server (a request takes 15 ms)."""
     mastodon, x, sky, feeds = FakeMastodon(), FakeX(), FakeBluesky(), FeedsFake()
     mastodon.set_budget(1_000_000, 300)
     x.set_budget(1_000_000, 900)
@@ -68,6 +73,77 @@ def start_collect(cfg: Path) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "aggregator.cli", "--config", str(cfg),
                              "collect"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+
+
+def all_networks_config(tmp_path: Path, base_url: str) -> Path:
+    """rounds.toml: one source per network on the fakes, the archive in tmp_path/rounds.db."""
+    db_path = tmp_path / "rounds.db"
+    cfg = tmp_path / "rounds.toml"
+    cfg.write_text(f"""
+[database]
+url = "sqlite:///{db_path}"
+[accounts.med]
+network = "mastodon"
+base_url = "{base_url}"
+token_env = "ROUNDS_MED_TOKEN"
+[accounts.x]
+network = "twitter"
+base_url = "{base_url}"
+bearer_token_env = "ROUNDS_X_BEARER"
+[accounts.sky]
+network = "bluesky"
+base_url = "{base_url}"
+[accounts.feeds]
+network = "feed"
+[[sources]]
+name = "tag"
+account = "med"
+hashtag = "crashy"
+backfill = 5000
+[[sources]]
+name = "xlist"
+account = "x"
+list = "{LIST_ID}"
+backfill = 5000
+[[sources]]
+name = "skylist"
+account = "sky"
+list = "{SYN_LIST}"
+backfill = 5000
+[[sources]]
+name = "journal"
+account = "feeds"
+feed = "{base_url}{FEED_PATH}"
+backfill = 5000
+""")
+    cfg.chmod(0o600)
+    return cfg
+
+
+def fill(fakes: Fakes, scale: int = 1) -> None:
+    """Posts on every fake: enough for several pages each."""
+    mastodon, x, sky, feeds, _server = fakes
+    mastodon.add_statuses("tag:crashy", [mastodon.make_status() for _ in range(400 * scale)])
+    x.add_tweets(f"list:{LIST_ID}", [x.make_tweet("snowman", f"p{i}")
+                                     for i in range(150 * scale)])
+    sky.add_new(f"list:{SYN_LIST}", 300 * scale)
+    feeds.add_items(FEED_PATH, 200 * scale)
+
+
+def served_keys(fakes: Fakes) -> set[tuple[str, str]]:
+    """(network, key) of every post the fakes serve."""
+    mastodon, x, sky, feeds, _server = fakes
+    return {("mastodon", s["uri"]) for s in mastodon.timelines["tag:crashy"]} | {
+        ("twitter", t) for t in x.timelines[f"list:{LIST_ID}"]} | {
+        ("bluesky", i["post"]["uri"]) for i in sky.feeds[f"list:{SYN_LIST}"]} | {
+        ("feed", guid) for guid in feeds.guids(FEED_PATH)}
+
+
+def exported_keys(cfg: Path) -> list[tuple[str, str]]:
+    """(network, key) of every post `rounds export` writes, one entry per record."""
+    export = subprocess.run([sys.executable, "-m", "aggregator.cli", "--config", str(cfg),
+                             "export"], capture_output=True, text=True, timeout=120, check=True)
+    return [(r["network"], r["key"]) for r in map(json.loads, export.stdout.splitlines())]
 
 
 def check_archive(path: Path) -> int:
@@ -90,50 +166,9 @@ def test_sigkilled_collect_keeps_the_archive_whole(
     """SIGKILL `rounds collect` 20 times at random points"""
     mastodon, x, sky, feeds, server = fakes
     db_path = tmp_path / "rounds.db"
-    cfg = tmp_path / "rounds.toml"
-    cfg.write_text(f"""
-[database]
-url = "sqlite:///{db_path}"
-[accounts.med]
-network = "mastodon"
-base_url = "{server.base_url}"
-token_env = "ROUNDS_MED_TOKEN"
-[accounts.x]
-network = "twitter"
-base_url = "{server.base_url}"
-bearer_token_env = "ROUNDS_X_BEARER"
-[accounts.sky]
-network = "bluesky"
-base_url = "{server.base_url}"
-[accounts.feeds]
-network = "feed"
-[[sources]]
-name = "tag"
-account = "med"
-hashtag = "crashy"
-backfill = 5000
-[[sources]]
-name = "xlist"
-account = "x"
-list = "{LIST_ID}"
-backfill = 5000
-[[sources]]
-name = "skylist"
-account = "sky"
-list = "{SYN_LIST}"
-backfill = 5000
-[[sources]]
-name = "journal"
-account = "feeds"
-feed = "{server.base_url}{FEED_PATH}"
-backfill = 5000
-""")
-    cfg.chmod(0o600)
+    cfg = all_networks_config(tmp_path, server.base_url)
     rng = random.Random(SEED)
-    mastodon.add_statuses("tag:crashy", [mastodon.make_status() for _ in range(400)])
-    x.add_tweets(f"list:{LIST_ID}", [x.make_tweet("snowman", f"p{i}") for i in range(150)])
-    sky.add_new(f"list:{SYN_LIST}", 300)
-    feeds.add_items(FEED_PATH, 200)
+    fill(fakes)
     counts = []
     for round_ in range(KILLS):
         if round_ % 4 == 3:  # new posts now and then: forward passes get killed too
@@ -157,13 +192,8 @@ backfill = 5000
     _out, err = done.communicate(timeout=120)
     assert done.returncode == 0, err
     assert "Traceback" not in err
-    export = subprocess.run([sys.executable, "-m", "aggregator.cli", "--config", str(cfg),
-                             "export"], capture_output=True, text=True, timeout=120, check=True)
-    keys = [(r["network"], r["key"]) for r in map(json.loads, export.stdout.splitlines())]
-    expected = {("mastodon", s["uri"]) for s in mastodon.timelines["tag:crashy"]} | {
-        ("twitter", t) for t in x.timelines[f"list:{LIST_ID}"]} | {
-        ("bluesky", i["post"]["uri"]) for i in sky.feeds[f"list:{SYN_LIST}"]} | {
-        ("feed", guid) for guid in feeds.guids(FEED_PATH)}
+    keys = exported_keys(cfg)
+    expected = served_keys(fakes)
     assert len(keys) == len(set(keys)), "a post was stored twice"
     assert set(keys) == expected, "a post was lost"
     total = len(expected)
