@@ -1,0 +1,87 @@
+"""topic_days, hashtag_days: the daily rollup behind `rounds trends`, backfilled
+
+Revision ID: 0011
+Revises: 0009
+
+The backfill counts the visible posts (not deleted, not conversation context) already
+stored, per UTC day: topics with one GROUP BY, hashtags by reading each post's JSON list
+(streamed, a batch of rows at a time), counted as the application counts them (without
+'#', lower case, at most 128 characters, once per post).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0011"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+_HASHTAG_CHARS = 128
+_BATCH = 10_000
+
+
+def _day(value: object) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])  # SQLite: 'YYYY-MM-DD HH:MM:SS.ffffff'
+
+
+def upgrade() -> None:
+    topic_days = op.create_table(
+        "topic_days",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("topic", sa.String(length=64), nullable=False),
+        sa.Column("posts", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "topic"),
+    )
+    hashtag_days = op.create_table(
+        "hashtag_days",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("hashtag", sa.String(length=_HASHTAG_CHARS), nullable=False),
+        sa.Column("posts", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "hashtag"),
+    )
+    conn = op.get_bind()
+    visible = "p.deleted_at IS NULL AND p.context = false"
+    if conn.dialect.name == "sqlite":
+        visible = "p.deleted_at IS NULL AND p.context = 0"
+    day_expr = ("date(p.created_at)" if conn.dialect.name == "sqlite"
+                else "CAST(p.created_at AS DATE)")
+    rows = [{"day": _day(day), "topic": topic, "posts": int(n)}
+            for day, topic, n in conn.execute(sa.text(
+                f"SELECT {day_expr} AS day, t.topic, count(*) FROM post_topics t "
+                f"JOIN posts p ON p.id = t.post_id WHERE {visible} "
+                f"GROUP BY {day_expr}, t.topic"))]
+    if rows:
+        op.bulk_insert(topic_days, rows)
+    tags: Counter[tuple[date, str]] = Counter()
+    result = conn.execution_options(stream_results=True).execute(sa.text(
+        f"SELECT p.created_at, p.hashtags FROM posts p WHERE {visible} "
+        "AND p.hashtags <> '[]'"))
+    for created, text in result:
+        day = _day(created)
+        try:
+            values = json.loads(text or "[]")
+        except ValueError:
+            continue
+        for tag in {str(t).strip().lstrip("#").lower()[:_HASHTAG_CHARS]
+                    for t in values if isinstance(t, str)}:
+            if tag:
+                tags[(day, tag)] += 1
+    items = [{"day": d, "hashtag": t, "posts": n} for (d, t), n in sorted(tags.items())]
+    for i in range(0, len(items), _BATCH):
+        op.bulk_insert(hashtag_days, items[i:i + _BATCH])
+
+
+def downgrade() -> None:
+    op.drop_table("hashtag_days")
+    op.drop_table("topic_days")

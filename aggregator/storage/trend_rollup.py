@@ -1,0 +1,117 @@
+"""Keeping the daily rollup (`trend_schema`) exact as posts change.
+
+Every write that can change what a post counts for — a new post, a post's topics, an edit
+that changes its hashtags, a conversation's context post brought by a source, a deletion
+mark, a pruned post — takes a `snapshot` of the touched posts' contributions before and
+after, in its own transaction, and `apply`s the difference. A snapshot reads the posts
+themselves (two indexed reads by id), so what is counted is what is stored, whichever
+path wrote it; a difference of zero (a post seen again unchanged) writes nothing.
+
+A post counts once per topic and once per distinct hashtag (lower case), on the UTC day
+it was created, while it is visible: not deleted and not stored only as context.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, false, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from aggregator.storage.schema import post_topics, posts
+from aggregator.storage.trend_schema import HASHTAG_CHARS, hashtag_days, topic_days
+
+TOPIC, TAG = "topic", "tag"
+Key = tuple[str, date, str]  # (TOPIC or TAG, day, topic id or lower-case hashtag)
+CHUNK = 5_000  # ids per IN (...)
+
+
+def tag_key(tag: str) -> str:
+    """How a hashtag is counted: without '#', lower case, at most HASHTAG_CHARS."""
+    return tag.strip().lstrip("#").lower()[:HASHTAG_CHARS]
+
+
+def visible() -> ColumnElement[bool]:
+    return and_(posts.c.deleted_at.is_(None), posts.c.context == false())
+
+
+def day_of(value: datetime) -> date:
+    return value.date()  # UTCDateTime hands back UTC
+
+
+def contributions(rows: Iterable[tuple[int, datetime, str]],
+                  topics: Iterable[tuple[int, str]]) -> Counter[Key]:
+    """What posts (id, created_at, hashtags JSON) with these (post id, topic) count for."""
+    out: Counter[Key] = Counter()
+    days: dict[int, date] = {}
+    for pid, created, tags in rows:
+        day = days[pid] = day_of(created)
+        for tag in {tag_key(t) for t in json.loads(tags or "[]") if isinstance(t, str)}:
+            if tag:
+                out[(TAG, day, tag)] += 1
+    for pid, topic in topics:
+        if pid in days:
+            out[(TOPIC, days[pid], topic)] += 1
+    return out
+
+
+def snapshot(conn: Connection, ids: Sequence[int]) -> Counter[Key]:
+    """The contributions of the posts `ids` as stored now (invisible ones: none)."""
+    out: Counter[Key] = Counter()
+    unique = sorted(set(ids))
+    for i in range(0, len(unique), CHUNK):
+        chunk = unique[i:i + CHUNK]
+        rows = conn.execute(select(posts.c.id, posts.c.created_at, posts.c.hashtags)
+                            .where(posts.c.id.in_(chunk), visible())).all()
+        if not rows:
+            continue
+        shown = [r.id for r in rows]
+        topics = conn.execute(select(post_topics.c.post_id, post_topics.c.topic)
+                              .where(post_topics.c.post_id.in_(shown))).all()
+        out += contributions(((r.id, r.created_at, r.hashtags) for r in rows),
+                             ((t.post_id, t.topic) for t in topics))
+    return out
+
+
+def snapshot_where(conn: Connection, where: ColumnElement[bool], since: datetime,
+                   until: datetime) -> Counter[Key]:
+    """The contributions of the visible posts matching `where` created in [since, until)
+    (the posts the mutes hide, to take them out of the rollup's counts)."""
+    cond = and_(visible(), where, posts.c.created_at >= since, posts.c.created_at < until)
+    rows = conn.execute(select(posts.c.id, posts.c.created_at, posts.c.hashtags)
+                        .where(cond)).all()
+    topics = conn.execute(select(post_topics.c.post_id, post_topics.c.topic)
+                          .join(posts, posts.c.id == post_topics.c.post_id)
+                          .where(cond)).all()
+    return contributions(((r.id, r.created_at, r.hashtags) for r in rows),
+                         ((t.post_id, t.topic) for t in topics))
+
+
+def apply(conn: Connection, before: Counter[Key], after: Counter[Key]) -> None:
+    """Add `after - before` to the rollup (both may hold keys the other lacks)."""
+    delta: dict[Key, int] = {}
+    for key in before.keys() | after.keys():
+        change = after.get(key, 0) - before.get(key, 0)
+        if change:
+            delta[key] = change
+    if not delta:
+        return
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    for kind, table, name in ((TOPIC, topic_days, "topic"), (TAG, hashtag_days, "hashtag")):
+        rows = [{"day": day, name: value, "posts": n}
+                for (k, day, value), n in sorted(delta.items()) if k == kind]
+        if not rows:
+            continue
+        stmt = insert(table)
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=["day", name], set_={"posts": table.c.posts + stmt.excluded.posts}),
+            rows)
+        gone = [{"d": day, "v": value} for (k, day, value), n in delta.items()
+                if k == kind and n < 0]
+        if gone:  # a count that fell to nothing leaves no row
+            conn.execute(delete(table).where(table.c.day == bindparam("d"),
+                                             table.c[name] == bindparam("v"),
+                                             table.c.posts <= 0), gone)
