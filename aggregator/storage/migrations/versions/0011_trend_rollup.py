@@ -64,9 +64,10 @@ def upgrade() -> None:
     if rows:
         op.bulk_insert(topic_days, rows)
     tags: Counter[tuple[date, str]] = Counter()
-    result = conn.execution_options(stream_results=True).execute(sa.text(
+    result = conn.execute(sa.text(  # streamed: a million posts are not held at once
         f"SELECT p.created_at, p.hashtags FROM posts p WHERE {visible} "
-        "AND p.hashtags <> '[]'"))
+        "AND p.hashtags <> '[]'"), execution_options={"stream_results": True,
+                                                      "yield_per": _BATCH})
     for created, text in result:
         day = _day(created)
         try:
