@@ -167,8 +167,8 @@ def test_cli_text_and_json(tmp_path: Path, archive: Seeder,
     doc = json.loads(out)
     assert len(doc["days"]) == 8 and doc["rule"] == {"recent_days": 7, "baseline_days": 28,
                                                      "floor": 5, "rise": 2.0}
-    assert doc["rising_topics"][0] == {"id": "vaccines", "name": "Vaccines & immunization", "recent": 8,
-                                       "baseline": 4, "ratio": 8.0}
+    assert doc["rising_topics"][0] == {"id": "vaccines", "name": "Vaccines & immunization",
+                                       "recent": 8, "baseline": 4, "ratio": 8.0}
     assert doc["links"][0] == {"url": LINK_A, "authors": 3, "posts": 3}
 
 
