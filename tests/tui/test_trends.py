@@ -8,29 +8,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import OptionList, Sparkline
 
 from tests.test_trends import seed
 from tests.tui.conftest import MakeApp
-from tests.tui.helpers import loaded, main, wait_for
+from tests.tui.helpers import loaded, main, open_from_sidebar, wait_for
 from tests.tui.test_snapshots import matches_snapshot
 from tui.app import ReaderApp
 from tui.screens.main import MainScreen
 from tui.screens.trends import TrendsScreen
-from tui.widgets.sidebar import Sidebar
 
 
-async def open_trends(pilot: object, app: ReaderApp) -> TrendsScreen:
-    await loaded(pilot, app)  # type: ignore[arg-type]
-    sidebar = main(app).query_one(Sidebar)
-    sidebar.focus()
-    sidebar.highlighted = sidebar.get_option_index("trends")
-    await pilot.press("enter")  # type: ignore[attr-defined]
-    await wait_for(pilot, lambda: isinstance(app.screen, TrendsScreen))  # type: ignore[arg-type]
-    screen = app.screen
-    assert isinstance(screen, TrendsScreen)
-    await wait_for(pilot, lambda: screen.trends is not None)  # type: ignore[arg-type]
-    await pilot.pause()  # type: ignore[attr-defined]
+async def open_trends(pilot: Pilot[None], app: ReaderApp) -> TrendsScreen:
+    screen = await open_from_sidebar(pilot, app, "trends", TrendsScreen)
+    await wait_for(pilot, lambda: screen.trends is not None)
+    await pilot.pause()
     return screen
 
 
