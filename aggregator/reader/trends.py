@@ -78,8 +78,9 @@ class Rising:
 
     @property
     def ratio(self) -> float | None:
-        """How many usual weeks the recent days hold; None: new (no baseline posts)."""
-        return None if not self.baseline else self.recent / self.usual_week
+        """How many usual weeks the recent days hold (a usual week under one post counts
+        as one); None: new (no baseline posts)."""
+        return None if not self.baseline else self.score
 
     @property
     def score(self) -> float:

@@ -177,16 +177,29 @@ class Repository:
                 post = _with_boosts(post, prior.boosts + post.boosts)
             by_key[post.key] = post
         keys = list(by_key)
-        before: Counter[trend_rollup.Key] = Counter()  # the trend rollup's view of them
+        # The trend rollup follows: the posts already stored as they count before and after
+        # this page (edits, topics added, context brought in), the new ones as written.
+        before: Counter[trend_rollup.Key] = Counter()
+        known: dict[str, int] = {}
 
         def update_existing(existing: dict[str, int]) -> None:
+            known.update(existing)
             before.update(trend_rollup.snapshot(conn, list(existing.values())))
             self._update_existing(conn, existing, by_key, undated_edits, now)
+
+        def follow_rollup(ids: dict[str, int]) -> None:
+            topic_ids: dict[str, set[str]] = {}
+            for p, matches in zip(batch, topics, strict=False):
+                topic_ids.setdefault(p.key, set()).update(m.topic for m in matches)
+            after = trend_rollup.snapshot(conn, list(known.values()))
+            after += trend_rollup.fresh((ids[k], by_key[k], topic_ids.get(k, ()))
+                                        for k in keys if k not in known)
+            trend_rollup.apply(conn, before, after)
 
         if self._fast:  # same rows, plain DBAPI statements (sqlite_pages)
             new, all_ids = sqlite_pages.save_posts(
                 conn, source_id, batch, by_key, topics, author_ids, stamp, update_existing)
-            trend_rollup.apply(conn, before, trend_rollup.snapshot(conn, list(all_ids.values())))
+            follow_rollup(all_ids)
             return SaveResult(new=new, existing=len(keys) - new)
         existing = self._post_ids(conn, network, keys)
         fresh = [by_key[k] for k in keys if k not in existing]
@@ -209,7 +222,7 @@ class Repository:
         for post, matches in zip(batch, topics, strict=False):
             rows += topic_dicts(ids[post.key], post.created_at, matches)
         self._insert_ignore(conn, post_topics, rows)
-        trend_rollup.apply(conn, before, trend_rollup.snapshot(conn, list(ids.values())))
+        follow_rollup(ids)
         return SaveResult(new=len(fresh), existing=len(keys) - len(fresh))
 
     def _insert_ignore(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -16,11 +16,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, false, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from aggregator.models import Post
 from aggregator.storage.schema import post_topics, posts
 from aggregator.storage.trend_schema import HASHTAG_CHARS, hashtag_days, topic_days
 
@@ -39,23 +40,41 @@ def visible() -> ColumnElement[bool]:
 
 
 def day_of(value: datetime) -> date:
-    return value.date()  # UTCDateTime hands back UTC
+    """The UTC day of a time (UTCDateTime hands back UTC; a naive one is UTC)."""
+    return (value.astimezone(UTC) if value.tzinfo is not None else value).date()
 
 
-def contributions(rows: Iterable[tuple[int, datetime, str]],
+def _tags(text: str | None) -> list[str]:
+    try:
+        values = json.loads(text or "[]")
+    except ValueError:
+        return []
+    return [v for v in values if isinstance(v, str)] if isinstance(values, list) else []
+
+
+def contributions(rows: Iterable[tuple[int, datetime, Iterable[str]]],
                   topics: Iterable[tuple[int, str]]) -> Counter[Key]:
-    """What posts (id, created_at, hashtags JSON) with these (post id, topic) count for."""
+    """What posts (id, created_at, hashtags) with these (post id, topic) count for."""
     out: Counter[Key] = Counter()
     days: dict[int, date] = {}
     for pid, created, tags in rows:
         day = days[pid] = day_of(created)
-        for tag in {tag_key(t) for t in json.loads(tags or "[]") if isinstance(t, str)}:
+        for tag in {tag_key(t) for t in tags}:
             if tag:
                 out[(TAG, day, tag)] += 1
-    for pid, topic in topics:
+    for pid, topic in set(topics):
         if pid in days:
             out[(TOPIC, days[pid], topic)] += 1
     return out
+
+
+def fresh(posts_and_topics: Iterable[tuple[int, Post, Iterable[str]]]) -> Counter[Key]:
+    """The contributions of posts just inserted as visible, from what was written (no
+    read back): (post id, the post, its topic ids). A post another process inserted at
+    the same moment would be counted by both; the page's "new" count has the same race."""
+    items = list(posts_and_topics)
+    return contributions(((pid, p.created_at, p.hashtags) for pid, p, _ in items),
+                         ((pid, t) for pid, _, topics in items for t in topics))
 
 
 def snapshot(conn: Connection, ids: Sequence[int]) -> Counter[Key]:
@@ -71,7 +90,7 @@ def snapshot(conn: Connection, ids: Sequence[int]) -> Counter[Key]:
         shown = [r.id for r in rows]
         topics = conn.execute(select(post_topics.c.post_id, post_topics.c.topic)
                               .where(post_topics.c.post_id.in_(shown))).all()
-        out += contributions(((r.id, r.created_at, r.hashtags) for r in rows),
+        out += contributions(((r.id, r.created_at, _tags(r.hashtags)) for r in rows),
                              ((t.post_id, t.topic) for t in topics))
     return out
 
@@ -86,7 +105,7 @@ def snapshot_where(conn: Connection, where: ColumnElement[bool], since: datetime
     topics = conn.execute(select(post_topics.c.post_id, post_topics.c.topic)
                           .join(posts, posts.c.id == post_topics.c.post_id)
                           .where(cond)).all()
-    return contributions(((r.id, r.created_at, r.hashtags) for r in rows),
+    return contributions(((r.id, r.created_at, _tags(r.hashtags)) for r in rows),
                          ((t.post_id, t.topic) for t in topics))
 
 
