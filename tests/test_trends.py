@@ -117,6 +117,12 @@ def test_mutes_are_left_out(archive: Seeder) -> None:
     vaccines = next(s for s in t.series if s.topic == "vaccines")
     assert vaccines.total == 2 + 3  # the six #measles posts are hidden
     assert "vaccines" not in {r.id for r in t.rising_topics}  # 2 posts: under the floor
+    assert [(link.url, link.authors) for link in t.links[:2]] == [(LINK_A, 3), (LINK_B, 1)]
+    voice = who(20)  # the one voice posting link B five times
+    add_mute(archive.db, "author", voice.key, now=NOW, origin="cli", network=voice.network)
+    add_mute(archive.db, "author", who(10).key, now=NOW, origin="cli", network="mastodon")
+    t = trends(archive.db, archive.settings, ManualClock(NOW), days=30)
+    assert [(link.url, link.authors, link.posts) for link in t.links] == [(LINK_A, 2, 2)]
 
 
 def test_one_topic(archive: Seeder) -> None:

@@ -30,7 +30,7 @@ from aggregator.mutes import hidden_clause
 from aggregator.settings import Settings
 from aggregator.storage import trends as stored
 from aggregator.storage.db import Database
-from aggregator.storage.trend_rollup import TAG, TOPIC, Key
+from aggregator.storage.trend_rollup import LINK, TAG, TOPIC, Key
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
@@ -139,11 +139,12 @@ def trends(db: Database, settings: Settings, clock: Clock, *, days: int = DEFAUL
     counts = stored.rollup(db, first, today, topic=topic)
     if topic is not None:  # the rollup does not know one topic's hashtags: its posts do
         counts.update(_only(TAG, stored.counted_where(db, None, since, until, topic=topic)))
+    hidden: Counter[Key] = Counter()
     if muted is not None:  # what the mutes hide comes out of the counts
         hidden = stored.counted_where(db, muted, since, until, topic=topic)
         if topic is not None:  # the other topics of those posts were not counted
             hidden = Counter({k: n for k, n in hidden.items() if k[0] == TAG or k[2] == topic})
-        counts.subtract(hidden)
+        counts.subtract(_only(TOPIC, hidden) + _only(TAG, hidden))
     names = dict(topic_names or {})
 
     def topic_name(key: str) -> str:
@@ -152,7 +153,7 @@ def trends(db: Database, settings: Settings, clock: Clock, *, days: int = DEFAUL
     per_topic: dict[str, list[int]] = {}
     index = {d: i for i, d in enumerate(window)}
     sums: dict[tuple[str, str], list[int]] = {}
-    for (kind, day, key), n in counts.items():
+    for (kind, day, key, _), n in counts.items():
         if n <= 0 or (kind == TOPIC and ":" in key):  # type:… and community:… are not topics
             continue
         if kind == TOPIC and day in index:
@@ -167,11 +168,40 @@ def trends(db: Database, settings: Settings, clock: Clock, *, days: int = DEFAUL
                                      if kind == TOPIC}, topic_name)
     rising_tags = rising("hashtag", {k: (r, b) for (kind, k), (r, b) in sums.items()
                                      if kind == TAG}, lambda k: f"#{k}")
-    shared = stored.shared_links(db, _start(window[0]), until, muted=muted, topic=topic,
-                                 limit=links)
+    if not links:
+        shared = []
+    elif topic is not None:  # one topic's links: from its posts
+        shared = stored.shared_links(db, _start(window[0]), until, muted=muted, topic=topic,
+                                     limit=links)
+    else:
+        shared = _top_links(db, window[0], today, links, hidden)
     return Trends(now, window, topic, tuple(series), tuple(rising_topics[:RISING_SHOWN]),
                   tuple(rising_tags[:RISING_SHOWN]),
                   tuple(SharedLink(u, a, p) for u, a, p in shared))
+
+
+def _top_links(db: Database, start: date, end: date, limit: int, hidden: Counter[Key]
+               ) -> list[tuple[str, int, int]]:
+    """The `limit` most shared links of the days [start, end] from the link rollup, less
+    what the mutes hide (`hidden`). Mutes only lower counts, so the top `limit` is among
+    the rollup's top `limit` + (links the mutes touch): only those are recounted."""
+    muted: Counter[tuple[str, int]] = Counter()
+    for (kind, day, link, author), n in hidden.items():
+        if kind == LINK and start <= day <= end:
+            muted[(link, author)] += n
+    touched = {link for link, _ in muted}
+    found = stored.top_links(db, start, end, limit + len(touched))
+    recount = stored.links_of(db, start, end, [u for u, _, _ in found if u in touched])
+    ranked = []
+    for link, authors, posts in found:
+        if link in recount:
+            left = {a: n - muted[(link, a)] for a, n in recount[link].items()}
+            authors, posts = sum(1 for n in left.values() if n > 0), sum(
+                n for n in left.values() if n > 0)
+        if authors:
+            ranked.append((link, authors, posts))
+    ranked.sort(key=lambda r: (-r[1], -r[2], r[0]))
+    return ranked[:limit]
 
 
 def _only(kind: str, counts: Counter[Key]) -> Counter[Key]:

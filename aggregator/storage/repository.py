@@ -192,8 +192,9 @@ class Repository:
             for p, matches in zip(batch, topics, strict=False):
                 topic_ids.setdefault(p.key, set()).update(m.topic for m in matches)
             after = trend_rollup.snapshot(conn, list(known.values()))
-            after += trend_rollup.fresh((ids[k], by_key[k], topic_ids.get(k, ()))
-                                        for k in keys if k not in known)
+            after += trend_rollup.fresh(
+                (ids[k], author_ids[(p.network, p.author.key)], p, topic_ids.get(k, ()))
+                for k in keys if k not in known for p in (by_key[k],))
             trend_rollup.apply(conn, before, after)
 
         if self._fast:  # same rows, plain DBAPI statements (sqlite_pages)

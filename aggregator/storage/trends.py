@@ -13,19 +13,20 @@ import json
 from collections import Counter
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, select, true
+from sqlalchemy import ColumnElement, and_, func, select, true
 
 from aggregator.storage.db import Database
 from aggregator.storage.mutes import unmuted
 from aggregator.storage.schema import post_topics, posts
 from aggregator.storage.trend_rollup import TAG, TOPIC, Key, snapshot_where, visible
-from aggregator.storage.trend_schema import hashtag_days, topic_days
+from aggregator.storage.trend_schema import hashtag_days, link_days, topic_days
 
 
 def rollup(db: Database, start: date, end: date, *, topic: str | None = None
            ) -> Counter[Key]:
-    """The rollup's counts for the days [start, end]: topics, and hashtags unless one
-    `topic` is asked for (the rollup does not know which topic a hashtag came with)."""
+    """The rollup's counts for the days [start, end]: topics, and hashtags and links
+    unless one `topic` is asked for (the rollup does not know which topic those came
+    with)."""
     out: Counter[Key] = Counter()
     with db.engine.connect() as conn:
         stmt = select(topic_days.c.day, topic_days.c.topic, topic_days.c.posts).where(
@@ -33,12 +34,41 @@ def rollup(db: Database, start: date, end: date, *, topic: str | None = None
         if topic is not None:
             stmt = stmt.where(topic_days.c.topic == topic)
         for day, name, n in conn.execute(stmt):
-            out[(TOPIC, day, name)] += n
+            out[(TOPIC, day, name, 0)] += n
         if topic is None:
             for day, name, n in conn.execute(
                     select(hashtag_days.c.day, hashtag_days.c.hashtag, hashtag_days.c.posts)
                     .where(hashtag_days.c.day >= start, hashtag_days.c.day <= end)):
-                out[(TAG, day, name)] += n
+                out[(TAG, day, name, 0)] += n
+    return out
+
+
+def top_links(db: Database, start: date, end: date, limit: int) -> list[tuple[str, int, int]]:
+    """(link, distinct authors, posts) of the rollup's days [start, end], most authors
+    first, then most posts, then the link: one GROUP BY over the link rollup, the
+    `limit` first (and the ties at the edge, so that mutes can still reorder them)."""
+    authors = func.count(func.distinct(link_days.c.author_id))
+    total = func.sum(link_days.c.posts)
+    stmt = (select(link_days.c.link, authors, total)
+            .where(link_days.c.day >= start, link_days.c.day <= end)
+            .group_by(link_days.c.link)
+            .order_by(authors.desc(), total.desc(), link_days.c.link).limit(limit))
+    with db.engine.connect() as conn:
+        return [(link, int(a), int(n)) for link, a, n in conn.execute(stmt)]
+
+
+def links_of(db: Database, start: date, end: date, links: list[str]
+             ) -> dict[str, dict[int, int]]:
+    """link -> {author id: posts} over the days [start, end], for these links."""
+    out: dict[str, dict[int, int]] = {}
+    with db.engine.connect() as conn:
+        for i in range(0, len(links), 500):
+            for link, author, n in conn.execute(
+                    select(link_days.c.link, link_days.c.author_id, func.sum(link_days.c.posts))
+                    .where(link_days.c.day >= start, link_days.c.day <= end,
+                           link_days.c.link.in_(links[i:i + 500]))
+                    .group_by(link_days.c.link, link_days.c.author_id)):
+                out.setdefault(link, {})[author] = int(n)
     return out
 
 

@@ -20,31 +20,41 @@ from aggregator.storage.repository import Repository
 from aggregator.storage.retopic import retopic_batch
 from aggregator.storage.schema import post_topics, posts
 from aggregator.storage.threads import save_context
-from aggregator.storage.trend_schema import hashtag_days, topic_days
+from aggregator.storage.trend_schema import hashtag_days, link_days, topic_days
 from tests.tui.seed import NOW, Match, post, settings_for
 
 
-def direct(db: Database) -> tuple[Counter[tuple[str, str]], Counter[tuple[str, str]]]:
-    """(day, topic) and (day, hashtag) counted from the posts, the slow obvious way."""
+Counts = tuple[Counter[tuple[str, str]], Counter[tuple[str, str]], Counter[tuple[str, str, int]]]
+
+
+def direct(db: Database) -> Counts:
+    """(day, topic), (day, hashtag) and (day, link, author) counted from the posts, the
+    slow obvious way."""
     topics: Counter[tuple[str, str]] = Counter()
     tags: Counter[tuple[str, str]] = Counter()
+    links: Counter[tuple[str, str, int]] = Counter()
     with db.engine.connect() as conn:
         shown = {r.id: r for r in conn.execute(select(posts)) if r.deleted_at is None
                  and not r.context}
         for r in shown.values():
+            day = r.created_at.date().isoformat()
             for tag in {t.lower() for t in json.loads(r.hashtags)}:
-                tags[(r.created_at.date().isoformat(), tag)] += 1
+                tags[(day, tag)] += 1
+            for link in set(json.loads(r.links)):
+                links[(day, link, r.author_id)] += 1
         for pid, topic in conn.execute(select(post_topics.c.post_id, post_topics.c.topic)):
             if pid in shown:
                 topics[(shown[pid].created_at.date().isoformat(), topic)] += 1
-    return topics, tags
+    return topics, tags, links
 
 
-def rolled(db: Database) -> tuple[Counter[tuple[str, str]], Counter[tuple[str, str]]]:
+def rolled(db: Database) -> Counts:
     with db.engine.connect() as conn:
         topics = Counter({(d.isoformat(), t): n for d, t, n in conn.execute(select(topic_days))})
         tags = Counter({(d.isoformat(), t): n for d, t, n in conn.execute(select(hashtag_days))})
-    return topics, tags
+        links = Counter({(d.isoformat(), u, a): n
+                         for d, u, a, n in conn.execute(select(link_days))})
+    return topics, tags, links
 
 
 def check(db: Database) -> None:
@@ -59,6 +69,8 @@ def day_posts(start: int, days: int, per_day: int) -> list:
             n = start + d * 100 + i
             out.append(post(n, minutes_ago=d * 1440 + i * 7 + 1,
                             hashtags=("Measles", "measles", "Vaccines")[: 1 + i % 3],
+                            links=("https://doi.org/10.5555/a", "https://doi.org/10.5555/a",
+                                   f"https://example.org/{i % 2}")[: i % 4],
                             text=f"post {n} #Measles"))
     return out
 
@@ -85,7 +97,7 @@ def test_rollup_matches_a_direct_count_after_every_kind_of_write(db: Database, f
         {(batch[0].created_at.date().isoformat(), "public_health"): 2})
     # an edit that changes the hashtags
     edited = post(1, minutes_ago=1, hashtags=("Flu",), text="edited #Flu",
-                  edited_at=NOW + timedelta(minutes=5))
+                  links=("https://example.org/edited",), edited_at=NOW + timedelta(minutes=5))
     repo.save_page(ids["cardiology"], Page((edited,), None), [[]])
     check(db)
     with db.engine.connect() as conn:
@@ -129,4 +141,4 @@ def test_migration_backfills_the_rollup_from_stored_posts(db: Database) -> None:
     cfg = _alembic_config(db.engine)
     command.downgrade(cfg, "0009")  # drops the rollup...
     command.upgrade(cfg, "heads")  # ...and builds it again from the posts
-    assert rolled(db) == expected and expected[0] and expected[1]
+    assert rolled(db) == expected and all(expected)
