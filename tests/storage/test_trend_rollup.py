@@ -23,7 +23,6 @@ from aggregator.storage.threads import save_context
 from aggregator.storage.trend_schema import hashtag_days, link_days, topic_days
 from tests.tui.seed import NOW, Match, post, settings_for
 
-
 Counts = tuple[Counter[tuple[str, str]], Counter[tuple[str, str]], Counter[tuple[str, str, int]]]
 
 

@@ -38,29 +38,22 @@ def _day(value: object) -> date:
     return date.fromisoformat(str(value)[:10])  # SQLite: 'YYYY-MM-DD HH:MM:SS.ffffff'
 
 
+def _day_table(name: str, *keys: sa.Column[object]) -> sa.Table:
+    """A rollup table: (day, *keys) -> posts."""
+    return op.create_table(
+        name, sa.Column("day", sa.Date(), nullable=False), *keys,
+        sa.Column("posts", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day", *(k.name for k in keys)))
+
+
 def upgrade() -> None:
-    topic_days = op.create_table(
-        "topic_days",
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("topic", sa.String(length=64), nullable=False),
-        sa.Column("posts", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("day", "topic"),
-    )
-    hashtag_days = op.create_table(
-        "hashtag_days",
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("hashtag", sa.String(length=_HASHTAG_CHARS), nullable=False),
-        sa.Column("posts", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("day", "hashtag"),
-    )
-    link_days = op.create_table(
-        "link_days",
-        sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("link", sa.String(length=_LINK_CHARS), nullable=False),
-        sa.Column("author_id", _ID, nullable=False),
-        sa.Column("posts", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("day", "link", "author_id"),
-    )
+    topic_days = _day_table("topic_days", sa.Column("topic", sa.String(length=64),
+                                                    nullable=False))
+    hashtag_days = _day_table("hashtag_days", sa.Column(
+        "hashtag", sa.String(length=_HASHTAG_CHARS), nullable=False))
+    link_days = _day_table("link_days",
+                           sa.Column("link", sa.String(length=_LINK_CHARS), nullable=False),
+                           sa.Column("author_id", _ID, nullable=False))
     conn = op.get_bind()
     visible = "p.deleted_at IS NULL AND p.context = false"
     if conn.dialect.name == "sqlite":
