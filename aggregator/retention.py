@@ -8,11 +8,13 @@ kept. A dry run counts what would go and changes nothing.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, delete, exists, func, select
 
+from aggregator.storage import trend_rollup
 from aggregator.storage.db import Database
 from aggregator.storage.schema import accounts, boosts, posts
 
@@ -50,7 +52,9 @@ def prune_posts(db: Database, before: datetime, *, keep_starred: bool = False,
             ids = [r[0] for r in conn.execute(select(posts.c.id).where(where).limit(BATCH))]
             if not ids:
                 break
+            counted = trend_rollup.snapshot(conn, ids)
             conn.execute(delete(posts).where(posts.c.id.in_(ids)))
+            trend_rollup.apply(conn, counted, Counter())  # the trend rollup follows
         removed += len(ids)
     with db.engine.begin() as conn:
         gone = conn.execute(delete(accounts).where(_orphans())).rowcount

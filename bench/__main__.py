@@ -310,6 +310,10 @@ def bench_reads(report: Report, url: str | None, sizes: list[int], runs: int,
         report.add(Figure(f"[{scale}] reader first screen (Textual, headless)", first, "s",
                           "< 1.5 s" if big else "", (first or 99) < 1.5 if big else None,
                           [r["first_screen_s"] for r in results]))
+        shown = med("trends_view_s")
+        report.add(Figure(f"[{scale}] Trends view opens (Textual, headless)", shown, "s",
+                          "< 1 s" if big else "", (shown or 99) < 1 if big else None,
+                          [r["trends_view_s"] for r in results]))
         page = med("topic_unread_ms")
         report.add(Figure(f"[{scale}] page of 50 by topic+unread", page, "ms",
                           "< 50 ms" if big else "", (page or 999) < 50 if big else None))

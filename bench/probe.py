@@ -70,6 +70,50 @@ async def _first_screen(url: str) -> tuple[float, int]:
     return seconds, shown
 
 
+async def _trends_screen(url: str) -> tuple[float, int]:
+    """The reader's Trends view opening, once the reader has settled: from pushing the
+    screen (what the sidebar's Enter does) to its sparklines drawn, with the clock at the
+    archive's newest post (the bench archive's days are past)."""
+    from sqlalchemy import func, select
+
+    from aggregator.clock import ManualClock
+    from aggregator.reader.feed import StorageFeedReader
+    from aggregator.storage.db import open_database
+    from aggregator.storage.repository import Repository
+    from aggregator.storage.schema import posts
+    from aggregator.topics.taxonomy import load_taxonomy
+    from bench.generate import bench_settings
+    from tui.app import ReaderApp
+    from tui.screens.trends import TrendsScreen
+
+    db = open_database(url)
+    with db.engine.connect() as conn:
+        newest = conn.execute(select(func.max(posts.c.created_at))).scalar_one()
+    clock = ManualClock(newest)
+    names = {t.id: t.name for t in load_taxonomy(None).topics}
+    reader = StorageFeedReader(db, Repository(db, clock), bench_settings(url), clock, names)
+    app = ReaderApp(reader, None, poll_seconds=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        while app.main_screen.posts.window.total == 0:
+            await pilot.pause(0.005)
+        # the reader settled (its first page and sidebar counts in), as a person would
+        # find it before choosing Trends
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        started = time.perf_counter()
+        screen = TrendsScreen(reader)
+        app.push_screen(screen)
+        while screen.trends is None:
+            if time.perf_counter() - started > 60:
+                raise RuntimeError("the Trends view drew nothing within 60 s")
+            await pilot.pause(0.005)
+        await pilot.pause()  # one refresh: the sparklines are on screen
+        seconds = time.perf_counter() - started
+        shown = len(screen.trends.series)
+    db.dispose()
+    return seconds, shown
+
+
 def _search_where(db: Any, text: str) -> tuple[Any, str]:
     from aggregator.clock import SystemClock
 
@@ -106,6 +150,7 @@ def main(url: str) -> dict[str, Any]:
     out["first_screen_s"], out["first_screen_rows"] = asyncio.run(_first_screen(url))
     # The reader's own peak: everything so far was the real app up to its first screen.
     out["reader_rss_mb"] = peak_rss_mb()
+    out["trends_view_s"], out["trends_topics"] = asyncio.run(_trends_screen(url))
     db = open_database(url)
     try:
         unread = posts.c.is_read == false()

@@ -20,6 +20,8 @@ KEYMAP: tuple[tuple[str, str], ...] = (
           "(rounds mutes list / remove)"),
     ("Catch-up", "in the sidebar: new since your last catch-up, by author, notable "
                  "first; Enter opens a group and marks it read"),
+    ("Trends", "in the sidebar: posts per topic per day, rising topics and hashtags, most "
+               "shared links; Enter on a rising one shows its posts"),
     ("c", "curator: lists and members (a add, d remove, m move, y sync status; Esc back)"),
     ("R", "collect now (runs in the background; progress in the status bar)"),
     ("Tab", "move focus between the sidebar, the list and the reading pane"),

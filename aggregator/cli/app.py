@@ -119,4 +119,6 @@ def rounds(ctx: click.Context, config: str | None, database_url: str | None, ver
       rounds demo        try it all on bundled sample posts
     """
     configure_logging(verbose, quiet)
-    ctx.obj = AppContext(config=config, database_url=database_url)
+    # a caller (a test) may hand in a context to inject its clock; the options win
+    given = ctx.obj if isinstance(ctx.obj, AppContext) else AppContext()
+    ctx.obj = AppContext(config=config, database_url=database_url, clock=given.clock)

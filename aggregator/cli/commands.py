@@ -18,4 +18,5 @@ from aggregator.cli import (  # noqa: F401
     read,
     status,
     topics,
+    trends,
 )

@@ -20,7 +20,9 @@ from aggregator.errors import QueryError
 from aggregator.models import NETWORKS
 from aggregator.mutes import all_mutes, hidden_clause
 from aggregator.query import parse_query
+from aggregator.reader import trends
 from aggregator.reader.catchup import Catchup, StorageCatchup
+from aggregator.reader.trends import Trends
 from aggregator.settings import Settings, default_config_path
 from aggregator.storage import mutes as stored_mutes
 from aggregator.storage import queries, threads
@@ -51,6 +53,7 @@ __all__ = ["COUNT_CAP", "NETWORK_NAMES", "FeedReader", "Mute", "PostDetail", "Po
 
 logger = logging.getLogger(__name__)
 
+TRENDS_VIEW = "trends"  # the sidebar's Trends: a screen of its own
 NETWORK_NAMES = {"mastodon": "Mastodon", "twitter": "X", "bluesky": "Bluesky", "feed": "Feeds"}
 
 
@@ -150,6 +153,11 @@ class FeedReader(Protocol):
         """Mark one group of `catchup` read (None: none); -> posts marked."""
         ...
 
+    def trends(self) -> Trends:
+        """Posts per topic per day, what is rising, the most shared links, now
+        (aggregator.reader.trends)."""
+        ...
+
 
 class Refresher(Protocol):
     def collect(self, progress: Callable[[str], None]) -> str:
@@ -184,7 +192,7 @@ class StorageFeedReader:
 
     def list_views(self) -> list[View]:
         views = [View("all", "All"), View("unread", "Unread"), View("starred", "Starred"),
-                 View("catchup", "Catch-up")]
+                 View("catchup", "Catch-up"), View(TRENDS_VIEW, "Trends")]
         views += [View(f"view:{v.name}", v.name, "Views") for v in self.settings.views]
         # no taxonomy given: the topics present in the archive
         topics = list(self.topic_names) or queries.list_topics(self.db)
@@ -292,6 +300,8 @@ class StorageFeedReader:
             if v.id == "catchup":
                 counts[v.id] = self.catchups.count()
                 continue
+            if v.id == TRENDS_VIEW:  # a screen of its own, not a list of posts
+                continue
             try:
                 filters.append(self._filter(v.id, "", muted))
             except QueryError as exc:
@@ -319,6 +329,10 @@ class StorageFeedReader:
 
     def mark_caught_up(self, catchup: Catchup, group_id: str | None) -> int:
         return self.catchups.mark_read(catchup, group_id)
+
+    def trends(self) -> Trends:
+        return trends.trends(self.db, self.settings, self.clock,
+                             topic_names=self.topic_names, vocabulary=self._vocab())
 
 
 class ServiceRefresher:

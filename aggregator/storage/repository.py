@@ -7,6 +7,7 @@ middle of a pass neither loses nor duplicates a post.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -30,7 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from aggregator.clock import Clock
 from aggregator.models import Author, Page, Post, SourceState, TopicLike
 from aggregator.settings import Settings
-from aggregator.storage import sqlite_pages
+from aggregator.storage import sqlite_pages, trend_rollup
 from aggregator.storage.archive_schema import post_versions
 from aggregator.storage.db import Database
 from aggregator.storage.rows import EDITED_COLUMNS, count_rows, post_dict, topic_dicts
@@ -217,11 +218,30 @@ class Repository:
                 post = _with_boosts(post, prior.boosts + post.boosts)
             by_key[post.key] = post
         keys = list(by_key)
-        if self._fast:
-            new = sqlite_pages.save_posts(
-                conn, source_id, batch, by_key, topics, author_ids, stamp,
-                lambda existing: self._update_existing(conn, existing, by_key, undated_edits,
-                                                       now))
+        # The trend rollup follows: the posts already stored as they count before and after
+        # this page (edits, topics added, context brought in), the new ones as written.
+        before: Counter[trend_rollup.Key] = Counter()
+        known: dict[str, int] = {}
+
+        def update_existing(existing: dict[str, int]) -> None:
+            known.update(existing)
+            before.update(trend_rollup.snapshot(conn, list(existing.values())))
+            self._update_existing(conn, existing, by_key, undated_edits, now)
+
+        def follow_rollup(ids: dict[str, int]) -> None:
+            topic_ids: dict[str, set[str]] = {}
+            for p, matches in zip(batch, topics, strict=False):
+                topic_ids.setdefault(p.key, set()).update(m.topic for m in matches)
+            after = trend_rollup.snapshot(conn, list(known.values()))
+            after += trend_rollup.fresh(
+                (ids[k], author_ids[(p.network, p.author.key)], p, topic_ids.get(k, ()))
+                for k in keys if k not in known for p in (by_key[k],))
+            trend_rollup.apply(conn, before, after)
+
+        if self._fast:  # same rows, plain DBAPI statements (sqlite_pages)
+            new, all_ids = sqlite_pages.save_posts(
+                conn, source_id, batch, by_key, topics, author_ids, stamp, update_existing)
+            follow_rollup(all_ids)
             return SaveResult(new=new, existing=len(keys) - new)
         existing = self._post_ids(conn, network, keys)
         fresh = [by_key[k] for k in keys if k not in existing]
@@ -231,7 +251,7 @@ class Repository:
                 [post_dict(p, author_ids[(p.network, p.author.key)], now) for p in fresh],
             )
         ids = {**existing, **self._post_ids(conn, network, [p.key for p in fresh])}
-        self._update_existing(conn, existing, by_key, undated_edits, now)
+        update_existing(existing)
         _refresh_counts(conn, count_rows(existing, by_key))
         self._insert_ignore(conn, post_sources, [
             {"post_id": ids[k], "source_id": source_id, "created_at": by_key[k].created_at,
@@ -244,6 +264,7 @@ class Repository:
         for post, matches in zip(batch, topics, strict=False):
             rows += topic_dicts(ids[post.key], post.created_at, matches)
         self._insert_ignore(conn, post_topics, rows)
+        follow_rollup(ids)
         return SaveResult(new=len(fresh), existing=len(keys) - len(fresh))
 
     def _insert_ignore(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -278,7 +299,9 @@ class Repository:
     def save_edit(self, post_id: int, post: Post) -> bool:
         """Store `post` as the newer version of post `post_id`; False if it is not newer."""
         with self.db.engine.begin() as conn:
+            before = trend_rollup.snapshot(conn, [post_id])
             edited = self._apply_edits(conn, [(post_id, post)]) > 0
+            trend_rollup.apply(conn, before, trend_rollup.snapshot(conn, [post_id]))
             _refresh_counts(conn, count_rows({post.key: post_id}, {post.key: post}))
         return edited
 
@@ -356,8 +379,10 @@ class Repository:
     def mark_deleted(self, post_id: int) -> None:
         """The server no longer has the post: hide it (export, reader) from now on."""
         with self.db.engine.begin() as conn:
+            before = trend_rollup.snapshot(conn, [post_id])
             conn.execute(update(posts).where(posts.c.id == post_id)
                          .values(deleted_at=self.clock.now()))
+            trend_rollup.apply(conn, before, Counter())
 
     # ------------------------------------------------------------------ reader state
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from aggregator.models import Author, Media, Post, TopicLike
+from aggregator.storage import trend_rollup
 from aggregator.storage.repository import Repository, upsert_app_state
 from aggregator.storage.rows import topic_dicts
 from aggregator.storage.schema import post_sources, post_topics, posts, sources
@@ -44,6 +45,7 @@ def retopic_batch(repo: Repository, after_id: int, limit: int, topics_of: Topics
         if not rows:
             return []
         ids = [r.id for r in rows]
+        before = trend_rollup.snapshot(conn, ids)
         names: dict[int, list[str]] = {}
         for pid, name in conn.execute(
                 select(post_sources.c.post_id, sources.c.name)
@@ -62,6 +64,7 @@ def retopic_batch(repo: Repository, after_id: int, limit: int, topics_of: Topics
             new_rows += topic_dicts(r.id, r.created_at, matches)
         if new_rows:
             conn.execute(post_topics.insert(), new_rows)
+        trend_rollup.apply(conn, before, trend_rollup.snapshot(conn, ids))
         upsert_app_state(conn, mark_key, mark(ids[-1]))
     return ids
 

@@ -32,6 +32,7 @@ from aggregator.storage import archive_schema as archive_schema
 from aggregator.storage import curation_schema as curation_schema
 from aggregator.storage import mute_schema as mute_schema
 from aggregator.storage import thread_schema as thread_schema
+from aggregator.storage import trend_schema as trend_schema
 from aggregator.storage.base import Id, UTCDateTime
 from aggregator.storage.base import metadata as metadata
 
@@ -76,7 +77,7 @@ posts = Table(
     Column("has_media", Boolean, nullable=False, default=False),
     Column("sensitive", Boolean, nullable=False, default=False),
     # the JSON as received, compressed: read and written only through storage.rawjson
-    # (migration 0013; a Text column before)
+    # (migration 0012; a Text column before)
     Column("raw", LargeBinary, nullable=False, default=b""),
     Column("edited_at", UTCDateTime),
     Column("deleted_at", UTCDateTime),
@@ -134,7 +135,7 @@ post_sources = Table(
     Column("created_at", UTCDateTime, nullable=False),  # the post's, for ordered reads
     Column("first_seen", UTCDateTime, nullable=False),
     Index("ix_post_sources_source", "source_id", "created_at", "post_id"),
-    sqlite_with_rowid=False,  # the primary key is the table (migration 0013)
+    sqlite_with_rowid=False,  # the primary key is the table (migration 0012)
 )
 
 post_topics = Table(
@@ -146,7 +147,7 @@ post_topics = Table(
     Column("matched", Text, nullable=False, default=""),
     Column("weight", Integer, nullable=False, default=1),
     Index("ix_post_topics_topic", "topic", "created_at", "post_id"),
-    sqlite_with_rowid=False,  # the primary key is the table (migration 0013)
+    sqlite_with_rowid=False,  # the primary key is the table (migration 0012)
 )
 
 runs = Table(

@@ -76,7 +76,7 @@ _INSERT_TOPIC = (f"INSERT INTO post_topics ({', '.join(TOPIC_COLUMNS)}) "
 
 
 # While this app_state row exists in the writing transaction, the full-text insert trigger
-# skips rows (migration 0013); it is deleted again before the transaction ends.
+# skips rows (migration 0012); it is deleted again before the transaction ends.
 DEFERRED_MARK = "fts.deferred"
 DEFER_FTS = (f"INSERT INTO app_state (key, value) VALUES ('{DEFERRED_MARK}', '') "
               "ON CONFLICT (key) DO NOTHING")
@@ -150,8 +150,9 @@ def post_ids(conn: Connection, network: str, keys: Sequence[str], *, table: str 
 def save_posts(conn: Connection, source_id: int, batch: Sequence[Post],
                by_key: dict[str, Post], topics: Sequence[Sequence[TopicLike]],
                author_ids: dict[tuple[str, str], int], now: str,
-               update_edits: Callable[[dict[str, int]], None]) -> int:
-    """Posts of one page (deduplicated in `by_key`) and their links; -> how many were new.
+               update_edits: Callable[[dict[str, int]], None]) -> tuple[int, dict[str, int]]:
+    """Posts of one page (deduplicated in `by_key`) and their links; -> how many were new,
+    and the ids of the page's posts by key.
 
     `update_edits(existing)` is called with the ids of posts already stored, in the same
     place of the sequence as on the Core path.
@@ -189,4 +190,4 @@ def save_posts(conn: Connection, source_id: int, batch: Sequence[Post],
             topic_rows += [topic_row(pid, when, m) for m in matches]
     if topic_rows:
         conn.exec_driver_sql(_INSERT_TOPIC, topic_rows)
-    return len(fresh)
+    return len(fresh), ids

@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from aggregator.errors import StorageError
 from aggregator.models import Post
+from aggregator.storage import trend_rollup
 from aggregator.storage.curation_schema import identities
 from aggregator.storage.db import Database
 from aggregator.storage.rawjson import decode_raw
@@ -140,10 +141,13 @@ def save_context(repo: Repository, post_id: int, batch: Sequence[Post],
                 conn.execute(insert(posts).on_conflict_do_nothing(
                     index_elements=["network", "key"]), rows)
                 new = len(fresh)
-            for (_network, key), pid in existing.items():
-                post = by_key[key]
-                if post.edited_at is not None:
-                    _edit(conn, pid, post, now)
+            edited = [(pid, by_key[key]) for (_network, key), pid in existing.items()
+                      if by_key[key].edited_at is not None]
+            before = trend_rollup.snapshot(conn, [pid for pid, _ in edited])
+            for pid, post in edited:
+                _edit(conn, pid, post, now)
+            trend_rollup.apply(conn, before,  # an edit may change a post's hashtags
+                               trend_rollup.snapshot(conn, [pid for pid, _ in edited]))
         stmt = insert(thread_fetches).values(
             post_id=post_id, fetched_at=now,
             gaps=dumps([{"ref": ref, "state": state} for ref, state in gaps]))

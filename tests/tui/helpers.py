@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from textual.app import App
 from textual.pilot import Pilot
@@ -17,6 +18,8 @@ from aggregator.reader.feed import PostRow
 from tests.tui.screen_text import screen_text
 from tui.app import ReaderApp
 from tui.screens.main import MainScreen
+
+S = TypeVar("S")
 
 TIMEOUT = 60.0  # seconds; only a safety net for a test that would otherwise hang
 STEP = 0.02
@@ -85,3 +88,19 @@ def listed(app: ReaderApp) -> list[PostRow]:
     w = app.main_screen.posts.window
     rows = [w.row(i) for i in range(w.total)]
     return [r for r in rows if r is not None]
+
+
+async def open_from_sidebar(pilot: Pilot[None], app: ReaderApp, view_id: str,
+                            screen_type: type[S]) -> S:
+    """Enter on the sidebar's `view_id` (Catch-up, Trends): wait for its screen."""
+    from tui.widgets.sidebar import Sidebar
+
+    await loaded(pilot, app)
+    sidebar = main(app).query_one(Sidebar)
+    sidebar.focus()
+    sidebar.highlighted = sidebar.get_option_index(view_id)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, screen_type))
+    screen = app.screen
+    assert isinstance(screen, screen_type)
+    return screen

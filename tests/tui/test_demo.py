@@ -345,3 +345,13 @@ async def test_T_on_a_demo_tweet_asks_the_cost_then_fetches_the_conversation(
         shown = screen_text(app)
         assert "could not fetch" not in shown
         assert "Colorectal cancer in people under 50" in shown and "FIT test" in shown
+
+
+def test_trends_has_weeks_of_posts_and_something_rising(demo: Demo) -> None:
+    t = reader(demo).trends()
+    by_topic = {s.topic: s for s in t.series}
+    active_days = sum(1 for n in by_topic["oncology"].counts if n)
+    assert active_days >= 8  # posts spread over weeks, not only the last days
+    assert {"vaccines", "public_health"} <= {r.id for r in t.rising_topics}
+    assert any(r.ratio is not None for r in t.rising_topics)  # against a real baseline
+    assert t.rising_tags and t.links

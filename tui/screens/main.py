@@ -16,7 +16,14 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, OptionList
 
 from aggregator.errors import QueryError
-from aggregator.reader.feed import FeedReader, PostDetail, Refresher, Setup, View
+from aggregator.reader.feed import (
+    TRENDS_VIEW,
+    FeedReader,
+    PostDetail,
+    Refresher,
+    Setup,
+    View,
+)
 from aggregator.reader.images import ImageLoader
 from aggregator.reader.thread import ThreadFetcher
 from tui import guidance
@@ -28,6 +35,7 @@ from tui.screens.links import LinksScreen
 from tui.screens.mute_chooser import MuteChooser
 from tui.screens.thread import ThreadScreen
 from tui.screens.topic_picker import TopicPicker
+from tui.screens.trends import TrendsScreen
 from tui.screens.workers import STATE_POST, STATE_VIEW, WorkerScreen
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.footer import KeysFooter
@@ -166,6 +174,9 @@ class MainScreen(WorkerScreen):
         if event.option.id == "catchup":  # a screen of its own, over the lists
             self.app.push_screen(CatchupScreen(self.reader), self.caught_up)
             return
+        if event.option.id == TRENDS_VIEW:  # a screen of its own too
+            self.app.push_screen(TrendsScreen(self.reader), self.trend_chosen)
+            return
         if event.option.id and event.option.id != self.view_id:
             self.open_view(event.option.id)
             self.write_state(STATE_VIEW, event.option.id)
@@ -177,6 +188,27 @@ class MainScreen(WorkerScreen):
         selected = self.posts.selected
         self.open_view(self.view_id, seek=selected.id if selected else None)
         self.fetch_counts(self.views)
+        self.posts.focus()
+
+    def trend_chosen(self, chosen: str | None) -> None:
+        """Back from Trends: on a rising topic's view, or on all posts filtered by a
+        rising hashtag (`tag:NAME`); Esc: where the lists were."""
+        self.query_one(Sidebar).select(self.view_id)
+        if chosen and chosen.startswith("topic:"):
+            self.query_text = ""
+            self.open_view(chosen)
+            self.write_state(STATE_VIEW, chosen)
+        elif chosen and chosen.startswith("tag:"):
+            try:
+                self.reader.check_query(chosen)
+            except QueryError as exc:  # a hashtag the query language cannot spell
+                self.notify(f"cannot filter on {chosen}: {exc}", markup=False,
+                            severity="warning")
+                self.posts.focus()
+                return
+            self.query_text = chosen
+            self.open_view("all")
+            self.write_state(STATE_VIEW, "all")
         self.posts.focus()
 
     def view_label(self) -> str:

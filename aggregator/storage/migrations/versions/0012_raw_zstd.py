@@ -22,8 +22,8 @@ other connection ever sees it); the writer then indexes its new rows in one INSE
 SELECT (storage/sqlite_pages.py). Measured on 20,000 bench posts: 50-97 µs a post through
 the per-row trigger, 16 µs in one statement per page.
 
-Revision ID: 0013
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from alembic import op
 
 from aggregator.storage.rawjson import decode_raw, encode_raw
 
-revision = "0013"
-down_revision = "0009"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
