@@ -14,6 +14,7 @@ from aggregator.cli import (  # noqa: F401
     export,
     feeds,
     mutes,
+    papers,
     read,
     status,
     topics,

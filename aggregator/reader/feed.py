@@ -21,9 +21,10 @@ from aggregator.models import NETWORKS
 from aggregator.mutes import all_mutes, hidden_clause
 from aggregator.query import parse_query
 from aggregator.reader.catchup import Catchup, StorageCatchup
+from aggregator.reader.papers import RankedWork
 from aggregator.settings import Settings, default_config_path
 from aggregator.storage import mutes as stored_mutes
-from aggregator.storage import queries, threads
+from aggregator.storage import papers, queries, threads
 from aggregator.storage.db import Database
 from aggregator.storage.mutes import Mute, muted_clause, unmuted
 from aggregator.storage.queries import (
@@ -55,8 +56,8 @@ NETWORK_NAMES = {"mastodon": "Mastodon", "twitter": "X", "bluesky": "Bluesky", "
 
 @dataclass(frozen=True, slots=True)
 class View:
-    """A sidebar entry. `id`: all, unread, starred, catchup (a screen of its own, not a
-    list), view:NAME, topic:ID, source:ID, network:NAME. `group` is the sidebar heading
+    """A sidebar entry. `id`: all, unread, starred, catchup and papers (screens of their
+    own, not lists), view:NAME, topic:ID, source:ID, network:NAME. `group` is the sidebar heading
     it sits under ("" for the first four)."""
 
     id: str
@@ -149,6 +150,14 @@ class FeedReader(Protocol):
         """Mark one group of `catchup` read (None: none); -> posts marked."""
         ...
 
+    def list_papers(self, since: datetime | None, limit: int) -> list[RankedWork]:
+        """Works shared since `since` (None: ever), by distinct voices (the Papers view)."""
+        ...
+
+    def paper_posts(self, work_id: int, limit: int) -> list[PostRow]:
+        """The newest `limit` posts sharing a work (muted ones left out)."""
+        ...
+
 
 class Refresher(Protocol):
     def collect(self, progress: Callable[[str], None]) -> str:
@@ -183,7 +192,7 @@ class StorageFeedReader:
 
     def list_views(self) -> list[View]:
         views = [View("all", "All"), View("unread", "Unread"), View("starred", "Starred"),
-                 View("catchup", "Catch-up")]
+                 View("catchup", "Catch-up"), View("papers", "Papers")]
         views += [View(f"view:{v.name}", v.name, "Views") for v in self.settings.views]
         # no taxonomy given: the topics present in the archive
         topics = list(self.topic_names) or queries.list_topics(self.db)
@@ -291,6 +300,8 @@ class StorageFeedReader:
             if v.id == "catchup":
                 counts[v.id] = self.catchups.count()
                 continue
+            if v.id == "papers":  # a ranking, not a list of unread posts
+                continue
             try:
                 filters.append(self._filter(v.id, "", muted))
             except QueryError as exc:
@@ -318,6 +329,14 @@ class StorageFeedReader:
 
     def mark_caught_up(self, catchup: Catchup, group_id: str | None) -> int:
         return self.catchups.mark_read(catchup, group_id)
+
+    def list_papers(self, since: datetime | None, limit: int) -> list[RankedWork]:
+        return papers.rank_works(self.db, since=since, limit=limit)
+
+    def paper_posts(self, work_id: int, limit: int) -> list[PostRow]:
+        muted = self._muted()
+        where = papers.sharing(work_id, None if muted is None else unmuted(muted))
+        return queries.list_posts(self.db, where, before=None, limit=limit)
 
 
 class ServiceRefresher:

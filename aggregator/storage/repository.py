@@ -33,6 +33,7 @@ from aggregator.settings import Settings
 from aggregator.storage import sqlite_pages
 from aggregator.storage.archive_schema import post_versions
 from aggregator.storage.db import Database
+from aggregator.storage.papers import Shared, WorkLike, save_shared
 from aggregator.storage.rows import EDITED_COLUMNS, count_rows, post_dict, topic_dicts
 from aggregator.storage.schema import (
     accounts,
@@ -144,14 +145,18 @@ class Repository:
     # ------------------------------------------------------------------ posts
 
     def save_page(self, source_id: int, page: Page,
-                  topics: Sequence[Sequence[TopicLike]] = ()) -> SaveResult:
+                  topics: Sequence[Sequence[TopicLike]] = (),
+                  works: Sequence[Sequence[WorkLike]] = ()) -> SaveResult:
         """Store one page and, when the page carries one, the source's new state.
 
-        `topics[i]` are the topic matches of `page.posts[i]`.
+        `topics[i]` are the topic matches of `page.posts[i]`, `works[i]` the scholarly
+        works it shares (aggregator.papers.detect), stored in the same transaction.
         """
         with self.db.engine.begin() as conn:
             result = self._save_posts(conn, source_id, page.posts, topics,
                                       undated_edits=page.undated_edits)
+            if any(works):
+                self._save_works(conn, page.posts, works)
             if page.state is not None:
                 conn.execute(update(sources).where(sources.c.id == source_id).values(
                     cursor=page.state.cursor, resolved_id=page.state.resolved_id))
@@ -204,6 +209,19 @@ class Repository:
             rows += topic_dicts(ids[post.key], post.created_at, matches)
         self._insert_ignore(conn, post_topics, rows)
         return SaveResult(new=len(fresh), existing=len(keys) - len(fresh))
+
+    def _save_works(self, conn: Connection, batch: Sequence[Post],
+                    works: Sequence[Sequence[WorkLike]]) -> None:
+        """The works of a page's posts: one select of the posts' ids and authors (only
+        pages with a work pay it), then `papers.save_shared`."""
+        sharing = [(p, w) for p, w in zip(batch, works, strict=False) if w]
+        network = sharing[0][0].network
+        keys = list(dict.fromkeys(p.key for p, _ in sharing))
+        stored = {r.key: r for r in conn.execute(
+            select(posts.c.key, posts.c.id, posts.c.author_id, posts.c.created_at)
+            .where(posts.c.network == network, posts.c.key.in_(keys)))}
+        save_shared(conn, [Shared(row.id, row.created_at, row.author_id, w)
+                           for p, w in sharing if (row := stored.get(p.key)) is not None])
 
     def _insert_ignore(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
         if rows:

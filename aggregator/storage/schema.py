@@ -30,6 +30,7 @@ from sqlalchemy import (
 from aggregator.storage import archive_schema as archive_schema
 from aggregator.storage import curation_schema as curation_schema
 from aggregator.storage import mute_schema as mute_schema
+from aggregator.storage import papers_schema as papers_schema
 from aggregator.storage import thread_schema as thread_schema
 from aggregator.storage.base import Id, UTCDateTime
 from aggregator.storage.base import metadata as metadata
