@@ -92,6 +92,15 @@ LINKS = ["https://doi.org/10.1056/NEJMoa{n}", "https://www.medrxiv.org/content/1
 LANGS = ["en"] * 16 + ["de", "fr", "es", None]
 
 
+def _popular(draw: int) -> int:
+    """A link's number from a uniform draw, skewed so that a few works are shared by many
+    posts and most by few (as papers are): 7 digits still, the same draws as before."""
+    return 1000000 + int(POPULAR_POOL * ((draw - 1000000) / 9000000) ** 3)
+
+
+POPULAR_POOL = 20_000  # distinct numbers behind the links
+
+
 def _load_body(path: Path) -> Any:
     with path.open(encoding="utf-8") as fh:
         return json.load(fh)["body"]
@@ -149,7 +158,7 @@ class _Factory:
                         for _ in range(length))
         paragraphs = [f"<p>{' '.join(parts)} {text}</p>" if parts else f"<p>{text}</p>"]
         if rng.random() < 0.35:
-            url = rng.choice(LINKS).format(n=rng.randint(1000000, 9999999))
+            url = rng.choice(LINKS).format(n=_popular(rng.randint(1000000, 9999999)))
             scheme, rest = url.split("://", 1)
             paragraphs.append(
                 f'<p><a href="{url}" target="_blank" rel="nofollow noopener" translate="no">'
@@ -329,6 +338,7 @@ def fill(url: str, n: int, seed: int = SEED, page: int = 2000) -> int:
     from aggregator.collectors.twitter.entities import TweetPage
     from aggregator.collectors.twitter.normalize import normalize_page
     from aggregator.models import Page
+    from aggregator.papers.detect import detect_post
     from aggregator.storage.copy import analyze
     from aggregator.storage.db import open_database
     from aggregator.storage.repository import Repository
@@ -352,12 +362,14 @@ def fill(url: str, n: int, seed: int = SEED, page: int = 2000) -> int:
                 source_id = mastodon_ids[(c * 1000 + j) % len(mastodon_ids)]
                 posts = tuple(normalize_status(s) for s in batch)
                 topics = [classify(p, ()) for p in posts]
-                done += repo.save_page(source_id, Page(posts, None), topics).new
+                works = [detect_post(p) for p in posts]
+                done += repo.save_page(source_id, Page(posts, None), topics, works).new
         for batch_pages in _chunks(generate_tweets(n_x, seed), max(1, page // 100)):
             posts = tuple(p for body in batch_pages
                           for p in normalize_page(TweetPage.from_json(body)))
             topics = [classify(p, ()) for p in posts]
-            done += repo.save_page(ids["x-list"], Page(posts, None), topics).new
+            works = [detect_post(p) for p in posts]
+            done += repo.save_page(ids["x-list"], Page(posts, None), topics, works).new
         _mark(db)
         analyze(db)  # what autovacuum does after a bulk load, and `rounds db copy` does
     finally:

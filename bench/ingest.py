@@ -1,6 +1,7 @@
 """Ingest: normalize + classify + store + full-text index, against sqlite-utils upsert_all.
 
-Ours: raw status dicts -> normalize_statuses -> classify -> Repository.save_page (pages of
+Ours: raw status dicts -> normalize_statuses -> classify + find the scholarly works
+(aggregator.papers.detect, as the collect service does) -> Repository.save_page (pages of
 `page` posts; the FTS5 index is kept by the schema's triggers, the PostgreSQL tsvector is
 a generated column), into a freshly migrated database.
 
@@ -32,6 +33,7 @@ def ingest_ours(url: str, statuses: list[dict[str, Any]], page: int = 1000
     from aggregator.clock import SystemClock
     from aggregator.collectors.mastodon.normalize import AuthorCache, normalize_statuses
     from aggregator.models import Page
+    from aggregator.papers.detect import detect_post
     from aggregator.storage.db import open_database
     from aggregator.storage.repository import Repository
     from aggregator.topics.wiring import make_classify
@@ -48,7 +50,8 @@ def ingest_ours(url: str, statuses: list[dict[str, Any]], page: int = 1000
         for batch in _chunks(statuses, page):
             posts = tuple(normalize_statuses(batch, authors))
             topics = [classify(p, ()) for p in posts]
-            new += repo.save_page(source_id, Page(posts, None), topics).new
+            works = [detect_post(p) for p in posts]
+            new += repo.save_page(source_id, Page(posts, None), topics, works).new
         seconds = time.perf_counter() - started
     finally:
         db.dispose()

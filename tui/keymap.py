@@ -20,6 +20,9 @@ KEYMAP: tuple[tuple[str, str], ...] = (
           "(rounds mutes list / remove)"),
     ("Catch-up", "in the sidebar: new since your last catch-up, by author, notable "
                  "first; Enter opens a group and marks it read"),
+    ("Papers", "in the sidebar: the papers, preprints and trials your voices shared, most "
+               "voices first; Enter shows the posts discussing one (Enter on a post shows "
+               "it in the lists), o opens its link, p changes the period"),
     ("c", "curator: lists and members (a add, d remove, m move, y sync status; Esc back)"),
     ("R", "collect now (runs in the background; progress in the status bar)"),
     ("Tab", "move focus between the sidebar, the list and the reading pane"),

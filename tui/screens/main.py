@@ -26,6 +26,7 @@ from tui.links import open_url, post_links
 from tui.screens.catchup import CatchupScreen
 from tui.screens.links import LinksScreen
 from tui.screens.mute_chooser import MuteChooser
+from tui.screens.papers import PapersScreen
 from tui.screens.thread import ThreadScreen
 from tui.screens.topic_picker import TopicPicker
 from tui.screens.workers import STATE_POST, STATE_VIEW, WorkerScreen
@@ -166,6 +167,9 @@ class MainScreen(WorkerScreen):
         if event.option.id == "catchup":  # a screen of its own, over the lists
             self.app.push_screen(CatchupScreen(self.reader), self.caught_up)
             return
+        if event.option.id == "papers":  # a ranking of its own, over the lists
+            self.app.push_screen(PapersScreen(self.reader, self.opener), self.papers_closed)
+            return
         if event.option.id and event.option.id != self.view_id:
             self.open_view(event.option.id)
             self.write_state(STATE_VIEW, event.option.id)
@@ -177,6 +181,16 @@ class MainScreen(WorkerScreen):
         selected = self.posts.selected
         self.open_view(self.view_id, seek=selected.id if selected else None)
         self.fetch_counts(self.views)
+        self.posts.focus()
+
+    def papers_closed(self, post_id: int | None = None) -> None:
+        """Back from Papers: a post chosen there is shown in All, selected."""
+        if post_id is None:
+            self.query_one(Sidebar).select(self.view_id)
+            self.posts.focus()
+            return
+        self.open_view("all", seek=post_id)
+        self.write_state(STATE_VIEW, "all")
         self.posts.focus()
 
     def view_label(self) -> str:
