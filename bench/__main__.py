@@ -35,6 +35,7 @@ def _rate(n: int, seconds: list[float]) -> tuple[float, list[float]]:
 def bench_ingest(report: Report, n: int, runs: int) -> None:
     from bench.ingest import (
         classify_seconds,
+        detect_seconds,
         fresh_sqlite,
         ingest_ours,
         ingest_sqlite_utils,
@@ -47,6 +48,11 @@ def bench_ingest(report: Report, n: int, runs: int) -> None:
     rate, rates = _rate(count, seconds)
     report.add(Figure(f"classification alone, one core ({count:,} posts)", rate, "posts/s",
                       ">= 20,000/s", rate >= 20_000, rates))
+    count, sharing, seconds = detect_seconds(statuses[:20_000], max(runs, 3))
+    rate, rates = _rate(count, seconds)
+    report.add(Figure(f"finding scholarly works alone, one core ({count:,} posts)", rate,
+                      "posts/s", runs=rates,
+                      note=f"{sharing:,} of them share a DOI, PMID, NCT or journal page"))
     expected = len(expected_keys(statuses))
     ours, theirs = [], []
     with tempdir() as tmp:

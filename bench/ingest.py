@@ -58,6 +58,16 @@ def ingest_ours(url: str, statuses: list[dict[str, Any]], page: int = 1000
     return seconds, new
 
 
+def _per_post(posts: list[Any], fn: Any, runs: int) -> list[float]:
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        for post in posts:
+            fn(post)
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
 def classify_seconds(statuses: list[dict[str, Any]], runs: int) -> tuple[int, list[float]]:
     """Classification alone, one core: (posts, seconds per run) over the normalized
     statuses, with the default taxonomy, as ingest classifies them."""
@@ -66,13 +76,19 @@ def classify_seconds(statuses: list[dict[str, Any]], runs: int) -> tuple[int, li
 
     posts = normalize_statuses(statuses)
     classify = make_classify(bench_settings("sqlite://", n_sources=1))
-    seconds = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        for post in posts:
-            classify(post, ())
-        seconds.append(time.perf_counter() - started)
-    return len(posts), seconds
+    return len(posts), _per_post(posts, lambda post: classify(post, ()), runs)
+
+
+def detect_seconds(statuses: list[dict[str, Any]], runs: int) -> tuple[int, int, list[float]]:
+    """Finding the scholarly works alone, one core, as ingest does (aggregator.papers):
+    (posts, posts sharing a work, seconds per run). idutils is imported before timing
+    (once per process: it compiles its patterns, see aggregator.papers.detect)."""
+    from aggregator.collectors.mastodon.normalize import normalize_statuses
+    from aggregator.papers.detect import detect_post
+
+    posts = normalize_statuses(statuses)
+    sharing = sum(1 for post in posts if detect_post(post))
+    return len(posts), sharing, _per_post(posts, detect_post, runs)
 
 
 def sqlite_utils_rows(statuses: list[dict[str, Any]]

@@ -62,8 +62,9 @@ def work_lines(rank: int, w: RankedWork, width: int) -> list[str]:
 
 def _topic_id(app: AppContext, given: str) -> str:
     topics = app.settings.query_vocabulary().topics
-    by_name = {name.casefold(): tid for tid, name in topics.items()}
-    found = given if given in topics else by_name.get(given.casefold())
+    known = {**{name.casefold(): tid for tid, name in topics.items()},
+             **{tid.casefold(): tid for tid in topics}}
+    found = known.get(given.strip().casefold())
     if found is None:
         near = difflib.get_close_matches(given, list(topics), n=3)
         hint = f"; did you mean {' or '.join(near)}?" if near else ""
