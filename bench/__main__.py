@@ -282,6 +282,11 @@ def bench_reads(report: Report, url: str | None, sizes: list[int], runs: int,
             report.note(f"{scale}: full text measured through the {via}")
         report.add(Figure(f"[{scale}] first 50 full-text hits", hits, "ms",
                           "< 100 ms" if big else "", (hits or 999) < 100 if big else None))
+        for key, period in (("papers_30d", "last 30 days"), ("papers_all", "all time")):
+            report.add(Figure(f"[{scale}] papers: top 50 works by voices, {period}",
+                              med(f"{key}_ms"), "ms",
+                              note=f"the top work: {results[0].get(f'{key}_top_voices')} "
+                                   f"voices"))
         rss = med("reader_rss_mb")
         report.add(Figure(f"[{scale}] reader peak RSS (first screen)", rss, "MB",
                           "< 300 MB" if big else "", (rss or 999) < 300 if big else None))

@@ -64,6 +64,7 @@ _PMCID = re.compile(r"\b(PMC\d{3,9})\b", re.I)
 _ARXIV_IN_TEXT = re.compile(r"\barXiv:\s*(\d{4}\.\d{4,5})(?:v\d+)?\b", re.I)
 _ARXIV_PATH = re.compile(r"/(?:abs|pdf|html)/(\d{4}\.\d{4,5})(?:v\d+)?(?:\.pdf)?/?$", re.I)
 _NCT = re.compile(r"\b(NCT\d{8})\b", re.I)
+_MARKERS = re.compile(r"10\.\d|pmid|pmc\d|arxiv|nct\d", re.I)
 _DIGITS_PATH = re.compile(r"/(?:pubmed/)?(\d{1,9})/?$")
 # a publisher page's suffixes after the DOI (the page, not the work)
 _PAGE_SUFFIX = re.compile(
@@ -124,23 +125,29 @@ def _idutils() -> ModuleType:
 
 
 @lru_cache(maxsize=1)
-def scholarly_hosts() -> tuple[tuple[str, str], ...]:
-    """(host, path prefix) of the default taxonomy's scholarly content types."""
+def scholarly_hosts() -> dict[str, tuple[str, ...]]:
+    """Host -> path prefixes ("" for any) of the default taxonomy's scholarly content
+    types: one dict lookup per label suffix of a link's host."""
     from aggregator.topics.taxonomy import load_taxonomy
 
-    hosts = []
+    hosts: dict[str, tuple[str, ...]] = {}
     for ct in load_taxonomy().content_types:
         if ct.id in SCHOLARLY_TYPES:
             for entry in ct.domains:
                 host, _, path = entry.partition("/")
-                hosts.append((host.removeprefix("www.").lower(), "/" + path if path else ""))
-    return tuple(dict.fromkeys(hosts))
+                host = host.removeprefix("www.").lower()
+                hosts[host] = (*hosts.get(host, ()), "/" + path if path else "")
+    return hosts
 
 
 def _is_scholarly(host: str, path: str) -> bool:
-    lowered = path.lower()
-    return any((host == h or host.endswith("." + h)) and lowered.startswith(p)
-               for h, p in scholarly_hosts())
+    hosts = scholarly_hosts()
+    labels = host.split(".")
+    for i in range(len(labels) - 1):
+        prefixes = hosts.get(".".join(labels[i:]))
+        if prefixes is not None and path.lower().startswith(prefixes):
+            return True
+    return False
 
 
 def _trim(candidate: str) -> str:
@@ -236,8 +243,7 @@ def _cut_short(text: str, end: int) -> bool:
 
 def works_in_text(text: str) -> Iterator[WorkRef]:
     """Identifiers written out in running text (not inside links, see the module doc)."""
-    if not any(marker in text for marker in ("10.", "PMID", "pmid", "PMC", "arXiv", "arxiv",
-                                             "NCT", "nct")):
+    if not _MARKERS.search(text):  # most posts name no identifier: one scan in C
         return
     for m in _DOI_IN_TEXT.finditer(text):
         raw = m.group(1)
@@ -284,6 +290,8 @@ def _clean_title(title: str, url: str) -> str:
 
 def titles_in_raw(raw: str) -> dict[tuple[str, str], str]:
     """Work key -> title from the raw JSON a post arrived as (the first title wins)."""
+    if '"title"' not in raw:  # most posts carry no card: no parse, no walk
+        return {}
     try:
         data = orjson.loads(raw) if raw else None
     except orjson.JSONDecodeError:
