@@ -70,7 +70,9 @@ async def test_papers_ranked_by_voices_and_enter_shows_the_posts(
         shown = await wait_for_text(
             pilot, app, "3 works shared by your voices, last 30 days, most voices first",
             "3 voices   2 posts  SGLT2 inhibitors for everyone with HFrEF: the guideline",
-            "doi:10.1000/hf.2026", "[i]Five[/i] days - PubMed", "PMID 38012345")
+            "doi:10.1000/hf.20", "[i]Five[/i] days - PubMed", "PMID 38012345",
+            "Enter: its posts · doi:10.1000/hf.2026 · https://doi.org/10.1000/hf.2026 · first "
+            "seen 2026-11-27 · ")
         await pilot.press("enter")  # the first work: its posts
         shown = await wait_for_text(pilot, app, "2 posts discussing it", "Journal club",
                                     "Dr Jane Heart")

@@ -168,6 +168,21 @@ class PapersScreen(Screen[int | None]):
         work_id = int(str(node.data).removeprefix("work:"))
         return next((w for w in self.works if w.id == work_id), None)
 
+    def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[str]) -> None:
+        """The highlighted work in full on the status line: identifier, link, first seen
+        and who (the row above is cut to the screen's width)."""
+        event.stop()
+        w = self._work_at_cursor()
+        if w is None or not str(event.node.data or "").startswith("work:"):
+            return
+        link = link_of(w)
+        ident = identifier_of(w)
+        where = link if ident == link.removeprefix("https://") else f"{ident} · {link}"
+        who = "; ".join(w.who) + (f" and {w.voices - len(w.who)} more"
+                                  if w.voices > len(w.who) else "")
+        self.say(sanitize_line(f"Enter: its posts · {where} · first seen "
+                               f"{w.first_seen:%Y-%m-%d} · {who}", 400))
+
     def on_tree_node_selected(self, event: Tree.NodeSelected[str]) -> None:
         event.stop()
         data = str(event.node.data or "")
