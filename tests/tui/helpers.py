@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from textual.app import App
 from textual.pilot import Pilot
+from textual.screen import Screen
 
 from aggregator.reader.feed import PostRow
 from tests.tui.screen_text import screen_text
 from tui.app import ReaderApp
 from tui.screens.main import MainScreen
+from tui.widgets.sidebar import Sidebar
 
 TIMEOUT = 60.0  # seconds; only a safety net for a test that would otherwise hang
 STEP = 0.02
@@ -69,6 +72,22 @@ async def loaded(pilot: Pilot[None], app: ReaderApp) -> list[PostRow]:
     await wait_for(pilot, ready, what="the first page and the selected post")
     await settle(pilot, 1)
     return listed(app)
+
+
+S = TypeVar("S", bound=Screen[Any])
+
+
+async def open_from_sidebar(pilot: Pilot[None], app: ReaderApp, view_id: str,
+                            kind: type[S]) -> S:
+    """Enter on a sidebar entry that is a screen of its own (Catch-up, Papers)."""
+    sidebar = main(app).query_one(Sidebar)
+    sidebar.focus()
+    sidebar.highlighted = sidebar.get_option_index(view_id)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, kind))
+    screen = app.screen
+    assert isinstance(screen, kind)
+    return screen
 
 
 def main(app: ReaderApp) -> MainScreen:

@@ -8,18 +8,18 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from textual.pilot import Pilot
 
 from aggregator.models import Author
 from aggregator.reader.catchup import STATE_MARK
 from aggregator.storage.db import open_database
 from aggregator.storage.schema import posts
 from tests.tui.conftest import SIZE, MakeApp
-from tests.tui.helpers import loaded, main, wait_for, wait_for_text
+from tests.tui.helpers import loaded, main, open_from_sidebar, wait_for, wait_for_text
 from tests.tui.seed import NOW, Seeder, post, standard
 from tests.tui.test_snapshots import matches_snapshot
 from tui.app import ReaderApp
 from tui.screens.catchup import CatchupScreen
-from tui.widgets.sidebar import Sidebar
 
 JANE = Author("mastodon", "jane@cardio.example", "jane@cardio.example", "Dr Jane Heart")
 EVIL = Author("mastodon", "evil@x.example", "evil@x.example", "[bold red]Evil[/]\x1b[2J")
@@ -48,17 +48,11 @@ def unread(seeded: Seeder) -> set[str]:
         db.dispose()
 
 
-async def open_catchup(pilot: object, app: ReaderApp) -> CatchupScreen:
-    await loaded(pilot, app)  # type: ignore[arg-type]
-    await wait_for(pilot, lambda: main(app).counts.get("catchup") is not None)  # type: ignore[arg-type]
-    sidebar = main(app).query_one(Sidebar)
-    sidebar.focus()
-    sidebar.highlighted = sidebar.get_option_index("catchup")
-    await pilot.press("enter")  # type: ignore[attr-defined]
-    await wait_for(pilot, lambda: isinstance(app.screen, CatchupScreen))  # type: ignore[arg-type]
-    screen = app.screen
-    assert isinstance(screen, CatchupScreen)
-    await wait_for(pilot, lambda: screen.catchup is not None)  # type: ignore[arg-type]
+async def open_catchup(pilot: Pilot[None], app: ReaderApp) -> CatchupScreen:
+    await loaded(pilot, app)
+    await wait_for(pilot, lambda: main(app).counts.get("catchup") is not None)
+    screen = await open_from_sidebar(pilot, app, "catchup", CatchupScreen)
+    await wait_for(pilot, lambda: screen.catchup is not None)
     return screen
 
 

@@ -9,15 +9,22 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from aggregator.models import Author
 from tests.tui.conftest import SIZE, MakeApp, Opened
-from tests.tui.helpers import loaded, main, selected, wait_for, wait_for_text
+from tests.tui.helpers import (
+    loaded,
+    main,
+    open_from_sidebar,
+    selected,
+    wait_for,
+    wait_for_text,
+)
 from tests.tui.seed import Seeder, author, post, standard
 from tests.tui.test_snapshots import matches_snapshot
 from tui.app import ReaderApp
 from tui.screens.papers import PapersScreen
-from tui.widgets.sidebar import Sidebar
 
 ALI = Author("mastodon", "ali@med.example", "ali@med.example", "Ali Renal")
 EVIL = Author("mastodon", "evil@x.example", "evil@x.example", "[bold red]Evil[/]\x1b[2J")
@@ -45,16 +52,10 @@ def with_papers(path: Path) -> Seeder:
     return s
 
 
-async def open_papers(pilot: object, app: ReaderApp) -> PapersScreen:
-    await loaded(pilot, app)  # type: ignore[arg-type]
-    sidebar = main(app).query_one(Sidebar)
-    sidebar.focus()
-    sidebar.highlighted = sidebar.get_option_index("papers")
-    await pilot.press("enter")  # type: ignore[attr-defined]
-    await wait_for(pilot, lambda: isinstance(app.screen, PapersScreen))  # type: ignore[arg-type]
-    screen = app.screen
-    assert isinstance(screen, PapersScreen)
-    await wait_for(pilot, lambda: screen.works is not None)  # type: ignore[arg-type]
+async def open_papers(pilot: Pilot[None], app: ReaderApp) -> PapersScreen:
+    await loaded(pilot, app)
+    screen = await open_from_sidebar(pilot, app, "papers", PapersScreen)
+    await wait_for(pilot, lambda: screen.works is not None)
     return screen
 
 

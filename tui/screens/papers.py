@@ -17,19 +17,17 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import Static, Tree
+from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from aggregator.reader.feed import FeedReader, PostRow
 from aggregator.reader.papers import PERIODS, RankedWork, identifier_of, link_of, period_start
 from tui.links import open_url
 from tui.sanitize import sanitize_line
+from tui.screens.tree_screen import TreeScreen
 from tui.timefmt import relative
-from tui.widgets.footer import KeysFooter
 
 HINT = "Enter shows the posts discussing a paper · o opens its link · p period · Esc back"
 LIMIT = 100  # works shown
@@ -71,20 +69,18 @@ def post_label(p: PostRow, now: datetime) -> Text:
     return text
 
 
-class PapersScreen(Screen[int | None]):
+class PapersScreen(TreeScreen[int | None]):
     """Dismissed with a post id (Enter on a post: show it in the lists), or None."""
+
+    NAME = "papers"
+    LOADING = "Papers: loading…"
+    HINT = HINT
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="papers-back"),
         Binding("o", "open_link", "Open link", id="papers-open"),
         Binding("p", "period", "Period", id="papers-period"),
     ]
-    DEFAULT_CSS = """
-    PapersScreen #papers-head { height: auto; padding: 0 1; }
-    PapersScreen Tree { height: 1fr; padding: 0 1; overflow-x: hidden; }
-    PapersScreen #papers-status { height: 1; padding: 0 1; color: $text-muted; }
-    PapersScreen #papers-status.error { color: $error; }
-    """
 
     def __init__(self, reader: FeedReader, opener: Callable[[str], object],
                  period: int = 1) -> None:
@@ -96,23 +92,6 @@ class PapersScreen(Screen[int | None]):
         self.works: list[RankedWork] | None = None
         self.nodes: dict[int, TreeNode[str]] = {}
         self.loaded: set[int] = set()
-
-    def compose(self) -> ComposeResult:
-        yield Static(Text("Papers: loading…", style="bold"), id="papers-head", markup=False)
-        tree: Tree[str] = Tree("papers", id="papers-tree")
-        tree.show_root = False
-        tree.auto_expand = True  # Enter on a work shows its posts
-        yield tree
-        yield Static(Text(HINT), id="papers-status", markup=False)
-        yield KeysFooter(compact=True, show_command_palette=False)
-
-    @property
-    def ranked(self) -> Tree[str]:
-        return self.query_one("#papers-tree", Tree)
-
-    def on_mount(self) -> None:
-        self.ranked.focus()
-        self.reload()
 
     def reload(self) -> None:
         self.generation += 1
@@ -137,14 +116,14 @@ class PapersScreen(Screen[int | None]):
         self.works = msg.works
         self.nodes.clear()
         self.loaded.clear()
-        tree = self.ranked
+        tree = self.rows
         tree.clear()
         head = Text("Papers", style="bold")
         voices = "shared by your voices"
         head.append(f"  {len(msg.works)}{'+' if len(msg.works) >= LIMIT else ''} "
                     f"work{'' if len(msg.works) == 1 else 's'} {voices}, "
                     f"{PERIODS[self.period][0]}, most voices first", style="dim")
-        self.query_one("#papers-head", Static).update(head)
+        self.set_head(head)
         if not msg.works:
             self.say(NOTHING)
             return
@@ -154,15 +133,8 @@ class PapersScreen(Screen[int | None]):
                                              allow_expand=True)
         tree.move_cursor(tree.root.children[0])
 
-    def say(self, text: str, *, error: bool = False) -> None:
-        status = self.query_one("#papers-status", Static)
-        status.update(Text(text))
-        status.set_class(error, "error")
-
     def _work_at_cursor(self) -> RankedWork | None:
-        node = self.ranked.cursor_node
-        while node is not None and node.parent is not None and node.parent is not self.ranked.root:
-            node = node.parent
+        node = self.top_node()
         if node is None or self.works is None or not str(node.data or "").startswith("work:"):
             return None
         work_id = int(str(node.data).removeprefix("work:"))
