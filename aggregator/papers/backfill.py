@@ -55,6 +55,8 @@ def backfill(db: Database, repo: Repository, *, batch: int = BATCH, restart: boo
             break
         shared = []
         for r in rows:
+            if not r.visible:  # deleted, or fetched only as a conversation's context
+                continue
             works = detect_works(post_links(r.network, r.url, _links(r.links)),
                                  r.spoiler + "\n" + r.text, raw=r.raw)
             if works:

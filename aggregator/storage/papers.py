@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from aggregator.errors import CurationError
 from aggregator.storage.base import UTCDateTime
 from aggregator.storage.catchup import voices_of
-from aggregator.storage.curation_schema import curated_lists, memberships
+from aggregator.storage.curation_schema import curated_lists, identities, memberships
 from aggregator.storage.db import Database
 from aggregator.storage.papers_schema import post_works, works
 from aggregator.storage.schema import accounts, boosts, post_topics, posts
@@ -133,16 +133,20 @@ class StoredPost:
     spoiler: str
     links: str  # JSON list
     raw: str
+    visible: bool  # not deleted, not a conversation's context: only these share works
 
 
 def posts_after(db: Database, after_id: int, limit: int) -> list[StoredPost]:
     """The next `limit` posts by id after `after_id` (the backfill's keyset)."""
+    visible = and_(posts.c.deleted_at.is_(None), posts.c.context == false())
     with db.engine.connect() as conn:
         rows = conn.execute(
             select(posts.c.id, posts.c.network, posts.c.url, posts.c.created_at,
-                   posts.c.author_id, posts.c.text, posts.c.spoiler, posts.c.links, posts.c.raw)
+                   posts.c.author_id, posts.c.text, posts.c.spoiler, posts.c.links, posts.c.raw,
+                   visible.label("visible"))
             .where(posts.c.id > after_id).order_by(posts.c.id).limit(limit)).all()
-    return [StoredPost(*r) for r in rows]
+    return [StoredPost(r.id, r.network, r.url, r.created_at, r.author_id, r.text, r.spoiler,
+                       r.links, r.raw, bool(r.visible)) for r in rows]
 
 
 def last_post_id(db: Database) -> int:
@@ -165,27 +169,28 @@ def save_backfill(db: Database, shared: Sequence[Shared], state_key: str, last_i
 def _shares(conn: Connection, since: datetime | None, topic: str | None
             ) -> list[tuple[int, int, datetime, datetime, int]]:
     """(work id, account id, first, last, posts) of every author and booster of a work,
-    in the period, counting visible posts only."""
-    visible = and_(posts.c.deleted_at.is_(None), posts.c.context == false())
-    authored = (select(post_works.c.work_id, post_works.c.author_id,
-                       func.min(post_works.c.created_at), func.max(post_works.c.created_at),
-                       func.count())
-                .select_from(post_works.join(posts, posts.c.id == post_works.c.post_id))
-                .where(visible))
+    in the period. post_works holds visible posts only (see papers_schema), so this reads
+    its covering (created_at, work_id, author_id) index and the boosts' time index, never
+    the posts table."""
+    shared = select(post_works.c.work_id, post_works.c.author_id, post_works.c.created_at)
     boosted = (select(post_works.c.work_id, boosts.c.booster_id,
                       func.min(boosts.c.created_at), func.max(boosts.c.created_at),
                       literal(0))
-               .select_from(boosts.join(post_works, post_works.c.post_id == boosts.c.post_id)
-                            .join(posts, posts.c.id == boosts.c.post_id))
-               .where(visible))
+               .select_from(boosts.join(post_works, post_works.c.post_id == boosts.c.post_id)))
     if since is not None:
-        authored = authored.where(post_works.c.created_at >= literal(since, UTCDateTime()))
+        shared = shared.where(post_works.c.created_at >= literal(since, UTCDateTime()))
         boosted = boosted.where(boosts.c.created_at >= literal(since, UTCDateTime()))
     if topic is not None:
         tagged = select(post_topics.c.post_id).where(post_topics.c.topic == topic)
-        authored = authored.where(post_works.c.post_id.in_(tagged))
+        shared = shared.where(post_works.c.post_id.in_(tagged))
         boosted = boosted.where(post_works.c.post_id.in_(tagged))
-    authored = authored.group_by(post_works.c.work_id, post_works.c.author_id)
+    # Materialized first, grouped after: grouping post_works directly, SQLite walks the
+    # whole primary key (to group without sorting) instead of the period's index range:
+    # 0.53 s against 0.02 s for 30 days of a 1M-post archive.
+    rows = shared.cte("shared").prefix_with("MATERIALIZED")
+    authored = (select(rows.c.work_id, rows.c.author_id, func.min(rows.c.created_at),
+                       func.max(rows.c.created_at), func.count())
+                .group_by(rows.c.work_id, rows.c.author_id))
     boosted = boosted.group_by(post_works.c.work_id, boosts.c.booster_id)
     return [(r[0], r[1], r[2], r[3], int(r[4])) for stmt in (authored, boosted)
             for r in conn.execute(stmt)]
@@ -203,6 +208,20 @@ def _list_voices(conn: Connection, name: str) -> set[int]:
                             .where(memberships.c.list_id == list_id)).scalars())
 
 
+def _maybe_voices(db: Database, people: dict[int, tuple[str, str, str, str]]
+                  ) -> list[tuple[str, str, str]]:
+    """The accounts that may be a curated voice's identity ((network, key, handle)), by
+    one read of the identities (hundreds), so that voices_of looks up a few accounts, not
+    the tens of thousands who shared something."""
+    with db.engine.connect() as conn:
+        known = {(r.network, r.key) for r in conn.execute(
+            select(identities.c.network, identities.c.key))}
+        x_ids = set(conn.execute(select(identities.c.remote_id).where(
+            identities.c.network == "twitter", identities.c.remote_id != "")).scalars())
+    return [(n, k, h) for n, k, h, _ in people.values()
+            if (n, h.lstrip("@").lower()) in known or (n == "twitter" and k in x_ids)]
+
+
 def rank_works(db: Database, *, since: datetime | None = None, topic: str | None = None,
                list_name: str | None = None, limit: int = 50) -> list[RankedWork]:
     """Works by distinct voices, then posts, then the latest share; see the module doc.
@@ -218,7 +237,7 @@ def rank_works(db: Database, *, since: datetime | None = None, topic: str | None
                                          accounts.c.handle, accounts.c.display_name)
                                   .where(accounts.c.id.in_(chunk))):
                 people[r.id] = (r.network, r.key, r.handle, r.display_name or r.handle)
-    voices = voices_of(db, [(n, k, h) for n, k, h, _ in people.values()]) if people else {}
+    voices = voices_of(db, _maybe_voices(db, people)) if people else {}
     tally: dict[int, dict[str, Any]] = {}
     for work_id, account_id, first, last, count in shares:
         person = people.get(account_id)

@@ -4,7 +4,10 @@ share which work.
 
 Registered on the shared `metadata` of `storage.base` (schema.py imports this module so
 that `schema.metadata` is complete). `post_works` repeats the post's time and author so
-that ranking works by distinct voices over a period reads this table and its index only.
+that ranking works by distinct voices over a period reads its covering index only; it
+holds visible posts only (a post marked deleted loses its rows, conversation context
+posts never get any), so the ranking never joins `posts`. Migration 0010 also indexes
+`boosts` by time (the boosts of a period).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ post_works = Table(
     Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),  # the post's
     Column("author_id", ForeignKey("accounts.id"), nullable=False),  # the post's
-    Index("ix_post_works_created", "created_at", "work_id"),
-    Index("ix_post_works_post", "post_id"),
+    # covering: the ranking over a period reads this index alone
+    Index("ix_post_works_created", "created_at", "work_id", "author_id"),
+    Index("ix_post_works_post", "post_id", "work_id"),  # a post's works; boosts -> works
 )

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    delete,
     func,
     or_,
     select,
@@ -34,6 +35,7 @@ from aggregator.storage import sqlite_pages
 from aggregator.storage.archive_schema import post_versions
 from aggregator.storage.db import Database
 from aggregator.storage.papers import Shared, WorkLike, save_shared
+from aggregator.storage.papers_schema import post_works
 from aggregator.storage.rows import EDITED_COLUMNS, count_rows, post_dict, topic_dicts
 from aggregator.storage.schema import (
     accounts,
@@ -335,6 +337,9 @@ class Repository:
         with self.db.engine.begin() as conn:
             conn.execute(update(posts).where(posts.c.id == post_id)
                          .values(deleted_at=self.clock.now()))
+            # a deleted post shares nothing any more (the papers ranking reads post_works
+            # alone, never joining posts: see storage.papers)
+            conn.execute(delete(post_works).where(post_works.c.post_id == post_id))
 
     # ------------------------------------------------------------------ reader state
 

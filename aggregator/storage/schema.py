@@ -105,6 +105,8 @@ boosts = Table(
     Column("booster_id", ForeignKey("accounts.id"), primary_key=True),
     Column("remote_id", String(REMOTE_ID), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # the boosts of a period, read alone (migration 0010: who shared a paper this week)
+    Index("ix_boosts_created", "created_at", "post_id", "booster_id"),
 )
 
 sources = Table(

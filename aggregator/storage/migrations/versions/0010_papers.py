@@ -1,6 +1,7 @@
 """works and post_works: the scholarly works posts share (rounds papers, the Papers view)
 
-Two new tables; posts stored before this revision get their works from
+Two new tables and an index of boosts by time (who shared a paper in a period); posts
+stored before this revision get their works from
 `rounds papers backfill` (batched, resumable), not here: a migration that read every post
 of a large archive would hold `rounds db upgrade` for minutes.
 
@@ -45,12 +46,15 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["author_id"], ["accounts.id"]),
         sa.PrimaryKeyConstraint("work_id", "post_id"),
     )
-    op.create_index("ix_post_works_created", "post_works", ["created_at", "work_id"],
+    op.create_index("ix_post_works_created", "post_works",
+                    ["created_at", "work_id", "author_id"], unique=False)
+    op.create_index("ix_post_works_post", "post_works", ["post_id", "work_id"], unique=False)
+    op.create_index("ix_boosts_created", "boosts", ["created_at", "post_id", "booster_id"],
                     unique=False)
-    op.create_index("ix_post_works_post", "post_works", ["post_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_boosts_created", table_name="boosts")
     op.drop_index("ix_post_works_post", table_name="post_works")
     op.drop_index("ix_post_works_created", table_name="post_works")
     op.drop_table("post_works")
