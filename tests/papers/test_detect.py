@@ -16,6 +16,7 @@ from aggregator.papers.detect import (
     work_of_link,
     works_in_text,
 )
+from tests.conftest import DATA
 
 
 def keys(works: tuple[WorkRef, ...] | list[WorkRef]) -> list[tuple[str, str]]:
@@ -137,6 +138,17 @@ def test_titles_from_a_mastodon_card_an_x_url_entity_and_a_bluesky_embed() -> No
     bare = {"card": {"url": doi, "title": doi}}
     assert detect_works([doi], "", raw=json.dumps(bare))[0].title == ""
     assert detect_works([doi], "", raw="not json")[0].title == ""
+
+
+def test_a_recorded_mastodon_status_card_titles_the_work_it_links() -> None:
+    # the real shape (tests/data/mastodon, recorded from a Mastodon server): a card with
+    # its provider, html, image and nested fields; only its link is made a DOI's here
+    status = json.loads((DATA / "mastodon" / "statuses_get_card.json").read_text("utf-8"))
+    body = status["body"]
+    title = body["card"]["title"]
+    body["card"]["url"] = "https://doi.org/10.1000/recorded.card"
+    found = detect_works(["https://doi.org/10.1000/RECORDED.CARD"], "", raw=json.dumps(body))
+    assert [(w.key, w.title) for w in found] == [(("doi", "10.1000/recorded.card"), title)]
 
 
 def test_links_and_names_people_read() -> None:
