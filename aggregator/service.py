@@ -15,12 +15,15 @@ from aggregator.clock import Clock
 from aggregator.collectors.base import Collector
 from aggregator.errors import AggregatorError, BudgetExhausted, CollectorError, StorageError
 from aggregator.models import Post, TopicLike
+from aggregator.papers.detect import detect_post
 from aggregator.settings import AccountSettings, Settings, SourceSettings
+from aggregator.storage.papers import WorkLike
 from aggregator.storage.repository import Repository
 
 logger = logging.getLogger(__name__)
 
 Classify = Callable[[Post, Sequence[str]], Sequence[TopicLike]]
+DetectWorks = Callable[[Post], Sequence[WorkLike]]
 CollectorFactory = Callable[[AccountSettings], Collector]
 
 
@@ -63,8 +66,10 @@ class CollectService:
     that account's sources (they share its rate budget); `close()` releases them."""
 
     def __init__(self, settings: Settings, repo: Repository, make_collector: CollectorFactory,
-                 clock: Clock, classify: Classify = default_topics_only) -> None:
+                 clock: Clock, classify: Classify = default_topics_only,
+                 detect_works: DetectWorks = detect_post) -> None:
         self.settings = settings
+        self.detect_works = detect_works
         self.repo = repo
         self.make_collector = make_collector
         self.clock = clock
@@ -103,7 +108,8 @@ class CollectService:
             state = self.repo.get_state(source_id)
             for page in collector.fetch_posts(source.target, state, backfill=source.backfill):
                 topics = [self.classify(p, source.topics) for p in page.posts]
-                saved = self.repo.save_page(source_id, page, topics)
+                works = [self.detect_works(p) for p in page.posts]
+                saved = self.repo.save_page(source_id, page, topics, works)
                 result.new += saved.new
                 result.existing += saved.existing
                 result.requests += page.requests

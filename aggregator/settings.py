@@ -110,6 +110,18 @@ class ReaderSettings:
     image_cache_mb: float = 200.0  # the on-disk image cache is trimmed back to this
 
 
+CROSSREF_URL = "https://api.crossref.org"
+
+
+@dataclass(frozen=True, slots=True)
+class PapersSettings:
+    """`[papers]`: only `rounds papers enrich` reads it (nothing is fetched otherwise)."""
+
+    mailto: str = ""  # sent to Crossref (its polite pool); enrich refuses to run without
+    crossref_url: str = CROSSREF_URL
+    requests_per_second: float = 1.0  # at most; Crossref asks for restraint
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     path: Path | None
@@ -121,6 +133,7 @@ class Settings:
     topics_file: Path | None = None
     reader: ReaderSettings = ReaderSettings()
     recheck_hours: int = 48
+    papers: PapersSettings = PapersSettings()
 
     def query_vocabulary(self, imported: Sequence[str] = ()) -> Vocabulary:
         """What queries may name: the taxonomy's topics, the configured sources and the
@@ -200,7 +213,7 @@ _SOURCE_KEYS = {"name", "account", "list", "hashtag", "user", "search", "curated
                 "topics", "backfill"}
 IMAGE_MODES = ("on-demand", "auto", "off")
 _TOP_KEYS = {"database", "accounts", "sources", "views", "mutes", "topics_file", "reader",
-             "recheck_hours"}
+             "recheck_hours", "papers"}
 _TARGETS: tuple[TargetKind, ...] = ("list", "hashtag", "user", "search", "curated", "feed")
 _DEFAULT_BASE = {"twitter": "https://api.twitter.com", "bluesky": "https://public.api.bsky.app",
                  "bluesky+login": "https://bsky.social"}
@@ -435,15 +448,29 @@ def parse_settings(data: Mapping[str, Any], path: Path | None,
                             _megabytes(rt, "image_max_mb", 10.0),
                             _megabytes(rt, "image_cache_mb", 200.0))
     recheck = top.get("recheck_hours", int, 48)
+    papers = _papers(_Table("papers", top.get("papers", dict, {}), path))
     base = path.parent if path else Path.cwd()
     settings = Settings(
         path=path, database_url=url, accounts=accounts, sources=sources, views=tuple(views),
         mutes=tuple(m for m, _ in mute_pairs),
         topics_file=(base / Path(topics_file).expanduser()) if topics_file else None,
-        reader=reader, recheck_hours=recheck,
+        reader=reader, recheck_hours=recheck, papers=papers,
     )
     _check_names(settings, view_tables, [t for _, t in mute_pairs])
     return settings
+
+
+def _papers(t: _Table) -> PapersSettings:
+    t.check_unknown({"mailto", "crossref_url", "requests_per_second"})
+    mailto = t.get("mailto", str, "").strip()
+    if mailto and ("@" not in mailto or any(c.isspace() for c in mailto)):
+        t.fail(t.key("mailto"), f"must be an email address, not {mailto!r}")
+    url = t.get("crossref_url", str, CROSSREF_URL).rstrip("/")
+    _check_url(t, "crossref_url", url, False)
+    rate = float(t.get("requests_per_second", (int, float), 1.0))
+    if not 0 < rate <= 10:
+        t.fail(t.key("requests_per_second"), f"must be above 0 and at most 10, not {rate}")
+    return PapersSettings(mailto, url, rate)
 
 
 def find_config(explicit: str | None, environ: Mapping[str, str]) -> tuple[Path, bool]:

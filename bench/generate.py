@@ -93,6 +93,15 @@ LINKS = ["https://doi.org/10.1056/NEJMoa{n}", "https://www.medrxiv.org/content/1
 LANGS = ["en"] * 16 + ["de", "fr", "es", None]
 
 
+def _popular(draw: int) -> int:
+    """A link's number from a uniform draw, skewed so that a few works are shared by many
+    posts and most by few (as papers are): 7 digits still, the same draws as before."""
+    return 1000000 + int(POPULAR_POOL * ((draw - 1000000) / 9000000) ** 3)
+
+
+POPULAR_POOL = 20_000  # distinct numbers behind the links
+
+
 def _load_body(path: Path) -> Any:
     with path.open(encoding="utf-8") as fh:
         return json.load(fh)["body"]
@@ -150,7 +159,7 @@ class _Factory:
                         for _ in range(length))
         paragraphs = [f"<p>{' '.join(parts)} {text}</p>" if parts else f"<p>{text}</p>"]
         if rng.random() < 0.35:
-            url = rng.choice(LINKS).format(n=rng.randint(1000000, 9999999))
+            url = rng.choice(LINKS).format(n=_popular(rng.randint(1000000, 9999999)))
             scheme, rest = url.split("://", 1)
             paragraphs.append(
                 f'<p><a href="{url}" target="_blank" rel="nofollow noopener" translate="no">'
@@ -332,6 +341,7 @@ def fill(url: str, n: int, seed: int = SEED, page: int = 2000) -> int:
     from aggregator.collectors.twitter.entities import TweetPage
     from aggregator.collectors.twitter.normalize import normalize_page
     from aggregator.models import Page
+    from aggregator.papers.detect import detect_post
     from aggregator.storage.copy import analyze
     from aggregator.storage.db import open_database
     from aggregator.storage.repository import Repository
@@ -361,7 +371,8 @@ def fill(url: str, n: int, seed: int = SEED, page: int = 2000) -> int:
                 posts = normalize_page(TweetPage.from_json(x_pages[x_done]))
                 x_done += 1
                 topics = [classify(p, ()) for p in posts]
-                stored += repo.save_page(ids["x-list"], Page(posts, None), topics).new
+                works = [detect_post(p) for p in posts]
+                stored += repo.save_page(ids["x-list"], Page(posts, None), topics, works).new
             return stored
 
         chunk = 100_000  # generate in slices: memory stays flat at 1M
@@ -373,7 +384,8 @@ def fill(url: str, n: int, seed: int = SEED, page: int = 2000) -> int:
                 source_id = mastodon_ids[(c * 1000 + j) % len(mastodon_ids)]
                 posts = tuple(normalize_status(s) for s in batch)
                 topics = [classify(p, ()) for p in posts]
-                done += repo.save_page(source_id, Page(posts, None), topics).new
+                works = [detect_post(p) for p in posts]
+                done += repo.save_page(source_id, Page(posts, None), topics, works).new
                 done += store_x(batch[-1]["created_at"])  # same-format ISO times
         done += store_x(None)
         _mark(db)

@@ -1,7 +1,8 @@
 """Ingest: normalize + classify + store + full-text index, against sqlite-utils.
 
 Page by page (`ingest_ours`, what a collector does): raw status dicts -> normalize_statuses
--> classify -> Repository.save_page (pages of `page` posts), into a freshly migrated
+-> classify + find the scholarly works (aggregator.papers.detect, as the collect service
+does) -> Repository.save_page (pages of `page` posts), into a freshly migrated
 database; also PostgreSQL's figure.
 
 Bulk (`python -m bench.ingest MODE FILE TARGET`, one process per run so its peak RSS is
@@ -45,6 +46,7 @@ def ingest_ours(url: str, statuses: list[dict[str, Any]], page: int = 1000
     from aggregator.clock import SystemClock
     from aggregator.collectors.mastodon.normalize import AuthorCache, normalize_statuses
     from aggregator.models import Page
+    from aggregator.papers.detect import detect_post
     from aggregator.storage.db import open_database
     from aggregator.storage.repository import Repository
     from aggregator.topics.wiring import make_classify
@@ -61,11 +63,22 @@ def ingest_ours(url: str, statuses: list[dict[str, Any]], page: int = 1000
         for batch in _chunks(statuses, page):
             posts = tuple(normalize_statuses(batch, authors))
             topics = [classify(p, ()) for p in posts]
-            new += repo.save_page(source_id, Page(posts, None), topics).new
+            works = [detect_post(p) for p in posts]
+            new += repo.save_page(source_id, Page(posts, None), topics, works).new
         seconds = time.perf_counter() - started
     finally:
         db.dispose()
     return seconds, new
+
+
+def _per_post(posts: list[Any], fn: Any, runs: int) -> list[float]:
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        for post in posts:
+            fn(post)
+        seconds.append(time.perf_counter() - started)
+    return seconds
 
 
 def classify_seconds(statuses: list[dict[str, Any]], runs: int) -> tuple[int, list[float]]:
@@ -76,13 +89,19 @@ def classify_seconds(statuses: list[dict[str, Any]], runs: int) -> tuple[int, li
 
     posts = normalize_statuses(statuses)
     classify = make_classify(bench_settings("sqlite://", n_sources=1))
-    seconds = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        for post in posts:
-            classify(post, ())
-        seconds.append(time.perf_counter() - started)
-    return len(posts), seconds
+    return len(posts), _per_post(posts, lambda post: classify(post, ()), runs)
+
+
+def detect_seconds(statuses: list[dict[str, Any]], runs: int) -> tuple[int, int, list[float]]:
+    """Finding the scholarly works alone, one core, as ingest does (aggregator.papers):
+    (posts, posts sharing a work, seconds per run). idutils is imported before timing
+    (once per process: it compiles its patterns, see aggregator.papers.detect)."""
+    from aggregator.collectors.mastodon.normalize import normalize_statuses
+    from aggregator.papers.detect import detect_post
+
+    posts = normalize_statuses(statuses)
+    sharing = sum(1 for post in posts if detect_post(post))
+    return len(posts), sharing, _per_post(posts, detect_post, runs)
 
 
 def sqlite_utils_rows(statuses: list[dict[str, Any]]
@@ -169,13 +188,14 @@ def prepare_setup(url: str) -> None:
     _worker["authors"] = AuthorCache()
 
 
-def prepare(lines: list[bytes]) -> tuple[Any, list[Any]]:
-    """JSON lines -> (posts, their topic matches): the work before storing."""
+def prepare(lines: list[bytes]) -> tuple[Any, list[Any], list[Any]]:
+    """JSON lines -> (posts, their topic matches, their works): the work before storing."""
     from aggregator.collectors.mastodon.normalize import normalize_statuses
+    from aggregator.papers.detect import detect_post
 
     posts = tuple(normalize_statuses([orjson.loads(x) for x in lines], _worker["authors"]))
     classify = _worker["classify"]
-    return posts, [classify(p, ()) for p in posts]
+    return posts, [classify(p, ()) for p in posts], [detect_post(p) for p in posts]
 
 
 def ingest_bulk(url: str, path: Path, *, workers: int) -> tuple[float, int]:
@@ -193,8 +213,8 @@ def ingest_bulk(url: str, path: Path, *, workers: int) -> tuple[float, int]:
         started = time.perf_counter()
         prepared = ahead(line_batches(path), prepare, initializer=prepare_setup,
                          initargs=(url,), workers=workers)
-        result = repo.save_pages(source_id, ((Page(posts, None), topics)
-                                             for posts, topics in prepared))
+        result = repo.save_pages(source_id, ((Page(posts, None), topics, works)
+                                             for posts, topics, works in prepared))
         seconds = time.perf_counter() - started
     finally:
         db.dispose()
@@ -209,6 +229,7 @@ def stage_costs(path: Path, tmp: Path, n: int = 10_000) -> dict[str, float]:
     from aggregator.clock import SystemClock
     from aggregator.collectors.mastodon.normalize import AuthorCache, normalize_statuses
     from aggregator.models import Page
+    from aggregator.papers.detect import detect_post
     from aggregator.storage.db import open_database
     from aggregator.storage.rawjson import encode_raw
     from aggregator.storage.repository import Repository
@@ -230,8 +251,9 @@ def stage_costs(path: Path, tmp: Path, n: int = 10_000) -> dict[str, float]:
         for p in normalize_statuses(dicts[i:i + 1000], authors)))
     classify = make_classify(bench_settings("sqlite://", n_sources=1))
     topics = timed("classify", lambda: [classify(p, ()) for p in posts])
+    works = timed("find scholarly works", lambda: [detect_post(p) for p in posts])
     timed("compress raw JSON (zstd, in store)", lambda: [encode_raw(p.raw) for p in posts])
-    blob = timed("pickle to the main process", lambda: pickle.dumps((posts, topics)))
+    blob = timed("pickle to the main process", lambda: pickle.dumps((posts, topics, works)))
     timed("unpickle in the main process", lambda: pickle.loads(blob))
     url, _ = fresh_sqlite(tmp, "stages")
     db = open_database(url)
@@ -239,7 +261,7 @@ def stage_costs(path: Path, tmp: Path, n: int = 10_000) -> dict[str, float]:
         repo = Repository(db, SystemClock())
         source_id = repo.sync_sources(bench_settings(url, n_sources=1))["src00"]
         timed("store (save_pages, FTS included)", lambda: repo.save_pages(source_id, [
-            (Page(posts[i:i + 1000], None), topics[i:i + 1000])
+            (Page(posts[i:i + 1000], None), topics[i:i + 1000], works[i:i + 1000])
             for i in range(0, len(posts), 1000)]))
     finally:
         db.dispose()

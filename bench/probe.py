@@ -9,6 +9,9 @@ so that its peak RSS is the reader's alone. Prints one JSON object.
 * fulltext: the first 50 hits of a word query through the query language
   (aggregator.query + aggregator.storage.search), as the reader's filter box runs it:
   the median over WORDS, and for a very common and a rare word.
+* papers: the top 50 works by distinct voices (`storage.papers.rank_works`, what
+  `rounds papers` and the reader's Papers view run) over the last 30 days (the view's
+  default period) and over all time.
 """
 
 from __future__ import annotations
@@ -140,9 +143,11 @@ def _raw_fts(db: Any, words: str) -> Any:
 
 
 def main(url: str) -> dict[str, Any]:
-    from sqlalchemy import false
+    from datetime import timedelta
 
-    from aggregator.storage import queries
+    from sqlalchemy import false, func, select
+
+    from aggregator.storage import papers, queries
     from aggregator.storage.db import open_database
     from aggregator.storage.schema import posts
 
@@ -179,6 +184,13 @@ def main(url: str) -> dict[str, Any]:
             out[f"fulltext_{key}_ms"], _ = _median_ms(
                 lambda w: queries.list_posts(db, w, limit=50), [where], repeat=5)
             out[f"fulltext_{key}_rows"] = len(queries.list_posts(db, where, limit=50))
+        with db.engine.connect() as conn:
+            newest = conn.execute(select(func.max(posts.c.created_at))).scalar_one()
+        for key, since in (("papers_30d", newest - timedelta(days=30)), ("papers_all", None)):
+            out[f"{key}_ms"], _ = _median_ms(
+                lambda s: papers.rank_works(db, since=s, limit=50), [since])
+            ranked = papers.rank_works(db, since=since, limit=50)
+            out[f"{key}_top_voices"] = ranked[0].voices if ranked else 0
     finally:
         db.dispose()
     out["maxrss_mb"] = peak_rss_mb()

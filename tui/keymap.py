@@ -22,6 +22,9 @@ KEYMAP: tuple[tuple[str, str], ...] = (
                  "first; Enter opens a group and marks it read"),
     ("Trends", "in the sidebar: posts per topic per day, rising topics and hashtags, most "
                "shared links; Enter on a rising one shows its posts"),
+    ("Papers", "in the sidebar: the papers, preprints and trials your voices shared, most "
+               "voices first; Enter shows the posts discussing one (Enter on a post shows "
+               "it in the lists), o opens its link, p changes the period"),
     ("c", "curator: lists and members (a add, d remove, m move, y sync status; Esc back)"),
     ("R", "collect now (runs in the background; progress in the status bar)"),
     ("Tab", "move focus between the sidebar, the list and the reading pane"),

@@ -15,6 +15,7 @@ from aggregator.cli import (  # noqa: F401
     feeds,
     importing,
     mutes,
+    papers,
     read,
     status,
     topics,

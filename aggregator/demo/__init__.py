@@ -105,7 +105,7 @@ def demo_settings(url: str, base_url: str) -> Settings:
               for feed in load_feeds()),
         ),
         views=(
-            ViewSettings("Papers", "type:paper"),
+            ViewSettings("Paper links", "type:paper"),  # a list; Papers ranks the works
             ViewSettings("Heart, last week", "topic:cardiology since:7d"),
             ViewSettings("With media", "has:media"),
         ),

@@ -130,6 +130,14 @@ def _m_media(status_id: str, domain: str, alt: str) -> Json:
             "description": alt, "blurhash": "UBL_:rOpGG-oBUNG,qRj2so|=eE1w^n4S5NH"}
 
 
+def _m_card(url: str, title: str) -> Json:
+    """A link card as Mastodon sends it (the server fetched the page's metadata)."""
+    return {"url": url, "title": title, "description": "", "language": "en", "type": "link",
+            "author_name": "", "author_url": "", "provider_name": "", "provider_url": "",
+            "html": "", "width": 0, "height": 0, "image": None, "image_description": "",
+            "embed_url": "", "blurhash": None, "published_at": None, "authors": []}
+
+
 def mastodon_data(spec: Json) -> Json:
     """Statuses as `GET /api/v1/timelines/list/:id` sends them (boosts as reblog wrappers,
     Mastodon 4.5 quotes, replies with mentions), newest first."""
@@ -179,6 +187,8 @@ def mastodon_data(spec: Json) -> Json:
                                       f'{_m_link(quoted["url"])}</p>')
             if "media" in post:
                 status["media_attachments"] = [_m_media(status_id, domain, post["media"])]
+            if "card" in post:
+                status["card"] = _m_card(post["links"][0], post["card"])
         _keep(post, status, by_ref, later, statuses)
     return {**_envelope(spec, "statuses", "Mastodon API entity", statuses, later),
             "statuses": statuses}
@@ -194,7 +204,7 @@ def _x_user(person: Json, index: int) -> Json:
 
 
 def _x_entities(text: str, links: list[tuple[str, str]],
-                users: dict[str, Json]) -> Json:
+                users: dict[str, Json], card: str = "") -> Json:
     entities: Json = {}
     for m in TOKEN.finditer(text):
         sign, word = m.groups()
@@ -210,6 +220,9 @@ def _x_entities(text: str, links: list[tuple[str, str]],
         entities.setdefault("urls", []).append(
             {"start": start, "end": start + len(short), "url": short, "expanded_url": url,
              "display_url": url.split("://", 1)[-1][:24] + ("…" if len(url) > 32 else "")})
+    if card and links:  # X unwinds the first link and reads its page's title
+        entities["urls"][0].update(unwound_url=links[0][1], title=card, status=200,
+                                   description="")
     return entities
 
 

@@ -26,6 +26,7 @@ from aggregator.clock import Clock
 from aggregator.errors import ConfigError, InputError
 from aggregator.importing.items import Item
 from aggregator.models import Page, Post, TopicLike
+from aggregator.papers.detect import detect_post
 from aggregator.service import Classify
 from aggregator.settings import Settings
 from aggregator.storage.import_sources import StoredSource, ensure_import_source, get_source
@@ -171,8 +172,9 @@ class Importer:
         posts = [i.post for i in group if i.post is not None]
         source_id, defaults = self.source_id(name, posts[0].network, fmt)
         topics = [self._topics(i.post, i.topics, defaults) for i in group if i.post]
+        works = [detect_post(p) for p in posts]  # papers, as collection finds them
         saved = self.repo.save_page(source_id, Page(posts=tuple(posts), state=None,
-                                                    requests=0), topics)
+                                                    requests=0), topics, works)
         return saved.new
 
     def _topics(self, post: Post, recorded: Sequence[str],

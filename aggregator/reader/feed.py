@@ -22,10 +22,11 @@ from aggregator.mutes import all_mutes, hidden_clause
 from aggregator.query import parse_query
 from aggregator.reader import trends
 from aggregator.reader.catchup import Catchup, StorageCatchup
+from aggregator.reader.papers import RankedWork
 from aggregator.reader.trends import Trends
 from aggregator.settings import Settings, default_config_path
 from aggregator.storage import mutes as stored_mutes
-from aggregator.storage import queries, threads
+from aggregator.storage import papers, queries, threads
 from aggregator.storage.db import Database
 from aggregator.storage.import_sources import import_source_names
 from aggregator.storage.mutes import Mute, muted_clause, unmuted
@@ -59,8 +60,8 @@ NETWORK_NAMES = {"mastodon": "Mastodon", "twitter": "X", "bluesky": "Bluesky", "
 
 @dataclass(frozen=True, slots=True)
 class View:
-    """A sidebar entry. `id`: all, unread, starred, catchup (a screen of its own, not a
-    list), view:NAME, topic:ID, source:ID, network:NAME. `group` is the sidebar heading
+    """A sidebar entry. `id`: all, unread, starred, catchup and papers (screens of their
+    own, not lists), view:NAME, topic:ID, source:ID, network:NAME. `group` is the sidebar heading
     it sits under ("" for the first four)."""
 
     id: str
@@ -158,6 +159,14 @@ class FeedReader(Protocol):
         (aggregator.reader.trends)."""
         ...
 
+    def list_papers(self, since: datetime | None, limit: int) -> list[RankedWork]:
+        """Works shared since `since` (None: ever), by distinct voices (the Papers view)."""
+        ...
+
+    def paper_posts(self, work_id: int, limit: int) -> list[PostRow]:
+        """The newest `limit` posts sharing a work (muted ones left out)."""
+        ...
+
 
 class Refresher(Protocol):
     def collect(self, progress: Callable[[str], None]) -> str:
@@ -192,7 +201,8 @@ class StorageFeedReader:
 
     def list_views(self) -> list[View]:
         views = [View("all", "All"), View("unread", "Unread"), View("starred", "Starred"),
-                 View("catchup", "Catch-up"), View(TRENDS_VIEW, "Trends")]
+                 View("catchup", "Catch-up"), View(TRENDS_VIEW, "Trends"),
+                 View("papers", "Papers")]
         views += [View(f"view:{v.name}", v.name, "Views") for v in self.settings.views]
         # no taxonomy given: the topics present in the archive
         topics = list(self.topic_names) or queries.list_topics(self.db)
@@ -300,7 +310,7 @@ class StorageFeedReader:
             if v.id == "catchup":
                 counts[v.id] = self.catchups.count()
                 continue
-            if v.id == TRENDS_VIEW:  # a screen of its own, not a list of posts
+            if v.id in (TRENDS_VIEW, "papers"):  # screens of their own, not lists of posts
                 continue
             try:
                 filters.append(self._filter(v.id, "", muted))
@@ -333,6 +343,14 @@ class StorageFeedReader:
     def trends(self) -> Trends:
         return trends.trends(self.db, self.settings, self.clock,
                              topic_names=self.topic_names, vocabulary=self._vocab())
+
+    def list_papers(self, since: datetime | None, limit: int) -> list[RankedWork]:
+        return papers.rank_works(self.db, since=since, limit=limit)
+
+    def paper_posts(self, work_id: int, limit: int) -> list[PostRow]:
+        muted = self._muted()
+        where = papers.sharing(work_id, None if muted is None else unmuted(muted))
+        return queries.list_posts(self.db, where, before=None, limit=limit)
 
 
 class ServiceRefresher:

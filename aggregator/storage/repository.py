@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    delete,
     func,
     or_,
     select,
@@ -34,6 +35,8 @@ from aggregator.settings import Settings
 from aggregator.storage import sqlite_pages, trend_rollup
 from aggregator.storage.archive_schema import post_versions
 from aggregator.storage.db import Database
+from aggregator.storage.papers import Shared, WorkLike, save_shared
+from aggregator.storage.papers_schema import post_works
 from aggregator.storage.rows import EDITED_COLUMNS, count_rows, post_dict, topic_dicts
 from aggregator.storage.schema import (
     accounts,
@@ -147,21 +150,26 @@ class Repository:
     # ------------------------------------------------------------------ posts
 
     def save_page(self, source_id: int, page: Page,
-                  topics: Sequence[Sequence[TopicLike]] = ()) -> SaveResult:
+                  topics: Sequence[Sequence[TopicLike]] = (),
+                  works: Sequence[Sequence[WorkLike]] = ()) -> SaveResult:
         """Store one page and, when the page carries one, the source's new state.
 
-        `topics[i]` are the topic matches of `page.posts[i]`.
+        `topics[i]` are the topic matches of `page.posts[i]`, `works[i]` the scholarly
+        works it shares (aggregator.papers.detect), stored in the same transaction.
         """
         with self.db.engine.begin() as conn:
             result = self._save_posts(conn, source_id, page.posts, topics,
                                       undated_edits=page.undated_edits)
+            if any(works):
+                self._save_works(conn, page.posts, works)
             if page.state is not None:
                 conn.execute(update(sources).where(sources.c.id == source_id).values(
                     cursor=page.state.cursor, resolved_id=page.state.resolved_id))
         return result
 
     def save_pages(self, source_id: int,
-                   pages: Iterable[tuple[Page, Sequence[Sequence[TopicLike]]]], *,
+                   pages: Iterable[tuple[Page, Sequence[Sequence[TopicLike]],
+                                         Sequence[Sequence[WorkLike]]]], *,
                    commit_every: int = BULK_COMMIT_POSTS) -> SaveResult:
         """Bulk ingest (an import, `db copy`, a backfill): `save_page` for each (page,
         topics), many pages to a transaction. A transaction commits once it holds
@@ -174,15 +182,18 @@ class Repository:
         machine at load 12); it is the one entry point that takes an iterator of pages,
         as bulk ingest and importers produce them."""
         new = existing = 0
-        pending: list[tuple[Page, Sequence[Sequence[TopicLike]]]] = []
+        pending: list[tuple[Page, Sequence[Sequence[TopicLike]],
+                            Sequence[Sequence[WorkLike]]]] = []
         size = 0
 
         def flush() -> None:
             nonlocal new, existing, size
             with self.db.engine.begin() as conn:
-                for page, topics in pending:
+                for page, topics, works in pending:
                     result = self._save_posts(conn, source_id, page.posts, topics,
                                               undated_edits=page.undated_edits)
+                    if any(works):
+                        self._save_works(conn, page.posts, works)
                     new, existing = new + result.new, existing + result.existing
                     if page.state is not None:
                         conn.execute(update(sources).where(sources.c.id == source_id).values(
@@ -190,8 +201,8 @@ class Repository:
             pending.clear()
             size = 0
 
-        for page, topics in pages:
-            pending.append((page, topics))
+        for page, topics, works in pages:
+            pending.append((page, topics, works))
             size += len(page.posts)
             if size >= commit_every:
                 flush()
@@ -266,6 +277,19 @@ class Repository:
         self._insert_ignore(conn, post_topics, rows)
         follow_rollup(ids)
         return SaveResult(new=len(fresh), existing=len(keys) - len(fresh))
+
+    def _save_works(self, conn: Connection, batch: Sequence[Post],
+                    works: Sequence[Sequence[WorkLike]]) -> None:
+        """The works of a page's posts: one select of the posts' ids and authors (only
+        pages with a work pay it), then `papers.save_shared`."""
+        sharing = [(p, w) for p, w in zip(batch, works, strict=False) if w]
+        network = sharing[0][0].network
+        keys = list(dict.fromkeys(p.key for p, _ in sharing))
+        stored = {r.key: r for r in conn.execute(
+            select(posts.c.key, posts.c.id, posts.c.author_id, posts.c.created_at)
+            .where(posts.c.network == network, posts.c.key.in_(keys)))}
+        save_shared(conn, [Shared(row.id, row.created_at, row.author_id, w)
+                           for p, w in sharing if (row := stored.get(p.key)) is not None])
 
     def _insert_ignore(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
         if rows:
@@ -383,6 +407,9 @@ class Repository:
             conn.execute(update(posts).where(posts.c.id == post_id)
                          .values(deleted_at=self.clock.now()))
             trend_rollup.apply(conn, before, Counter())
+            # a deleted post shares nothing any more (the papers ranking reads post_works
+            # alone, never joining posts: see storage.papers)
+            conn.execute(delete(post_works).where(post_works.c.post_id == post_id))
 
     # ------------------------------------------------------------------ reader state
 

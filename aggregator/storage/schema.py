@@ -31,6 +31,7 @@ from sqlalchemy import (
 from aggregator.storage import archive_schema as archive_schema
 from aggregator.storage import curation_schema as curation_schema
 from aggregator.storage import mute_schema as mute_schema
+from aggregator.storage import papers_schema as papers_schema
 from aggregator.storage import thread_schema as thread_schema
 from aggregator.storage import trend_schema as trend_schema
 from aggregator.storage.base import Id, UTCDateTime
@@ -108,6 +109,8 @@ boosts = Table(
     Column("booster_id", ForeignKey("accounts.id"), primary_key=True),
     Column("remote_id", String(REMOTE_ID), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # the boosts of a period, read alone (migration 0010: who shared a paper this week)
+    Index("ix_boosts_created", "created_at", "post_id", "booster_id"),
 )
 
 sources = Table(

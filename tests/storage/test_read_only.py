@@ -28,6 +28,8 @@ READ_COMMANDS = [
     ["voices", "show"],
     ["read"],
     ["catchup"],
+    ["papers"],
+    ["papers", "--json", "--since", "7d"],
 ]
 # Monitoring and the first look at a new setup: these list the configured sources as
 # never run (exit 0), and say on stderr that there is no archive yet.

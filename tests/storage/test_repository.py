@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from aggregator.clock import ManualClock
 from aggregator.models import Author, Boost, Media, Page, Post, SourceState, Target
+from aggregator.papers.detect import WorkRef
 from aggregator.query import parse_query
 from aggregator.service import SourceMatch
 from aggregator.settings import AccountSettings, Settings, SourceSettings
@@ -225,16 +226,16 @@ def test_bulk_pages_commit_a_prefix_with_its_cursor_and_rerun_stores_each_once(
     pages = [Page(tuple(post(10 * p + i) for i in range(10)), SourceState(cursor=str(p)))
              for p in range(6)]
 
-    def killed_after(n: int) -> Iterator[tuple[Page, list[list[str]]]]:
+    def killed_after(n: int) -> Iterator[tuple[Page, list[list[str]], list[list[WorkRef]]]]:
         for page in pages[:n]:
-            yield page, []
+            yield page, [], []
         raise KeyboardInterrupt  # the import dies while reading page n
 
     with pytest.raises(KeyboardInterrupt):
         repo.save_pages(ids["cardio"], killed_after(5), commit_every=20)
     assert count(db, posts) == 40  # pages 0-3 committed (two transactions of 20), not 4
     assert repo.get_state(ids["cardio"]).cursor == "3"
-    rest = [(p, []) for p in pages[int(repo.get_state(ids["cardio"]).cursor or -1) + 1:]]
+    rest = [(p, [], []) for p in pages[int(repo.get_state(ids["cardio"]).cursor or -1) + 1:]]
     result = repo.save_pages(ids["cardio"], rest, commit_every=20)
     assert (result.new, result.existing) == (20, 0)
     assert count(db, posts) == count(db, post_sources) == 60

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from textual.app import App
 from textual.pilot import Pilot
+from textual.screen import Screen
 
 from aggregator.reader.feed import PostRow
 from tests.tui.screen_text import screen_text
 from tui.app import ReaderApp
 from tui.screens.main import MainScreen
-
-S = TypeVar("S")
+from tui.widgets.sidebar import Sidebar
 
 TIMEOUT = 60.0  # seconds; only a safety net for a test that would otherwise hang
 STEP = 0.02
@@ -74,6 +74,23 @@ async def loaded(pilot: Pilot[None], app: ReaderApp) -> list[PostRow]:
     return listed(app)
 
 
+S = TypeVar("S", bound=Screen[Any])
+
+
+async def open_from_sidebar(pilot: Pilot[None], app: ReaderApp, view_id: str,
+                            kind: type[S]) -> S:
+    """Enter on a sidebar entry that is a screen of its own (Catch-up, Trends, Papers)."""
+    await loaded(pilot, app)
+    sidebar = main(app).query_one(Sidebar)
+    sidebar.focus()
+    sidebar.highlighted = sidebar.get_option_index(view_id)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, kind))
+    screen = app.screen
+    assert isinstance(screen, kind)
+    return screen
+
+
 def main(app: ReaderApp) -> MainScreen:
     return app.main_screen
 
@@ -88,19 +105,3 @@ def listed(app: ReaderApp) -> list[PostRow]:
     w = app.main_screen.posts.window
     rows = [w.row(i) for i in range(w.total)]
     return [r for r in rows if r is not None]
-
-
-async def open_from_sidebar(pilot: Pilot[None], app: ReaderApp, view_id: str,
-                            screen_type: type[S]) -> S:
-    """Enter on the sidebar's `view_id` (Catch-up, Trends): wait for its screen."""
-    from tui.widgets.sidebar import Sidebar
-
-    await loaded(pilot, app)
-    sidebar = main(app).query_one(Sidebar)
-    sidebar.focus()
-    sidebar.highlighted = sidebar.get_option_index(view_id)
-    await pilot.press("enter")
-    await wait_for(pilot, lambda: isinstance(app.screen, screen_type))
-    screen = app.screen
-    assert isinstance(screen, screen_type)
-    return screen

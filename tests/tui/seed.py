@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aggregator.clock import ManualClock
 from aggregator.models import Author, Boost, Media, Page, Post, Target
+from aggregator.papers.detect import detect_post
 from aggregator.settings import AccountSettings, Settings, SourceSettings, ViewSettings
 from aggregator.storage.db import Database, open_database
 from aggregator.storage.repository import Repository
@@ -73,8 +74,9 @@ class Seeder:
 
     def save(self, source: str, posts: list[Post],
              topics: list[list[Match]] | None = None) -> None:
+        """Stored as the collect service stores a page: with its topics and works."""
         self.repo.save_page(self.sources[source], Page(tuple(posts), None),
-                            topics or [[] for _ in posts])
+                            topics or [[] for _ in posts], [detect_post(p) for p in posts])
 
 
 def standard(path: Path, views: tuple[ViewSettings, ...] = ()) -> Seeder:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from textual.pilot import Pilot
 
 from aggregator.models import Author
 from aggregator.reader.catchup import STATE_MARK
@@ -47,11 +48,11 @@ def unread(seeded: Seeder) -> set[str]:
         db.dispose()
 
 
-async def open_catchup(pilot: object, app: ReaderApp) -> CatchupScreen:
-    await loaded(pilot, app)  # type: ignore[arg-type]
-    await wait_for(pilot, lambda: main(app).counts.get("catchup") is not None)  # type: ignore[arg-type]
-    screen = await open_from_sidebar(pilot, app, "catchup", CatchupScreen)  # type: ignore[arg-type]
-    await wait_for(pilot, lambda: screen.catchup is not None)  # type: ignore[arg-type]
+async def open_catchup(pilot: Pilot[None], app: ReaderApp) -> CatchupScreen:
+    await loaded(pilot, app)
+    await wait_for(pilot, lambda: main(app).counts.get("catchup") is not None)
+    screen = await open_from_sidebar(pilot, app, "catchup", CatchupScreen)
+    await wait_for(pilot, lambda: screen.catchup is not None)
     return screen
 
 

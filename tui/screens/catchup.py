@@ -15,11 +15,9 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import Static, Tree
+from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from aggregator.reader.catchup import (
@@ -31,8 +29,8 @@ from aggregator.reader.catchup import (
 )
 from aggregator.reader.feed import NETWORK_NAMES, FeedReader
 from tui.sanitize import sanitize_line
+from tui.screens.tree_screen import TreeScreen
 from tui.timefmt import relative
-from tui.widgets.footer import KeysFooter
 
 HINT = "Enter/space opens a group (and marks it read) · r marks read · Esc back"
 NOTHING = "Nothing new since your last catch-up."
@@ -83,17 +81,14 @@ def post_label(p: CatchupPost, now_text: str) -> Text:
     return text
 
 
-class CatchupScreen(Screen[None]):
+class CatchupScreen(TreeScreen[None]):
+    NAME = "catchup"
+    LOADING = "Catch-up: loading…"
+    HINT = HINT
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="catchup-back"),
         Binding("r", "mark_read", "Mark read", id="catchup-read"),
     ]
-    DEFAULT_CSS = """
-    CatchupScreen #catchup-head { height: auto; padding: 0 1; }
-    CatchupScreen Tree { height: 1fr; padding: 0 1; overflow-x: hidden; }
-    CatchupScreen #catchup-status { height: 1; padding: 0 1; color: $text-muted; }
-    CatchupScreen #catchup-status.error { color: $error; }
-    """
 
     def __init__(self, reader: FeedReader) -> None:
         super().__init__()
@@ -102,23 +97,6 @@ class CatchupScreen(Screen[None]):
         self.generation = 0
         self.read: set[str] = set()
         self.nodes: dict[str, TreeNode[str]] = {}
-
-    def compose(self) -> ComposeResult:
-        yield Static(Text("Catch-up: loading…", style="bold"), id="catchup-head", markup=False)
-        tree: Tree[str] = Tree("catch-up", id="catchup-tree")
-        tree.show_root = False
-        tree.auto_expand = True
-        yield tree
-        yield Static(Text(HINT), id="catchup-status", markup=False)
-        yield KeysFooter(compact=True, show_command_palette=False)
-
-    @property
-    def groups(self) -> Tree[str]:
-        return self.query_one("#catchup-tree", Tree)
-
-    def on_mount(self) -> None:
-        self.groups.focus()
-        self.reload()
 
     def reload(self) -> None:
         self.generation += 1
@@ -139,7 +117,7 @@ class CatchupScreen(Screen[None]):
         c = self.catchup = msg.catchup
         self.read.clear()
         self.nodes.clear()
-        tree = self.groups
+        tree = self.rows
         tree.clear()
         since = c.since.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
         head = Text("Catch-up", style="bold")
@@ -148,7 +126,7 @@ class CatchupScreen(Screen[None]):
         head.append(f"  {c.total} unread from {len(c.groups)} "
                     f"voice{'' if len(c.groups) == 1 else 's'} {origin} ({since})",
                     style="dim")
-        self.query_one("#catchup-head", Static).update(head)
+        self.set_head(head)
         if not c.groups:
             self.say(NOTHING)
             self.mark_group(msg.generation, c, None)  # nothing left: the mark moves here
@@ -163,15 +141,8 @@ class CatchupScreen(Screen[None]):
                                    style="dim"), data="")
         tree.move_cursor(tree.root.children[0])
 
-    def say(self, text: str, *, error: bool = False) -> None:
-        status = self.query_one("#catchup-status", Static)
-        status.update(Text(text))
-        status.set_class(error, "error")
-
     def _group_at_cursor(self) -> CatchupGroup | None:
-        node = self.groups.cursor_node
-        while node is not None and node.parent is not None and node.parent is not self.groups.root:
-            node = node.parent
+        node = self.top_node()
         if node is None or self.catchup is None:
             return None
         return next((g for g in self.catchup.groups if g.id == node.data), None)

@@ -33,6 +33,7 @@ from tui.links import open_url, post_links
 from tui.screens.catchup import CatchupScreen
 from tui.screens.links import LinksScreen
 from tui.screens.mute_chooser import MuteChooser
+from tui.screens.papers import PapersScreen
 from tui.screens.thread import ThreadScreen
 from tui.screens.topic_picker import TopicPicker
 from tui.screens.trends import TrendsScreen
@@ -177,6 +178,9 @@ class MainScreen(WorkerScreen):
         if event.option.id == TRENDS_VIEW:  # a screen of its own too
             self.app.push_screen(TrendsScreen(self.reader), self.trend_chosen)
             return
+        if event.option.id == "papers":  # a ranking of its own, over the lists
+            self.app.push_screen(PapersScreen(self.reader, self.opener), self.papers_closed)
+            return
         if event.option.id and event.option.id != self.view_id:
             self.open_view(event.option.id)
             self.write_state(STATE_VIEW, event.option.id)
@@ -209,6 +213,16 @@ class MainScreen(WorkerScreen):
             self.query_text = chosen
             self.open_view("all")
             self.write_state(STATE_VIEW, "all")
+        self.posts.focus()
+
+    def papers_closed(self, post_id: int | None = None) -> None:
+        """Back from Papers: a post chosen there is shown in All, selected."""
+        if post_id is None:
+            self.query_one(Sidebar).select(self.view_id)
+            self.posts.focus()
+            return
+        self.open_view("all", seek=post_id)
+        self.write_state(STATE_VIEW, "all")
         self.posts.focus()
 
     def view_label(self) -> str:

@@ -1,7 +1,7 @@
 """topic_days, hashtag_days, link_days: the daily rollup behind `rounds trends`, backfilled
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 
 The backfill counts the visible posts (not deleted, not conversation context) already
 stored, per UTC day: topics with one GROUP BY; hashtags and links by reading each post's
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
