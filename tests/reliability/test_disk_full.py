@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from aggregator.archive import MANIFEST, verify
 from tests.fakes.server import Request
 from tests.reliability.machine import (
     PAGE,
@@ -114,5 +117,84 @@ def test_collect_on_a_full_disk(tmp_path: Path, disk: Path, fake: Mastodon,
     record_property("disk", "8 MB tmpfs, filled when page 3 of 5 was asked for")
     record_property("free when full", f"{free_when_full} bytes")
     record_property("pages kept from the failed pass", "2 of 5")
+    record_property("posts lost", "0")
+    record_property("posts duplicated", "0")
+
+
+def _archive_setup(tmp_path: Path, disk: Path, fake: Mastodon) -> tuple[Path, list[str]]:
+    """An archive on the big disk (tmp_path) with posts of three months; output on the
+    small one."""
+    cfg = write_config(tmp_path / "rounds.toml", f"sqlite:///{tmp_path / 'rounds.db'}",
+                       fake.server, ["icu"])
+    keys: list[str] = []
+    for month in (6, 7, 8):  # months gone by: an export today adds a fourth file
+        keys += fake.add_pages("icu", 3, created_at=datetime(2026, month, 3, tzinfo=UTC))
+    done = rounds(cfg, "collect")
+    assert done.returncode == 0, done.stderr
+    return cfg, keys
+
+
+def _partial(directory: Path) -> list[Path]:
+    return [p for p in directory.rglob("*") if p.name.endswith(".part")]
+
+
+def test_archive_on_a_full_disk(tmp_path: Path, disk: Path, fake: Mastodon,
+                                record_property: pytest.RecordProperty) -> None:
+    """rounds archive meets a full disk: one line, no manifest, redone whole later"""
+    cfg, keys = _archive_setup(tmp_path, disk, fake)
+    probe = tmp_path / "probe"  # how large each month's file is, on the big disk
+    assert rounds(cfg, "export", "--split", "month", "-o", str(probe)).returncode == 0
+    sizes = [p.stat().st_size for p in sorted(probe.glob("posts-*"))]
+    out = disk / "archive"
+    out.mkdir()
+    ballast = fill(disk)
+    os.truncate(ballast, ballast.stat().st_size - sizes[0] - sizes[1] // 2)  # 1.5 files' room
+    done = rounds(cfg, "archive", str(out), "--settle", "0", "--no-gzip")
+    assert done.returncode == 1, done.stdout + done.stderr
+    line = one_line_error(done.stderr)
+    assert line.startswith(f"error: disk full at {out}"), line
+    assert not list(out.rglob(MANIFEST)), "a manifest vouches for an unfinished batch"
+    assert not _partial(out), "a temporary file was left behind"
+    written = [p.name for p in out.rglob("posts-*")]
+    for path in out.rglob("posts-*"):  # what is there is whole (atomic), even unlisted
+        assert len(path.read_text().splitlines()) == 3 * PAGE
+
+    ballast.unlink()
+    done = rounds(cfg, "archive", str(out), "--settle", "0", "--no-gzip")
+    assert done.returncode == 0, done.stderr
+    checked, problems = verify(out)
+    assert not problems and checked == 3
+    archived = _archived_keys(out)
+    assert sorted(archived) == sorted(keys), "lost or doubled in the archive"
+    record_property("files whole before the disk filled", f"{len(written)} of 3")
+    record_property("posts lost", "0")
+    record_property("posts duplicated", "0")
+
+
+def test_export_split_on_a_full_disk(tmp_path: Path, disk: Path, fake: Mastodon,
+                                     record_property: pytest.RecordProperty) -> None:
+    """rounds export --split meets a full disk: the old manifest is gone, not lying"""
+    cfg, keys = _archive_setup(tmp_path, disk, fake)
+    out = disk / "export"
+    done = rounds(cfg, "export", "--split", "month", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert verify(out) == (3, [])
+    more = fake.add_pages("icu", 3)  # this month: the next export changes the files
+    assert rounds(cfg, "collect").returncode == 0
+    ballast = fill(disk)
+    done = rounds(cfg, "export", "--split", "month", "-o", str(out))
+    assert done.returncode == 1, done.stdout + done.stderr
+    line = one_line_error(done.stderr)
+    assert line.startswith(f"error: disk full at {out}"), line
+    assert not (out / MANIFEST).exists(), "the old manifest still vouches for the files"
+    assert not _partial(out)
+
+    ballast.unlink()
+    done = rounds(cfg, "export", "--split", "month", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    checked, problems = verify(out)
+    assert not problems and checked == 4
+    exported = _archived_keys(out)
+    assert sorted(exported) == sorted(keys + more)
     record_property("posts lost", "0")
     record_property("posts duplicated", "0")
