@@ -11,6 +11,12 @@
   share its collector, whose RateBudget paces requests under the server's limit.
 * SIGINT/SIGTERM: the page in flight is finished and committed, then the daemon exits.
   SIGHUP: the configuration is read again and the jobs re-synced.
+* The database failing (unreachable, locked past the busy timeout, disk full: a
+  StorageError) stops that pass with one log line and pauses every source: 1 s, then
+  2, 4, ... up to 5 minutes while it keeps failing. The failed source and the ones the
+  pause held back are retried when it ends, so nothing waits for its next interval and
+  the daemon never needs a restart. The page in flight was rolled back, its cursor with
+  it: the retry fetches it again, nothing is lost or stored twice.
 
 This is the only module that imports apscheduler.
 """
@@ -20,6 +26,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, timedelta
 from types import FrameType
@@ -29,6 +36,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from aggregator.clock import Clock
+from aggregator.errors import StorageError
 from aggregator.jobs import SourceRunner, next_due
 
 logger = logging.getLogger(__name__)
@@ -36,6 +44,8 @@ logger = logging.getLogger(__name__)
 MakeRunner = Callable[[Callable[[], bool]], SourceRunner]
 STAGGER_MAX = 60.0
 RECHECK_EVERY = 600  # seconds between edits/deletions re-checks (a few posts each)
+BACKOFF_FIRST = 1.0  # seconds of pause after the database failed once; doubles each time
+BACKOFF_MAX = 300.0
 
 
 def jitter_for(every: int) -> float:
@@ -53,7 +63,10 @@ class Daemon:
     def __init__(self, make_runner: MakeRunner, clock: Clock, *,
                  stagger_max: float = STAGGER_MAX,
                  recheck: Callable[[], object] | None = None,
-                 recheck_every: int = RECHECK_EVERY) -> None:
+                 recheck_every: int = RECHECK_EVERY,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        """`monotonic` times the database back-off (a wall-clock jump must not stretch
+        or cut a pause)."""
         self.make_runner = make_runner
         self.recheck = recheck
         self.recheck_every = recheck_every
@@ -67,6 +80,9 @@ class Daemon:
         self._retired: list[SourceRunner] = []
         self._executors: set[str] = set()
         self._lock = threading.Lock()
+        self._monotonic = monotonic
+        self._db_failures = 0  # in a row
+        self._db_retry_at = 0.0  # monotonic seconds
 
     # ------------------------------------------------------------------ jobs
 
@@ -114,18 +130,69 @@ class Daemon:
             logger.info("scheduled source=%s every=%ds first_run_in=%.1fs", source.name,
                         source.every, (first - now).total_seconds())
 
-    def _run_job(self, name: str) -> None:
+    def _run_job(self, name: str, due_only: bool = True) -> None:
         if self.stopping.is_set():
             return
         with self._lock:
             runner = self._runner
         if runner is None:
             return
+        paused = self._paused_for()
+        if paused > 0:  # the database is failing: try this source when the pause ends
+            logger.debug("run source=%s held back %.1fs: database paused", name, paused)
+            self._retry(name, paused, due_only=due_only)
+            return
         try:
             source = runner.service.settings.source(name)
-            runner.run(source, due_only=True)
+            runner.run(source, due_only=due_only)
+        except StorageError as exc:  # the database, not the source: pause, then retry
+            self._database_failed(name, exc)
         except Exception:  # keep the daemon alive; the next run tries again
             logger.exception("run source=%s outcome=crash", name)
+        else:
+            self._database_ok()
+
+    # ------------------------------------------------------------------ database back-off
+
+    def _paused_for(self) -> float:
+        with self._lock:
+            return (self._db_retry_at - self._monotonic()) if self._db_failures else 0.0
+
+    def _database_failed(self, name: str, exc: StorageError) -> None:
+        with self._lock:
+            self._db_failures += 1
+            failures = self._db_failures
+            delay = min(BACKOFF_FIRST * 2.0 ** min(failures - 1, 30), BACKOFF_MAX)
+            self._db_retry_at = self._monotonic() + delay
+        logger.error("run source=%s outcome=error error=%r; database failure %d in a row: "
+                     "collection paused for %.0fs", name, str(exc), failures, delay,
+                     extra={"event": "run", "source": name, "outcome": "error",
+                            "error": str(exc), "paused_seconds": delay})
+        self._retry(name, delay, due_only=False)  # its pass failed: redo it, due or not
+
+    def _database_ok(self) -> None:
+        with self._lock:
+            failures, self._db_failures = self._db_failures, 0
+        if failures:
+            logger.info("database reachable again after %d failed attempts; collection "
+                        "resumes", failures, extra={"event": "database-ok"})
+
+    def _retry(self, name: str, delay: float, *, due_only: bool) -> None:
+        """One extra run of a source in `delay` seconds (on its account's executor)."""
+        job = self._scheduler.get_job(f"source:{name}")
+        if job is None or self.stopping.is_set():
+            return
+        pending = self._scheduler.get_job(f"retry:{name}")
+        if pending is not None and not pending.args[1]:
+            due_only = False  # a failed pass stays owed, due or not
+        when = self.clock.now() + timedelta(seconds=delay)
+        try:
+            self._scheduler.add_job(
+                self._run_job, "date", run_date=when, args=[name, due_only],
+                id=f"retry:{name}", name=f"retry {name}", executor=job.executor,
+                replace_existing=True, misfire_grace_time=None)
+        except Exception:  # the scheduler is shutting down: the interval job remains
+            logger.debug("retry of %s not scheduled", name, exc_info=True)
 
     def _source_jobs(self) -> int:
         return sum(job.id.startswith("source:") for job in self._scheduler.get_jobs())
@@ -133,8 +200,12 @@ class Daemon:
     def _run_recheck(self) -> None:
         if self.stopping.is_set() or self.recheck is None:
             return
+        if self._paused_for() > 0:
+            return
         try:
             self.recheck()
+        except StorageError as exc:
+            logger.error("recheck failed: %s", exc)
         except Exception:
             logger.exception("recheck failed")
 

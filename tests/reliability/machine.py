@@ -168,9 +168,10 @@ class TcpProxy:
 
 
 def _reset(sock: socket.socket) -> None:
-    """Close with a TCP reset, as a server that went away does."""
+    """Close at once, as a server that went away does (shutdown first: a pump thread
+    blocked in recv() on the socket would keep it open through close() alone)."""
     with contextlib.suppress(OSError):
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+        sock.shutdown(socket.SHUT_RDWR)
     with contextlib.suppress(OSError):
         sock.close()
 
