@@ -13,7 +13,9 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import signal
 import sqlite3
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +32,8 @@ from tests.reliability.machine import (
     mounted_tmpfs,
     one_line_error,
     rounds,
+    spawn,
+    wait_for,
     write_config,
 )
 
@@ -198,3 +202,56 @@ def test_export_split_on_a_full_disk(tmp_path: Path, disk: Path, fake: Mastodon,
     assert sorted(exported) == sorted(keys + more)
     record_property("posts lost", "0")
     record_property("posts duplicated", "0")
+
+
+def test_daemon_on_a_full_disk(tmp_path: Path, disk: Path, fake: Mastodon,
+                               record_property: pytest.RecordProperty) -> None:
+    """rounds daemon meets a full disk: one log line, a pause, resumes when space returns"""
+    db = disk / "rounds.db"
+    cfg = write_config(tmp_path / "rounds.toml", f"sqlite:///{db}", fake.server, ["icu"],
+                       every="1s")
+    fake.add_pages("icu", 1)
+    log = tmp_path / "daemon.log"  # on the big disk: the log tells the story
+    proc = spawn(cfg, "daemon", "--log-format", "json", "--log-file", str(log), log=log)
+    try:
+        wait_for(lambda: _count(db) == PAGE, 60, "the first pass")
+        ballast = fill(disk)
+        fake.add_pages("icu", 3)
+        wait_for(lambda: len(_errors(log)) >= 2, 60, "the daemon to fail twice")
+        failed = _errors(log)
+        assert len(_stored(db)) == PAGE, "a page was stored on a full disk"
+        ballast.unlink()
+        wait_for(lambda: _count(db) == 4 * PAGE, 60, "the daemon to resume")
+        assert proc.poll() is None, "the daemon exited"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = -9
+    assert code == 0
+    stored = _stored(db)
+    assert len(stored) == len(set(stored)) and set(stored) == fake.keys("icu")
+    assert _integrity(db) == "ok"
+    text = log.read_text()
+    assert "Traceback" not in text, text
+    assert all(str(x["error"]).startswith(f"disk full at {db}") for x in failed), failed
+    assert "reachable again" in text
+    record_property("failed passes while full", str(len(failed)))
+    record_property("pauses", ", ".join(f"{x['paused_seconds']:g} s" for x in failed))
+    record_property("posts lost", "0")
+    record_property("posts duplicated", "0")
+
+
+def _count(db: Path) -> int:
+    """Posts stored; 0 while the daemon has not created the database yet."""
+    try:
+        return len(_stored(db)) if db.exists() else 0
+    except sqlite3.OperationalError:  # no such table yet
+        return 0
+
+
+def _errors(log: Path) -> list[dict[str, object]]:
+    lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
+    return [x for x in lines if x.get("outcome") == "error"]
