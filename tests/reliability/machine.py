@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -26,7 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, func, inspect, select, text
 
+from aggregator.storage.schema import posts
 from tests.fakes.mastodon import TOKEN, FakeMastodon
 from tests.fakes.server import LoopbackServer, Reply, Request
 
@@ -195,6 +199,13 @@ class Mastodon:
             self.timeline_requests += 1
             if self.hook is not None:
                 self.hook(req)
+        parts = req.path.rstrip("/").split("/")
+        if parts[1:4] == ["api", "v1", "statuses"] and len(parts) == 5:
+            # the daemon's recheck (every 10 minutes): the status as it is, not a 404
+            # that would mark it deleted
+            status = self.api.statuses.get(parts[4])
+            return (Reply.json(status) if status is not None
+                    else Reply.json({"error": "Record not found"}, 404))
         return self.api(req)
 
     def add_pages(self, tag: str, pages: int, **status: Any) -> list[str]:
@@ -258,3 +269,55 @@ def one_line_error(stderr: str) -> str:
     assert "Traceback" not in stderr, stderr
     assert len(lines) == 1, stderr
     return lines[0]
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 60) -> int:
+    """SIGTERM, then its exit code; -9 when it had to be killed after `timeout` s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return -9
+
+
+def log_lines(path: Path) -> list[dict[str, Any]]:
+    """The JSON lines of a daemon's `--log-format json` log."""
+    return [json.loads(x) for x in path.read_text().splitlines() if x.startswith("{")]
+
+
+def run_errors(path: Path) -> list[dict[str, Any]]:
+    """The log's failed runs (`outcome=error`)."""
+    return [x for x in log_lines(path) if x.get("outcome") == "error"]
+
+
+def _ready(engine: Any) -> bool:
+    """The tables exist (the daemon may not have migrated yet)."""
+    if not inspect(engine).has_table("alembic_version"):
+        return False
+    with engine.connect() as conn:
+        return bool(conn.execute(text("SELECT count(*) FROM alembic_version")).scalar_one())
+
+
+def stored_keys(url: str) -> list[str]:
+    """Every stored post's key, one entry per row; [] before the tables exist."""
+    engine = create_engine(url)
+    try:
+        if not _ready(engine):
+            return []
+        with engine.connect() as conn:
+            return list(conn.execute(select(posts.c.key)).scalars())
+    finally:
+        engine.dispose()
+
+
+def post_count(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        if not _ready(engine):
+            return 0
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(posts)).scalar_one())
+    finally:
+        engine.dispose()

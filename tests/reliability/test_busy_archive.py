@@ -19,16 +19,14 @@ from __future__ import annotations
 import gzip
 import json
 import random
-import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, inspect, select
 
 from aggregator.storage.db import open_existing
 from aggregator.storage.queries import (
@@ -39,19 +37,21 @@ from aggregator.storage.queries import (
     newest_marker,
     view_filter,
 )
-from aggregator.storage.schema import posts
-from tests.reliability.machine import PAGE, Mastodon, rounds, spawn, wait_for, write_config
+from tests.reliability.machine import (
+    PAGE,
+    Mastodon,
+    post_count,
+    rounds,
+    spawn,
+    stop,
+    stored_keys,
+    wait_for,
+    write_config,
+)
 
 REPORT_NETWORK = "mastodon"
 TAGS = ["icu", "ed", "peds"]
 OLD = "history"  # its posts are two years old: what `rounds prune` deletes
-
-
-@pytest.fixture
-def fake() -> Iterator[Mastodon]:
-    m = Mastodon()
-    yield m
-    m.stop()
 
 
 class Loop:
@@ -94,15 +94,15 @@ def _archived(directory: Path) -> list[str]:
     pytest.param(600, id="10 min", marks=pytest.mark.long),
 ])
 def test_everything_at_once_on_one_sqlite_file(
-        tmp_path: Path, fake: Mastodon, seconds: int,
+        tmp_path: Path, mastodon: Mastodon, seconds: int,
         record_property: pytest.RecordProperty) -> None:
     """Daemon, reader, archive and search loops, and a prune, on one SQLite file"""
     db_path = tmp_path / "rounds.db"
     url = f"sqlite:///{db_path}"
-    cfg = write_config(tmp_path / "rounds.toml", url, fake.server, [*TAGS, OLD], every="1s")
+    cfg = write_config(tmp_path / "rounds.toml", url, mastodon.server, [*TAGS, OLD], every="1s")
     for tag in TAGS:
-        fake.add_pages(tag, 2)
-    old = fake.add_pages(OLD, 2, created_at=datetime(2024, 6, 1, tzinfo=UTC))
+        mastodon.add_pages(tag, 2)
+    old = mastodon.add_pages(OLD, 2, created_at=datetime(2024, 6, 1, tzinfo=UTC))
     log = tmp_path / "daemon.log"
     daemon = spawn(cfg, "daemon", "--log-format", "json", "--log-file", str(log), log=log)
     archive_dir = tmp_path / "archive"
@@ -111,7 +111,7 @@ def test_everything_at_once_on_one_sqlite_file(
     pages_added = 0
     pruned = ""
     try:
-        wait_for(lambda: db_path.exists() and _total(url) == (3 * 2 + 2) * PAGE, 60,
+        wait_for(lambda: db_path.exists() and post_count(url) == (3 * 2 + 2) * PAGE, 60,
                  "the first passes")
         db = open_existing(url)
         ids = {name: sid for sid, name, _ in list_source_names(db)}
@@ -128,7 +128,7 @@ def test_everything_at_once_on_one_sqlite_file(
         prune_at = started + seconds / 2
         while (now := time.monotonic()) < started + seconds:
             if now >= next_page:  # a new page on one source, about every 0.3 s
-                fake.add_pages(rng.choice(TAGS), 1)
+                mastodon.add_pages(rng.choice(TAGS), 1)
                 pages_added += 1
                 next_page = now + 0.3
             if not pruned and now >= prune_at:
@@ -146,19 +146,14 @@ def test_everything_at_once_on_one_sqlite_file(
                     torn.append(f"{tag}: first screen of {len(shown)} posts")
             newest_marker(db)
             polls += 1
-        expected = {k for tag in TAGS for k in fake.keys(tag)}
-        wait_for(lambda: _keys(url) >= expected, 60, "the daemon to catch up")
+        expected = {k for tag in TAGS for k in mastodon.keys(tag)}
+        wait_for(lambda: set(stored_keys(url)) >= expected, 60, "the daemon to catch up")
         assert daemon.poll() is None, "the daemon exited"
         db.dispose()
     finally:
         for loop in loops:
             loop.stop()
-        daemon.send_signal(signal.SIGTERM)
-        try:
-            code = daemon.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            code = -9
+        code = stop(daemon)
     assert code == 0, log.read_text()[-3000:]
     failures = [f for loop in loops for f in loop.failures]
     assert not failures, failures[:3]
@@ -166,7 +161,7 @@ def test_everything_at_once_on_one_sqlite_file(
     assert "locked" not in daemon_log and "Traceback" not in daemon_log, daemon_log[-3000:]
     assert not torn, torn[:5]
     assert len(seen) > 5, "the reader's polls did not overlap the writes"
-    stored = _keys(url)
+    stored = set(stored_keys(url))
     assert stored == expected, "lost or kept what prune deleted"
     assert not stored & set(old)
     done = rounds(cfg, "archive", str(archive_dir), "--settle", "0")  # the rest
@@ -188,22 +183,3 @@ def test_everything_at_once_on_one_sqlite_file(
     record_property("posts lost", "0")
     record_property("posts duplicated", "0")
 
-
-def _total(url: str) -> int:
-    engine = create_engine(url)
-    try:
-        if not inspect(engine).has_table("posts"):
-            return 0
-        with engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(posts)).scalar_one())
-    finally:
-        engine.dispose()
-
-
-def _keys(url: str) -> set[str]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return set(conn.execute(select(posts.c.key)).scalars())
-    finally:
-        engine.dispose()

@@ -13,9 +13,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import signal
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +30,9 @@ from tests.reliability.machine import (
     mounted_tmpfs,
     one_line_error,
     rounds,
+    run_errors,
     spawn,
+    stop,
     wait_for,
     write_config,
 )
@@ -44,13 +44,6 @@ REPORT_NETWORK = "mastodon"
 def disk(tmp_path: Path) -> Iterator[Path]:
     with mounted_tmpfs(tmp_path / "disk", "8m") as where:
         yield where
-
-
-@pytest.fixture
-def fake() -> Iterator[Mastodon]:
-    m = Mastodon()
-    yield m
-    m.stop()
 
 
 def _db(path: Path) -> sqlite3.Connection:
@@ -82,15 +75,15 @@ def _archived_keys(directory: Path) -> list[str]:
     return keys
 
 
-def test_collect_on_a_full_disk(tmp_path: Path, disk: Path, fake: Mastodon,
+def test_collect_on_a_full_disk(tmp_path: Path, disk: Path, mastodon: Mastodon,
                                 record_property: pytest.RecordProperty) -> None:
     """rounds collect meets a full disk at page 3: one line, database intact, resumes"""
     db = disk / "rounds.db"
-    cfg = write_config(tmp_path / "rounds.toml", f"sqlite:///{db}", fake.server, ["icu"])
-    first = fake.add_pages("icu", 1)
+    cfg = write_config(tmp_path / "rounds.toml", f"sqlite:///{db}", mastodon.server, ["icu"])
+    first = mastodon.add_pages("icu", 1)
     done = rounds(cfg, "collect")
     assert done.returncode == 0, done.stderr
-    later = fake.add_pages("icu", 5)  # the next pass: five pages, oldest first
+    later = mastodon.add_pages("icu", 5)  # the next pass: five pages, oldest first
     asked: list[int] = []
 
     def fill_on_page_three(req: Request) -> None:
@@ -98,9 +91,9 @@ def test_collect_on_a_full_disk(tmp_path: Path, disk: Path, fake: Mastodon,
         if len(asked) == 3:  # pages 1 and 2 are stored by now; page 3 will not fit
             fill(disk)
 
-    fake.hook = fill_on_page_three
+    mastodon.hook = fill_on_page_three
     done = rounds(cfg, "collect")
-    fake.hook = None
+    mastodon.hook = None
     assert done.returncode == 1, done.stdout + done.stderr
     line = one_line_error(done.stderr)
     assert line.startswith(f"error: disk full at {db}"), line
@@ -116,7 +109,7 @@ def test_collect_on_a_full_disk(tmp_path: Path, disk: Path, fake: Mastodon,
     assert done.returncode == 0, done.stderr
     stored = _stored(db)
     assert len(stored) == len(set(stored)) == len(first) + len(later)
-    assert set(stored) == fake.keys("icu")
+    assert set(stored) == mastodon.keys("icu")
     assert _integrity(db) == "ok"
     record_property("disk", "8 MB tmpfs, filled when page 3 of 5 was asked for")
     record_property("free when full", f"{free_when_full} bytes")
@@ -125,14 +118,14 @@ def test_collect_on_a_full_disk(tmp_path: Path, disk: Path, fake: Mastodon,
     record_property("posts duplicated", "0")
 
 
-def _archive_setup(tmp_path: Path, disk: Path, fake: Mastodon) -> tuple[Path, list[str]]:
+def _archive_setup(tmp_path: Path, disk: Path, mastodon: Mastodon) -> tuple[Path, list[str]]:
     """An archive on the big disk (tmp_path) with posts of three months; output on the
     small one."""
     cfg = write_config(tmp_path / "rounds.toml", f"sqlite:///{tmp_path / 'rounds.db'}",
-                       fake.server, ["icu"])
+                       mastodon.server, ["icu"])
     keys: list[str] = []
     for month in (6, 7, 8):  # months gone by: an export today adds a fourth file
-        keys += fake.add_pages("icu", 3, created_at=datetime(2026, month, 3, tzinfo=UTC))
+        keys += mastodon.add_pages("icu", 3, created_at=datetime(2026, month, 3, tzinfo=UTC))
     done = rounds(cfg, "collect")
     assert done.returncode == 0, done.stderr
     return cfg, keys
@@ -142,10 +135,10 @@ def _partial(directory: Path) -> list[Path]:
     return [p for p in directory.rglob("*") if p.name.endswith(".part")]
 
 
-def test_archive_on_a_full_disk(tmp_path: Path, disk: Path, fake: Mastodon,
+def test_archive_on_a_full_disk(tmp_path: Path, disk: Path, mastodon: Mastodon,
                                 record_property: pytest.RecordProperty) -> None:
     """rounds archive meets a full disk: one line, no manifest, redone whole later"""
-    cfg, keys = _archive_setup(tmp_path, disk, fake)
+    cfg, keys = _archive_setup(tmp_path, disk, mastodon)
     probe = tmp_path / "probe"  # how large each month's file is, on the big disk
     assert rounds(cfg, "export", "--split", "month", "-o", str(probe)).returncode == 0
     sizes = [p.stat().st_size for p in sorted(probe.glob("posts-*"))]
@@ -175,15 +168,15 @@ def test_archive_on_a_full_disk(tmp_path: Path, disk: Path, fake: Mastodon,
     record_property("posts duplicated", "0")
 
 
-def test_export_split_on_a_full_disk(tmp_path: Path, disk: Path, fake: Mastodon,
+def test_export_split_on_a_full_disk(tmp_path: Path, disk: Path, mastodon: Mastodon,
                                      record_property: pytest.RecordProperty) -> None:
     """rounds export --split meets a full disk: the old manifest is gone, not lying"""
-    cfg, keys = _archive_setup(tmp_path, disk, fake)
+    cfg, keys = _archive_setup(tmp_path, disk, mastodon)
     out = disk / "export"
     done = rounds(cfg, "export", "--split", "month", "-o", str(out))
     assert done.returncode == 0, done.stderr
     assert verify(out) == (3, [])
-    more = fake.add_pages("icu", 3)  # this month: the next export changes the files
+    more = mastodon.add_pages("icu", 3)  # this month: the next export changes the files
     assert rounds(cfg, "collect").returncode == 0
     ballast = fill(disk)
     done = rounds(cfg, "export", "--split", "month", "-o", str(out))
@@ -204,35 +197,30 @@ def test_export_split_on_a_full_disk(tmp_path: Path, disk: Path, fake: Mastodon,
     record_property("posts duplicated", "0")
 
 
-def test_daemon_on_a_full_disk(tmp_path: Path, disk: Path, fake: Mastodon,
+def test_daemon_on_a_full_disk(tmp_path: Path, disk: Path, mastodon: Mastodon,
                                record_property: pytest.RecordProperty) -> None:
     """rounds daemon meets a full disk: one log line, a pause, resumes when space returns"""
     db = disk / "rounds.db"
-    cfg = write_config(tmp_path / "rounds.toml", f"sqlite:///{db}", fake.server, ["icu"],
+    cfg = write_config(tmp_path / "rounds.toml", f"sqlite:///{db}", mastodon.server, ["icu"],
                        every="1s")
-    fake.add_pages("icu", 1)
+    mastodon.add_pages("icu", 1)
     log = tmp_path / "daemon.log"  # on the big disk: the log tells the story
     proc = spawn(cfg, "daemon", "--log-format", "json", "--log-file", str(log), log=log)
     try:
         wait_for(lambda: _count(db) == PAGE, 60, "the first pass")
         ballast = fill(disk)
-        fake.add_pages("icu", 3)
-        wait_for(lambda: len(_errors(log)) >= 2, 60, "the daemon to fail twice")
-        failed = _errors(log)
+        mastodon.add_pages("icu", 3)
+        wait_for(lambda: len(run_errors(log)) >= 2, 60, "the daemon to fail twice")
+        failed = run_errors(log)
         assert len(_stored(db)) == PAGE, "a page was stored on a full disk"
         ballast.unlink()
         wait_for(lambda: _count(db) == 4 * PAGE, 60, "the daemon to resume")
         assert proc.poll() is None, "the daemon exited"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            code = -9
+        code = stop(proc)
     assert code == 0
     stored = _stored(db)
-    assert len(stored) == len(set(stored)) and set(stored) == fake.keys("icu")
+    assert len(stored) == len(set(stored)) and set(stored) == mastodon.keys("icu")
     assert _integrity(db) == "ok"
     text = log.read_text()
     assert "Traceback" not in text, text
@@ -250,8 +238,3 @@ def _count(db: Path) -> int:
         return len(_stored(db)) if db.exists() else 0
     except sqlite3.OperationalError:  # no such table yet
         return 0
-
-
-def _errors(log: Path) -> list[dict[str, object]]:
-    lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
-    return [x for x in lines if x.get("outcome") == "error"]
