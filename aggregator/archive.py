@@ -82,8 +82,10 @@ def drop_manifest(directory: Path) -> None:
     first (it is written again last), so a run stopped half-way (a full disk, a kill) never
     leaves an old manifest vouching for files that have changed or are missing."""
     path = directory / MANIFEST
+    if not path.is_file():  # none yet (or no such directory: writing the files says so)
+        return
     try:
-        path.unlink(missing_ok=True)
+        path.unlink()
     except OSError as exc:
         raise output_error(path, exc) from None
 
