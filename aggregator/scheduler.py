@@ -24,6 +24,7 @@ This is the only module that imports apscheduler.
 from __future__ import annotations
 
 import logging
+import queue
 import signal
 import threading
 import time
@@ -83,6 +84,10 @@ class Daemon:
         self._monotonic = monotonic
         self._db_failures = 0  # in a row
         self._db_retry_at = 0.0  # monotonic seconds
+        # retries asked for by job threads, scheduled by the main loop: a job thread must
+        # not touch the scheduler (its shutdown holds the job store lock while it waits for
+        # running jobs, so a job calling into it then would deadlock the stop)
+        self._retries: queue.SimpleQueue[tuple[str, float, bool]] = queue.SimpleQueue()
 
     # ------------------------------------------------------------------ jobs
 
@@ -178,21 +183,28 @@ class Daemon:
                         "resumes", failures, extra={"event": "database-ok"})
 
     def _retry(self, name: str, delay: float, *, due_only: bool) -> None:
-        """One extra run of a source in `delay` seconds (on its account's executor)."""
-        job = self._scheduler.get_job(f"source:{name}")
-        if job is None or self.stopping.is_set():
-            return
-        pending = self._scheduler.get_job(f"retry:{name}")
-        if pending is not None and not pending.args[1]:
-            due_only = False  # a failed pass stays owed, due or not
-        when = self.clock.now() + timedelta(seconds=delay)
-        try:
+        """Ask for one extra run of a source in `delay` seconds (see _schedule_retries)."""
+        self._retries.put((name, self._monotonic() + delay, due_only))
+        self._wake.set()
+
+    def _schedule_retries(self) -> None:
+        """In the main loop: the retries the jobs asked for, on each source's executor."""
+        while not self.stopping.is_set():
+            try:
+                name, at, due_only = self._retries.get_nowait()
+            except queue.Empty:
+                return
+            job = self._scheduler.get_job(f"source:{name}")
+            if job is None:  # removed by a reload meanwhile
+                continue
+            pending = self._scheduler.get_job(f"retry:{name}")
+            if pending is not None and not pending.args[1]:
+                due_only = False  # a failed pass stays owed, due or not
+            when = self.clock.now() + timedelta(seconds=max(at - self._monotonic(), 0.0))
             self._scheduler.add_job(
                 self._run_job, "date", run_date=when, args=[name, due_only],
                 id=f"retry:{name}", name=f"retry {name}", executor=job.executor,
                 replace_existing=True, misfire_grace_time=None)
-        except Exception:  # the scheduler is shutting down: the interval job remains
-            logger.debug("retry of %s not scheduled", name, exc_info=True)
 
     def _source_jobs(self) -> int:
         return sum(job.id.startswith("source:") for job in self._scheduler.get_jobs())
@@ -259,6 +271,7 @@ class Daemon:
             while not self.stopping.is_set():
                 self._wake.wait(1.0)
                 self._wake.clear()
+                self._schedule_retries()
                 if self._reload.is_set():
                     self._reload.clear()
                     self.reload()
