@@ -28,7 +28,7 @@ from typing import Any, Literal
 from sqlalchemy import and_, exists, false, func, or_, select
 
 from aggregator.export import ExportFilter, iso_z, iter_records, write_csv, write_jsonl
-from aggregator.fileio import atomic_text, make_dirs
+from aggregator.fileio import atomic_text, make_dirs, output_error
 from aggregator.storage.repository import Repository
 from aggregator.storage.schema import posts
 
@@ -76,6 +76,19 @@ def write_files(records: Iterator[dict[str, Any]], directory: Path, *, fmt: str 
                      else write_jsonl(group, out))  # noqa: B031  (each group read once)
         entries.append(FileEntry(path.name, count, sha256_of(path), path.stat().st_size))
     return entries
+
+
+def drop_manifest(directory: Path) -> None:
+    """Before files are rewritten in a directory that holds a manifest: the manifest goes
+    first (it is written again last), so a run stopped half-way (a full disk, a kill) never
+    leaves an old manifest vouching for files that have changed or are missing."""
+    path = directory / MANIFEST
+    if not path.is_file():  # none yet (or no such directory: writing the files says so)
+        return
+    try:
+        path.unlink()
+    except OSError as exc:
+        raise output_error(path, exc) from None
 
 
 def write_manifest(directory: Path, entries: list[FileEntry], **extra: Any) -> Path:

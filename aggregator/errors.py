@@ -16,6 +16,9 @@
           Unreachable      DNS failure, refused or reset connection, timeout
         BudgetExhausted    an X account reached its max_reads_per_day
       StorageError         database unreachable, corrupt, or from a newer grandrounds
+        DatabaseUnavailable  the server cannot be reached or dropped the connection
+        DatabaseBusy       SQLite: another process held the lock past the busy timeout
+        DiskFull           no space left where the database lives
       CurationError        a bad handle, list name or import row
       OutputError          an output file that cannot be written (path and reason)
       InputError           an import file that cannot be read, or a malformed line or member
@@ -103,6 +106,25 @@ class BudgetExhausted(CollectorError):
 
 class StorageError(AggregatorError):
     pass
+
+
+class DatabaseUnavailable(StorageError):
+    """The database server cannot be reached, or it dropped the connection (restart,
+    failover, network): worth trying again later; nothing of the failed page was kept.
+    `reason` is the driver's own words ("connection refused")."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
+
+
+class DatabaseBusy(StorageError):
+    """SQLite: another process held the write lock longer than the busy timeout."""
+
+
+class DiskFull(StorageError):
+    """No space left for the database (SQLITE_FULL, ENOSPC, PostgreSQL's disk_full): the
+    transaction in flight was rolled back; the message names the path."""
 
 
 class ArchiveMissing(StorageError):

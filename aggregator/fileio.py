@@ -5,11 +5,12 @@ through `atomic_text`: the bytes go to a temporary file in the target's director
 fsynced, and the temporary file is renamed over the target, so a reader, a backup job or a
 crash never sees half a file. On any error the temporary file is removed and an OSError
 becomes an OutputError naming the path and the reason ("Not a directory", "Permission
-denied"), never a traceback.
+denied"; a full disk or quota reads "disk full at PATH"), never a traceback.
 """
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
 import os
@@ -21,9 +22,13 @@ from typing import IO, cast
 
 from aggregator.errors import OutputError
 
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
 
 def output_error(path: Path, exc: OSError) -> OutputError:
     reason = exc.strerror or type(exc).__name__
+    if exc.errno in _FULL:
+        return OutputError(f"disk full at {path} ({reason}): the file was not written")
     return OutputError(f"cannot write {path}: {reason}")
 
 

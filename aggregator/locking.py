@@ -98,10 +98,14 @@ class RowClaim:
             return
         self._held = False
         m = self._manager
-        with m.db.engine.begin() as conn:
-            conn.execute(update(sources).where(and_(
-                sources.c.id == self.source_id, sources.c.claimed_by == m.worker,
-            )).values(claimed_by=None, claim_expires_at=None))
+        try:
+            with m.db.engine.begin() as conn:
+                conn.execute(update(sources).where(and_(
+                    sources.c.id == self.source_id, sources.c.claimed_by == m.worker,
+                )).values(claimed_by=None, claim_expires_at=None))
+        except StorageError as exc:  # the database went away: the lease runs out by itself
+            logger.warning("claim on source %d not released (%s); it expires with its lease",
+                           self.source_id, exc)
 
 
 class ClaimManager:

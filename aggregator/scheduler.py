@@ -15,6 +15,12 @@
   the monotonic clock every second and moves every job by the jump, so each source keeps
   its place in the schedule (no hour of silence after a jump back, no burst and skipped
   turn after a jump forward).
+* The database failing (unreachable, locked past the busy timeout, disk full: a
+  StorageError) stops that pass with one log line and pauses every source: 1 s, then
+  2, 4, ... up to 5 minutes while it keeps failing. The failed source and the ones the
+  pause held back are retried when it ends, so nothing waits for its next interval and
+  the daemon never needs a restart. The page in flight was rolled back, its cursor with
+  it: the retry fetches it again, nothing is lost or stored twice.
 
 This is the only module that imports apscheduler.
 """
@@ -34,7 +40,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from aggregator.clock import Clock
-from aggregator.errors import AggregatorError
+from aggregator.errors import AggregatorError, StorageError
 from aggregator.jobs import SourceRunner, next_due
 
 logger = logging.getLogger(__name__)
@@ -51,6 +57,8 @@ def _span(seconds: float) -> str:
     if seconds >= 3600:
         return f"{seconds / 3600:.1f} hours"
     return f"{seconds:.0f} s"
+BACKOFF_FIRST = 1.0  # seconds of pause after the database failed once; doubles each time
+BACKOFF_MAX = 300.0
 
 
 def jitter_for(every: int) -> float:
@@ -88,6 +96,13 @@ class Daemon:
         # by a job's thread (APScheduler's shutdown holds its job store lock while it waits
         # for running jobs: a job touching the scheduler then would deadlock the stop)
         self._paced: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._monotonic = clock.monotonic  # pauses: a wall-clock jump must not stretch them
+        self._db_failures = 0  # in a row
+        self._db_retry_at = 0.0  # monotonic seconds
+        # retries asked for by job threads, scheduled by the main loop: a job thread must
+        # not touch the scheduler (its shutdown holds the job store lock while it waits for
+        # running jobs, so a job calling into it then would deadlock the stop)
+        self._retries: queue.SimpleQueue[tuple[str, float, bool]] = queue.SimpleQueue()
 
     # ------------------------------------------------------------------ jobs
 
@@ -135,22 +150,80 @@ class Daemon:
             logger.info("scheduled source=%s every=%ds first_run_in=%.1fs", source.name,
                         source.every, (first - now).total_seconds())
 
-    def _run_job(self, name: str) -> None:
+    def _run_job(self, name: str, due_only: bool = True) -> None:
         if self.stopping.is_set():
             return
         with self._lock:
             runner = self._runner
         if runner is None:
             return
+        paused = self._paused_for()
+        if paused > 0:  # the database is failing: try this source when the pause ends
+            logger.debug("run source=%s held back %.1fs: database paused", name, paused)
+            self._retry(name, paused, due_only=due_only)
+            return
         try:
             source = runner.service.settings.source(name)
-            runner.run(source, due_only=True)
+            runner.run(source, due_only=due_only)
             self._paced.put(name)  # the main loop moves its next turn if need be
             self._wake.set()
-        except AggregatorError as exc:  # one line (a lock in the way, the database gone)
+        except StorageError as exc:  # the database, not the source: pause, then retry
+            self._database_failed(name, exc)
+        except AggregatorError as exc:  # one line (a lock in the way)
             logger.error("run source=%s outcome=error error=%s", name, exc)
         except Exception:  # keep the daemon alive; the next run tries again
             logger.exception("run source=%s outcome=crash", name)
+        else:
+            self._database_ok()
+
+    # ------------------------------------------------------------------ database back-off
+
+    def _paused_for(self) -> float:
+        with self._lock:
+            return (self._db_retry_at - self._monotonic()) if self._db_failures else 0.0
+
+    def _database_failed(self, name: str, exc: StorageError) -> None:
+        with self._lock:
+            self._db_failures += 1
+            failures = self._db_failures
+            delay = min(BACKOFF_FIRST * 2.0 ** min(failures - 1, 30), BACKOFF_MAX)
+            self._db_retry_at = self._monotonic() + delay
+        logger.error("run source=%s outcome=error error=%r; database failure %d in a row: "
+                     "collection paused for %.0fs", name, str(exc), failures, delay,
+                     extra={"event": "run", "source": name, "outcome": "error",
+                            "error": str(exc), "paused_seconds": delay})
+        self._retry(name, delay, due_only=False)  # its pass failed: redo it, due or not
+
+    def _database_ok(self) -> None:
+        with self._lock:
+            failures, self._db_failures = self._db_failures, 0
+        if failures:
+            logger.info("database reachable again after %d failed attempts; collection "
+                        "resumes", failures, extra={"event": "database-ok"})
+
+    def _retry(self, name: str, delay: float, *, due_only: bool) -> None:
+        """Ask for one extra run of a source in `delay` seconds (see _schedule_retries)."""
+        self._retries.put((name, self._monotonic() + delay, due_only))
+        self._wake.set()
+
+    def _schedule_retries(self) -> None:
+        """In the main loop: the retries the jobs asked for, on each source's executor."""
+        while not self.stopping.is_set():
+            try:
+                name, at, due_only = self._retries.get_nowait()
+            except queue.Empty:
+                return
+            job = self._scheduler.get_job(f"source:{name}")
+            if job is None:  # removed by a reload meanwhile
+                continue
+            pending = self._scheduler.get_job(f"retry:{name}")
+            if pending is not None and not pending.args[1]:
+                due_only = False  # a failed pass stays owed, due or not
+            when = self.clock.now() + timedelta(seconds=max(at - self._monotonic(), 0.0))
+            self._scheduler.add_job(
+                self._run_job, "date", run_date=when, args=[name, due_only],
+                id=f"retry:{name}", name=f"retry {name}", executor=job.executor,
+                replace_existing=True, misfire_grace_time=None)
 
     def _keep_pace(self, name: str) -> None:
         """The next turn no earlier than the source is due again. The trigger counts
@@ -214,8 +287,12 @@ class Daemon:
     def _run_recheck(self) -> None:
         if self.stopping.is_set() or self.recheck is None:
             return
+        if self._paused_for() > 0:
+            return
         try:
             self.recheck()
+        except StorageError as exc:
+            logger.error("recheck failed: %s", exc)
         except Exception:
             logger.exception("recheck failed")
 
@@ -277,6 +354,7 @@ class Daemon:
                 self._wake.wait(1.0)
                 self._wake.clear()
                 self.tend()
+                self._schedule_retries()
                 if self._reload.is_set():
                     self._reload.clear()
                     self.reload()

@@ -102,6 +102,7 @@ class CollectService:
         source_id = self.source_ids()[source.name]
         run_id = self.repo.start_run(source_id)
         outcome = "error"
+        storage_failed = False
         try:
             self._check_budget(account, 0)
             collector = self._collector(account)
@@ -127,7 +128,9 @@ class CollectService:
                                            "the next run resumes from here")
                     break
             outcome = "ok"
-        except StorageError:
+        except StorageError as exc:  # the database, not the source: the whole pass stops
+            storage_failed = True
+            result.error = str(exc)
             raise
         except CollectorError as exc:
             result.error = str(exc)
@@ -139,10 +142,17 @@ class CollectService:
         finally:
             if result.error is None and outcome != "ok":
                 result.error = "interrupted"
-            self.repo.finish_run(run_id, source_id, outcome=outcome, new=result.new,
-                                 existing=result.existing, requests=result.requests,
-                                 items_read=result.items_read, users_read=result.users_read,
-                                 error=result.error)
+            try:
+                self.repo.finish_run(run_id, source_id, outcome=outcome, new=result.new,
+                                     existing=result.existing, requests=result.requests,
+                                     items_read=result.items_read,
+                                     users_read=result.users_read, error=result.error)
+            except StorageError as exc:
+                if not storage_failed:
+                    raise
+                # Still unusable: report the first failure, not this echo of it. The run's
+                # row stays "running"; the next pass starts a new one.
+                logger.debug("%s: run not recorded: %s", source.name, exc)
         if result.error:
             logger.info("%s: failed: %s", source.name, result.error)
         else:

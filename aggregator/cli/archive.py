@@ -10,7 +10,14 @@ from typing import Any
 
 import click
 
-from aggregator.archive import Split, archive_new, file_name, verify, write_files
+from aggregator.archive import (
+    Split,
+    archive_new,
+    drop_manifest,
+    file_name,
+    verify,
+    write_files,
+)
 from aggregator.archive import write_manifest as _write_manifest
 from aggregator.cli.admin import db as db_group
 from aggregator.cli.app import AppContext, pass_app, rounds
@@ -28,6 +35,7 @@ def export_files(app: AppContext, records: Iterator[dict[str, Any]], output: Pat
         if output.exists() and not output.is_dir():
             raise click.UsageError(f"--split writes one file per {split}: -o must be a "
                                    f"directory, and {output} is a file")
+        drop_manifest(output)
         entries = write_files(records, output, fmt=fmt, split=split, gz=gz, raw=raw)
         _write_manifest(output, entries, exported_at=iso_z(app.clock.now()), split=split,
                         gzip=gz)

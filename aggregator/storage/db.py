@@ -1,12 +1,20 @@
 """Open a database: make the engine, set SQLite pragmas, migrate, refuse what we can't read.
 
-SQLite runs in WAL mode with a busy timeout so the reader can read while a collector
-writes. A fresh database is migrated on first use; a database written by a newer
-grandrounds, or a file that is not ours, is refused before anything is changed.
+SQLite runs in WAL mode with a busy timeout (30 s; `?timeout=SECONDS` in the URL changes
+it) so the reader can read while a collector writes. A fresh database is migrated on first
+use; a database written by a newer grandrounds, or a file that is not ours, is refused
+before anything is changed.
 
 Commands that only read open with `open_existing`: it never creates a file, a directory
 or a table, and never migrates (a read against a shared PostgreSQL database once created
 18 tables in it); a missing or older archive is a one-line error that says what to run.
+
+Every engine translates, at this boundary, the database failures an operator must act on
+into our error tree (aggregator.errors): a full disk (SQLITE_FULL, PostgreSQL's disk_full)
+is DiskFull naming the path, a SQLite lock held past the busy timeout is DatabaseBusy, a
+server that refuses or drops connections is DatabaseUnavailable. Each is one readable
+line; the transaction in flight was rolled back. The pool's pre-ping is left alone, so a
+PostgreSQL connection dropped while idle is replaced without anyone noticing.
 """
 
 from __future__ import annotations
@@ -23,11 +31,18 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, ExceptionContext, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
-from aggregator.errors import ArchiveMissing, ArchiveOutdated, StorageError
+from aggregator.errors import (
+    ArchiveMissing,
+    ArchiveOutdated,
+    DatabaseBusy,
+    DatabaseUnavailable,
+    DiskFull,
+    StorageError,
+)
 
 logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -51,10 +66,10 @@ class Database:
 PAGE_SIZE = 8192
 
 
-def _sqlite_pragmas(create: bool) -> Callable[[Any, Any], None]:
+def _sqlite_pragmas(create: bool, busy_ms: int) -> Callable[[Any, Any], None]:
     def pragmas(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
         # Switching to WAL rewrites the file header: only in one of ours, or an empty one we
         # may create, so that a foreign or an empty file is left without a byte changed.
         tables = {r[0] for r in
@@ -100,15 +115,72 @@ def parse_database_url(url: str) -> URL:
     return parsed
 
 
+def _busy_ms(parsed: URL) -> int:
+    """SQLite's busy timeout: `?timeout=SECONDS` in the URL, else BUSY_TIMEOUT_MS."""
+    value = parsed.query.get("timeout")
+    if value is None:
+        return BUSY_TIMEOUT_MS
+    try:
+        seconds = float(value if isinstance(value, str) else value[-1])
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 86_400:
+        raise StorageError(f"timeout={value!r} in the SQLite URL: expected seconds (0-86400)")
+    return round(seconds * 1000)
+
+
+# SQLite's primary result codes (the low byte of an extended code) and PostgreSQL's SQLSTATE
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_FULL = 5, 6, 13
+_PG_DISK_FULL = "53100"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _translate_errors(url: str, busy_ms: int) -> Callable[[ExceptionContext], Exception | None]:
+    """A `handle_error` hook: the failures an operator must act on, as our errors."""
+    path = _sqlite_path(url)
+    where = str(path) if path else make_url(url).render_as_string(hide_password=True)
+
+    def translate(ctx: ExceptionContext) -> Exception | None:
+        if ctx.is_pre_ping:  # a dead pooled connection: the pool replaces it by itself
+            return None
+        orig = ctx.original_exception
+        reason = _first_line(orig)
+        code = getattr(orig, "sqlite_errorcode", None)
+        if isinstance(code, int):
+            if code & 0xFF == _SQLITE_FULL:
+                return DiskFull(f"disk full at {where} ({reason}): the change in progress "
+                                "was rolled back; free some space")
+            if code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED):
+                return DatabaseBusy(
+                    f"database {where} is locked by another process (waited "
+                    f"{busy_ms / 1000:g} s); the change in progress was rolled back")
+            return None
+        if getattr(orig, "sqlstate", None) == _PG_DISK_FULL:
+            return DiskFull(f"disk full at the database server ({where}): {reason}")
+        dbapi = ctx.dialect.loaded_dbapi
+        if ctx.is_disconnect or (ctx.connection is None
+                                 and isinstance(orig, dbapi.OperationalError)):
+            return DatabaseUnavailable(f"database {where} unreachable: {reason}", reason)
+        return None
+
+    return translate
+
+
 def make_engine(url: str, *, create: bool = True) -> Engine:
     """The engine for `url`; `create=False` leaves a missing SQLite directory uncreated."""
     parsed = parse_database_url(url)
     kwargs: dict[str, Any] = {}
+    busy_ms = BUSY_TIMEOUT_MS
     if parsed.get_backend_name() == "sqlite":
         path = _sqlite_path(url)
         if path is not None and create:
             path.parent.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000}
+        busy_ms = _busy_ms(parsed)
+        kwargs["connect_args"] = {"timeout": busy_ms / 1000}
     elif parsed.get_backend_name() == "postgresql":
         kwargs["pool_pre_ping"] = True
     try:
@@ -121,7 +193,8 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
     except NoSuchModuleError as exc:
         raise StorageError(f"unsupported database URL {parsed!r}: {exc}") from None
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas(create))
+        event.listen(engine, "connect", _sqlite_pragmas(create, busy_ms))
+    event.listen(engine, "handle_error", _translate_errors(url, busy_ms))
     return engine
 
 
@@ -170,6 +243,10 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
     except DBAPIError as exc:
         engine.dispose()
         raise StorageError(f"cannot open database {shown}: {_reason(exc)}") from None
+    except DatabaseUnavailable as exc:
+        engine.dispose()
+        raise DatabaseUnavailable(f"cannot open database {shown}: {exc.reason}",
+                                  exc.reason) from None
     except StorageError:
         engine.dispose()
         raise
@@ -195,6 +272,10 @@ def open_existing(url: str) -> Database:
     except DBAPIError as exc:
         engine.dispose()
         raise StorageError(f"cannot open database {shown}: {_reason(exc)}") from None
+    except DatabaseUnavailable as exc:
+        engine.dispose()
+        raise DatabaseUnavailable(f"cannot open database {shown}: {exc.reason}",
+                                  exc.reason) from None
     except StorageError:
         engine.dispose()
         raise

@@ -32,6 +32,7 @@ from tests.fakes import feeds as ff
 from tests.fakes import mastodon as fm
 from tests.fakes import twitter as fx
 from tests.fakes.server import LoopbackServer, Reply, Request
+from tests.reliability.machine import Mastodon
 
 NETWORKS = ("mastodon", "twitter", "bluesky", "feed")
 FLAKY_DID = "did:plc:flakyflakyflakyflaky0000"  # the faulty Bluesky author
@@ -235,3 +236,11 @@ def world(request: pytest.FixtureRequest, tmp_path: Path,
     switch.twist = None
     server.reset()
     db.dispose()
+
+
+@pytest.fixture
+def mastodon() -> Iterator[Mastodon]:
+    """The fake Mastodon of tests/reliability/machine.py: statuses arrive a page at a time."""
+    fake = Mastodon()
+    yield fake
+    fake.stop()

@@ -6,11 +6,15 @@ A scenario is named by the test's docstring first line (or its node id), plus it
 parameters; the network column shows which network a test ran against ("-" when it
 does not touch one). Results: passed, FAILED, xfail (a known gap, listed in the issue),
 SKIPPED (never expected on CI).
+
+What a scenario measured it attaches with pytest's `record_property("name", "value with
+unit")`; the table prints those figures on lines of their own under the scenario's row
+(RSS and open files at the soak's checkpoints, posts lost and duplicated, ...).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -24,6 +28,7 @@ class _Row:
     scenario: str
     network: str
     result: str = ""
+    figures: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _describe(item: pytest.Item) -> tuple[str, str, str]:
@@ -75,6 +80,8 @@ class _Reporter:
             row.result = "FAILED" if report.when == "call" else f"ERROR ({report.when})"
         elif report.passed and report.when == "call":
             row.result = "XPASS" if hasattr(report, "wasxfail") else "passed"
+        if report.when == "call":
+            row.figures = [(str(k), str(v)) for k, v in report.user_properties]
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         rows = [r for r in self.rows.values() if r.result]
@@ -91,11 +98,15 @@ class _Reporter:
             name = r.scenario if len(r.scenario) <= widths[1] else r.scenario[:widths[1] - 1] + "…"
             cells = (r.area, name, r.network, r.result)
             tr.write_line("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)))
+            indent = " " * (widths[0] + 4)
+            for key, value in r.figures:
+                tr.write_line(f"{indent}{key}: {value}")
         counts: dict[str, int] = {}
         for r in rows:
             counts[r.result] = counts.get(r.result, 0) + 1
         tr.write_line(f"{len(rows)} scenarios: "
-                      + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+                      + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+                      + f"; {sum(len(r.figures) for r in rows)} figures measured")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +44,19 @@ def test_a_postgres_url_opens_the_server(pg_url: str) -> None:
     db = open_database(pg_url.replace("postgresql+psycopg://", "postgres://", 1))
     assert db.dialect == "postgresql"
     db.dispose()
+
+
+def test_a_sqlite_timeout_in_the_url_sets_the_busy_timeout(tmp_path: Path) -> None:
+    db = open_database(f"sqlite:///{tmp_path / 'rounds.db'}?timeout=2.5")
+    try:
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 2500
+    finally:
+        db.dispose()
+    assert (tmp_path / "rounds.db").is_file()  # the query is not part of the file name
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "1e9"])
+def test_a_bad_sqlite_timeout_is_one_line(tmp_path: Path, value: str) -> None:
+    with pytest.raises(StorageError, match="expected seconds"):
+        open_database(f"sqlite:///{tmp_path / 'rounds.db'}?timeout={value}")
