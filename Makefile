@@ -6,6 +6,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCK   := requirements/dev.txt
 PYTEST ?= $(BIN)/python -m pytest
+# `make test` runs on both cores (pytest-xdist): many scenarios wait on subprocesses.
+TEST_WORKERS ?= 2
 # `make test` also runs the PostgreSQL tests when a server answers here (as CI does).
 PG_HOST ?= 127.0.0.1
 PG_PORT ?= 5432
@@ -41,7 +43,7 @@ test: $(STAMP)  ## the whole suite but the long soaks (PostgreSQL too when ROUND
 	    export ROUNDS_TEST_PG_URL=postgresql+psycopg://postgres@$(PG_HOST):$(PG_PORT)/test; \
 	    echo "PostgreSQL answers on $(PG_HOST):$(PG_PORT): running its tests too"; \
 	fi; \
-	$(PYTEST) -q -m 'not long'
+	$(PYTEST) -q -m 'not long' -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -199,3 +199,41 @@ def test_sigkilled_collect_keeps_the_archive_whole(
     total = len(expected)
     assert any(0 < n < total for n in counts), f"no kill landed mid-collection: {counts}"
     assert check_archive(db_path) == total
+
+
+_KILL_MID_UPGRADE = """
+import os, signal, sys
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from aggregator.storage.db import open_database
+
+@event.listens_for(Engine, "after_cursor_execute")
+def _die(conn, cursor, statement, params, context, executemany):
+    if statement.lstrip().upper().startswith("CREATE TABLE") and sys.argv[2] in statement:
+        os.kill(os.getpid(), signal.SIGKILL)  # as a power cut would, mid-upgrade
+
+open_database(sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize("table", ["post_topics", "works", "topic_days"])
+def test_killed_during_first_upgrade_leaves_an_archive_the_next_run_creates(
+        tmp_path: Path, table: str) -> None:
+    """A process SIGKILLed during its first upgrade: the next command creates the archive.
+
+    (Each CREATE TABLE used to commit on its own on SQLite: the kill left some tables and no
+    schema revision, and every later command refused the file as "not grandrounds'".)"""
+    url = f"sqlite:///{tmp_path / 'rounds.db'}"
+    proc = subprocess.run([sys.executable, "-c", _KILL_MID_UPGRADE, url, table],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    with sqlite3.connect(tmp_path / "rounds.db") as conn:
+        left = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+    assert left == []  # the upgrade was one transaction: nothing of it stayed
+    db = open_database(url)  # the next command migrates from scratch
+    try:
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one() == 0
+    finally:
+        db.dispose()
