@@ -158,14 +158,7 @@ class Repository:
         works it shares (aggregator.papers.detect), stored in the same transaction.
         """
         with self.db.engine.begin() as conn:
-            result = self._save_posts(conn, source_id, page.posts, topics,
-                                      undated_edits=page.undated_edits)
-            if any(works):
-                self._save_works(conn, page.posts, works)
-            if page.state is not None:
-                conn.execute(update(sources).where(sources.c.id == source_id).values(
-                    cursor=page.state.cursor, resolved_id=page.state.resolved_id))
-        return result
+            return self._store_page(conn, source_id, page, topics, works)
 
     def save_pages(self, source_id: int,
                    pages: Iterable[tuple[Page, Sequence[Sequence[TopicLike]],
@@ -190,14 +183,8 @@ class Repository:
             nonlocal new, existing, size
             with self.db.engine.begin() as conn:
                 for page, topics, works in pending:
-                    result = self._save_posts(conn, source_id, page.posts, topics,
-                                              undated_edits=page.undated_edits)
-                    if any(works):
-                        self._save_works(conn, page.posts, works)
+                    result = self._store_page(conn, source_id, page, topics, works)
                     new, existing = new + result.new, existing + result.existing
-                    if page.state is not None:
-                        conn.execute(update(sources).where(sources.c.id == source_id).values(
-                            cursor=page.state.cursor, resolved_id=page.state.resolved_id))
             pending.clear()
             size = 0
 
@@ -209,6 +196,19 @@ class Repository:
         if pending:
             flush()
         return SaveResult(new=new, existing=existing)
+
+    def _store_page(self, conn: Connection, source_id: int, page: Page,
+                    topics: Sequence[Sequence[TopicLike]],
+                    works: Sequence[Sequence[WorkLike]]) -> SaveResult:
+        """A page's posts, their works and the source's new state, in `conn`'s transaction."""
+        result = self._save_posts(conn, source_id, page.posts, topics,
+                                  undated_edits=page.undated_edits)
+        if any(works):
+            self._save_works(conn, page.posts, works)
+        if page.state is not None:
+            conn.execute(update(sources).where(sources.c.id == source_id).values(
+                cursor=page.state.cursor, resolved_id=page.state.resolved_id))
+        return result
 
     def _save_posts(self, conn: Connection, source_id: int, batch: Sequence[Post],
                     topics: Sequence[Sequence[TopicLike]], *,
