@@ -31,6 +31,7 @@ import pytest
 from sqlalchemy import create_engine, func, inspect, select, text
 
 from aggregator.storage.schema import posts
+from tests.conftest import wait_until
 from tests.fakes.mastodon import TOKEN, FakeMastodon
 from tests.fakes.server import LoopbackServer, Reply, Request
 
@@ -256,11 +257,8 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str,
              poll: float = 0.1) -> None:
     """Until `predicate()` holds (checked every `poll` s); fails naming `what` after
     `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(poll)
+    if not wait_until(predicate, timeout, every=poll):
+        pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def one_line_error(stderr: str) -> str:
