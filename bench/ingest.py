@@ -202,7 +202,7 @@ def ingest_bulk(url: str, path: Path, *, workers: int) -> tuple[float, int]:
     """Seconds to bulk-ingest the JSONL file into a fresh database; and posts stored."""
     from aggregator.clock import SystemClock
     from aggregator.models import Page
-    from aggregator.pipeline import ahead
+    from aggregator.pipeline import ahead, bulk_gc
     from aggregator.storage.db import open_database
     from aggregator.storage.repository import Repository
 
@@ -211,10 +211,11 @@ def ingest_bulk(url: str, path: Path, *, workers: int) -> tuple[float, int]:
         repo = Repository(db, SystemClock())
         source_id = repo.sync_sources(bench_settings(url, n_sources=1))["src00"]
         started = time.perf_counter()
-        prepared = ahead(line_batches(path), prepare, initializer=prepare_setup,
-                         initargs=(url,), workers=workers)
-        result = repo.save_pages(source_id, ((Page(posts, None), topics, works)
-                                             for posts, topics, works in prepared))
+        with bulk_gc():
+            prepared = ahead(line_batches(path), prepare, initializer=prepare_setup,
+                             initargs=(url,), workers=workers)
+            result = repo.save_pages(source_id, ((Page(posts, None), topics, works)
+                                                 for posts, topics, works in prepared))
         seconds = time.perf_counter() - started
     finally:
         db.dispose()
