@@ -152,6 +152,9 @@ class InputError(AggregatorError):
         self.position = position
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[str, str]]:
+        return type(self), (self.position, self.reason)  # it crosses from import workers
+
 
 class MediaError(AggregatorError):
     """A post's image could not be shown: refused URL, too large, HTTP failure, not an

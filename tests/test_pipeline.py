@@ -1,13 +1,17 @@
-"""aggregator.pipeline.ahead: batches prepared in a worker process, handed back in order."""
+"""aggregator.pipeline: batches prepared in a worker process, handed back in order
+(`ahead` maps over items; `produce` runs a whole generator there)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from aggregator.errors import ConfigError
-from aggregator.pipeline import ahead
+from aggregator.errors import ConfigError, InputError
+from aggregator.pipeline import WorkerDied, ahead, produce
+from tests.conftest import wait_until
 
 _offset: dict[str, int] = {}
 
@@ -37,3 +41,58 @@ def test_an_error_in_the_worker_is_raised_where_its_batch_would_come() -> None:
         for _, values in ahead([[1], [2], [13], [4]], work, initializer=setup, initargs=(0,)):
             seen.append(values)
     assert seen == [[1], [2]]
+
+
+# --------------------------------------------------------------------------- produce
+
+
+def numbers(n: int, fail_at: int | None = None, die_at: int | None = None
+            ) -> Iterator[tuple[int, int]]:
+    for i in range(n):
+        if i == fail_at:
+            raise InputError(f"input.jsonl:{i}", "not valid JSON")
+        if i == die_at:
+            os._exit(9)  # as the kernel's OOM killer would end it: no word, no cleanup
+        yield os.getpid(), i
+
+
+@pytest.mark.parametrize("worker", [True, False])
+def test_produce_yields_a_generators_items_in_order_from_a_worker_or_from_here(
+        worker: bool) -> None:
+    out = list(produce(numbers, (50,), worker=worker, depth=2))
+    assert [i for _, i in out] == list(range(50))
+    assert ({pid for pid, _ in out} == {os.getpid()}) == (not worker)
+
+
+def test_produce_raises_the_workers_error_after_the_items_before_it() -> None:
+    seen = []
+    with pytest.raises(InputError) as caught:
+        for _, i in produce(numbers, (10, 6)):
+            seen.append(i)
+    assert seen == list(range(6))
+    assert (caught.value.position, caught.value.reason) == ("input.jsonl:6", "not valid JSON")
+
+
+def test_produce_says_so_when_the_worker_dies_without_a_word() -> None:
+    seen = []
+    with pytest.raises(WorkerDied, match="exit code 9"):
+        for _, i in produce(numbers, (10, None, 4)):
+            seen.append(i)
+    # what it had queued but not yet written dies with it: a prefix, in order, arrives
+    assert seen == list(range(len(seen))) and len(seen) <= 4
+
+
+def test_a_consumer_that_stops_early_stops_the_worker() -> None:
+    items = produce(numbers, (10_000,), depth=2)
+    pid, _ = next(items)
+    assert pid != os.getpid() and alive(pid)
+    items.close()
+    assert wait_until(lambda: not alive(pid)), "the worker went on after the consumer stopped"
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

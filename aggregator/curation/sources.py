@@ -23,6 +23,7 @@ from aggregator.curation.store import CurationStore
 from aggregator.curation.sync import get_snapshot
 from aggregator.models import Post, Target
 from aggregator.settings import Settings, SourceSettings
+from aggregator.topics.wiring import VoiceIndex, voice_topics_from
 
 
 def expand_curated(settings: Settings, store: CurationStore) -> Settings:
@@ -67,10 +68,10 @@ def curated_sources(settings: Settings, store: CurationStore,
     return derived
 
 
-def voice_topics_of(store: CurationStore) -> Callable[[Post], tuple[str, ...]]:
-    """author -> its voice's topics. Mastodon authors match by acct (user@domain), X
-    authors by user id (resolved by sync) or username, Bluesky authors by DID or handle."""
-    index: dict[tuple[str, str], tuple[str, ...]] = {}
+def voice_topic_index(store: CurationStore) -> VoiceIndex:
+    """(network, identity key or remote id) -> the topics of the voice it belongs to: plain
+    data, so an import's worker process can classify with it (`voice_topics_from`)."""
+    index: VoiceIndex = {}
     for voice in store.list_voices():
         if not voice.topics:
             continue
@@ -78,10 +79,10 @@ def voice_topics_of(store: CurationStore) -> Callable[[Post], tuple[str, ...]]:
             index[(ident.network, ident.key)] = voice.topics
             if ident.remote_id:
                 index[(ident.network, ident.remote_id)] = voice.topics
+    return index
 
-    def lookup(post: Post) -> tuple[str, ...]:
-        author = post.author
-        return (index.get((author.network, author.key.lower()))
-                or index.get((author.network, author.handle.lower())) or ())
 
-    return lookup
+def voice_topics_of(store: CurationStore) -> Callable[[Post], tuple[str, ...]]:
+    """author -> its voice's topics. Mastodon authors match by acct (user@domain), X
+    authors by user id (resolved by sync) or username, Bluesky authors by DID or handle."""
+    return voice_topics_from(voice_topic_index(store))

@@ -12,11 +12,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
-from aggregator.importing.run import BATCH
+from aggregator.importing.reading import CHUNK as BATCH
+from aggregator.importing.reading import WORKER_MIN_BYTES
 from aggregator.storage.db import open_database
 from aggregator.storage.schema import posts
+from tests.conftest import wait_until
 from tests.importing import builders
 
 POSTS = 12_000
@@ -54,27 +57,63 @@ def stored(db_url: str) -> int:
         db.dispose()
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return "(gone)"
+
+
 def rounds(cfg: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "aggregator.cli", "--config", str(cfg),
                              *args], env=dict(os.environ), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 
-def test_killed_import_resumes_with_every_post_once(tmp_path: Path, db_url: str) -> None:
+@pytest.mark.parametrize("how", [(), ("--one-process",)], ids=["worker", "one-process"])
+def test_killed_import_resumes_with_every_post_once(tmp_path: Path, db_url: str,
+                                                    how: tuple[str, ...]) -> None:
+    """Both ways of reading: a 1.7 MB input is read in a worker process by default."""
     path = tmp_path / "big.jsonl"
     keys = big_twarc2(path, POSTS)
+    assert path.stat().st_size >= WORKER_MIN_BYTES  # big enough for a worker by default
     cfg = tmp_path / "rounds.toml"
     cfg.write_text(f'[database]\nurl = "{db_url}"\n')
     cfg.chmod(0o600)
 
-    proc = rounds(cfg, "import", str(path), "--source", "big")
+    proc = rounds(cfg, "import", str(path), "--source", "big", *how)
     deadline = time.monotonic() + 120
     while stored(db_url) < 2 * BATCH:  # wait for two batches to commit, then kill
         assert proc.poll() is None, "the import ended before it could be killed"
         assert time.monotonic() < deadline, "no batch committed in 120 s"
         time.sleep(0.02)
+    workers = children(proc.pid)
+    assert bool(workers) == (not how), "the import's worker process"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    assert wait_until(lambda: not any(alive(pid) for pid in workers)), \
+        f"the worker process outlived the killed import: {[cmdline(p) for p in workers]}"
     before = stored(db_url)
     assert 0 < before < POSTS, f"the kill did not land midway: {before}"
     assert before % BATCH == 0, "a batch was stored in part"
