@@ -31,6 +31,8 @@ Formats (--format, default auto: recognised from the file):
   x-archive         an X account archive (.zip): data/tweets.js and its parts, long
                     posts' text from data/note-tweet.js; the owner from account.js.
                     Likes and deleted posts are not posts: not imported.
+  mastodon-jsonl    JSON Lines of Mastodon API statuses: one status, or one page of
+                    them (a JSON array), per line, as saved from /api/v1/timelines.
   mastodon-archive  a Mastodon account archive (.zip or .tar.gz): outbox.json's posts
                     (Create activities), the author from actor.json. Boosts are not
                     imported: the archive holds only the boosted post's address.

@@ -73,6 +73,32 @@ def _rounds_items(where: str, value: Any) -> Iterator[Item]:
     return iter([Item(where, post, sources=sources, topics=topics)])
 
 
+def _is_status(value: Any) -> bool:
+    return (isinstance(value, dict) and isinstance(value.get("account"), dict)
+            and ("content" in value or "reblog" in value))
+
+
+def read_mastodon_jsonl(path: Path, stream: IO[bytes]) -> Iterator[Item]:
+    """Mastodon API statuses, one a line or one page (a JSON array) a line, as scripts
+    save /api/v1/timelines answers. Boosts become their post with the booster, as
+    collected; an account shown bare (``acct: "jane"``) takes its profile URL's host."""
+    from aggregator.collectors.mastodon.normalize import AuthorCache, normalize_status
+
+    authors = AuthorCache()  # one a file, as a collector keeps one
+
+    def items_of(where: str, value: Any) -> Iterator[Item]:
+        statuses = value if isinstance(value, list) else [value]
+        if not statuses or not all(_is_status(s) for s in statuses):
+            raise ValueError("not a Mastodon status (an object with account and content)")
+        try:
+            posts = [normalize_status(s, authors) for s in statuses]
+        except (TypeError, KeyError, AttributeError) as exc:
+            raise ValueError(f"not a Mastodon status ({exc})") from exc
+        return (Item(where, post) for post in posts)
+
+    return _read_lines(path, stream, items_of)
+
+
 def read_twarc(path: Path, stream: IO[bytes]) -> Iterator[Item]:
     return _read_lines(path, stream, _twarc_items)
 
@@ -96,8 +122,9 @@ def read_bluesky_car(path: Path, stream: IO[bytes]) -> Iterator[Item]:
 
 
 READERS: dict[str, Reader] = {
-    "twarc": read_twarc, "rounds": read_rounds, "x-archive": read_x_archive,
-    "mastodon-archive": read_mastodon_archive, "bluesky-car": read_bluesky_car,
+    "twarc": read_twarc, "mastodon-jsonl": read_mastodon_jsonl, "rounds": read_rounds,
+    "x-archive": read_x_archive, "mastodon-archive": read_mastodon_archive,
+    "bluesky-car": read_bluesky_car,
 }
 
 
@@ -136,4 +163,6 @@ def _line_format(path: Path, line: bytes) -> str:
                          "pass --format") from exc
     if isinstance(value, dict) and {"network", "key", "sources"} <= value.keys():
         return "rounds"
+    if _is_status(value) or (isinstance(value, list) and value and _is_status(value[0])):
+        return "mastodon-jsonl"
     return "twarc"

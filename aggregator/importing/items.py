@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aggregator.models import Post
+from aggregator.models import Post, pickled_by_fields
 
 # The input formats of `rounds import`, and the network of those that hold one network.
-FORMATS = ("twarc", "x-archive", "mastodon-archive", "rounds", "bluesky-car")
-NETWORK = {"twarc": "twitter", "x-archive": "twitter", "mastodon-archive": "mastodon",
-           "bluesky-car": "bluesky"}
+FORMATS = ("twarc", "x-archive", "mastodon-jsonl", "mastodon-archive", "rounds",
+           "bluesky-car")
+NETWORK = {"twarc": "twitter", "x-archive": "twitter", "mastodon-jsonl": "mastodon",
+           "mastodon-archive": "mastodon", "bluesky-car": "bluesky"}
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Item:
     """A post read from an input, or the reason the item at `position` is not one.

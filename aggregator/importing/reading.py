@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from aggregator.errors import InputError
 from aggregator.importing.items import Item
-from aggregator.models import Post, TopicLike
+from aggregator.models import Post, TopicLike, pickled_by_fields
 from aggregator.settings import Settings
 from aggregator.topics.wiring import VoiceIndex
 
@@ -39,6 +39,7 @@ class ImportedTopic:
     weight: int = 1
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Entry:
     """An item, the sources it goes to, and per source its topic matches; its works."""

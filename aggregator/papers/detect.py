@@ -49,7 +49,7 @@ from urllib.parse import unquote, urlsplit
 
 import orjson
 
-from aggregator.models import Post
+from aggregator.models import Post, pickled_by_fields
 
 SCHEMES = ("doi", "pmid", "pmcid", "arxiv", "nct", "url")
 TITLE_CHARS = 500
@@ -78,6 +78,7 @@ _ELLIPSES = ("…", "...")
 _URL_KEYS = ("url", "expanded_url", "unwound_url", "uri", "link")
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class WorkRef:
     """One work a post shares: its identity and, when the post carries one, its title."""

@@ -42,7 +42,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from aggregator.models import Post
+from aggregator.models import Post, pickled_by_fields
 from aggregator.topics.taxonomy import Taxonomy, normalize_hashtag
 
 WEIGHTS = {"hashtag": 3, "keyword": 2, "guarded": 2, "source": 1, "voice": 1,
@@ -67,6 +67,7 @@ TEXT_RULES = ("hashtag", "keyword", "guarded")
 CACHE_SIZE = 50_000  # hashtags remembered per classifier (cleared when full)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class TopicMatch:
     topic: str

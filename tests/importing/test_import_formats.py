@@ -275,7 +275,8 @@ def test_help_explains_every_format(rounds: Rounds) -> None:
     out = rounds.ok("import", "--help")
     described = {line.split()[0] for line in out.splitlines()
                  if line.startswith("    ") and not line.startswith("     ")}
-    assert described >= {"twarc", "x-archive", "mastodon-archive", "rounds", "bluesky-car"}
+    assert described >= {"twarc", "x-archive", "mastodon-jsonl", "mastodon-archive", "rounds",
+                         "bluesky-car"}
 
 
 def test_bluesky_repository_export(rounds: Rounds, tmp_path: Path) -> None:
@@ -357,3 +358,38 @@ def test_a_curated_voice_gives_its_topics_to_imported_posts(
     by_jim = [r for r in records if r["author"] == "snowman"]
     assert by_jim and all("oncology" in r["topics"] for r in by_jim)
     assert not any("oncology" in r["topics"] for r in records if r["author"] != "snowman")
+
+
+def test_mastodon_api_statuses_import_as_the_collector_reads_them(
+        rounds: Rounds, fresh_rounds: MakeRounds, tmp_path: Path) -> None:
+    pages = [builders.body(p) for p in builders.MASTODON_FILES]
+    statuses = [s for page in pages for s in page]
+    expected = {p.key: p for p in map(normalize_status, statuses)}
+    one_a_line = builders.write_jsonl(tmp_path / "statuses.jsonl", statuses)
+
+    out = rounds.ok("import", one_a_line, "--source", "med-mastodon")
+
+    assert out.strip() == (f"read {len(statuses)}, stored {len(expected)}, "
+                           f"already present {len(statuses) - len(expected)}, bad 0")
+    records = rounds.records()
+    assert {r["key"] for r in records} == set(expected)
+    for r in records:
+        post = expected[r["key"]]
+        assert (r["text"], r["author"], r["url"]) == (post.text, post.author.handle, post.url)
+    # the same statuses saved one API page a line are the same posts
+    other = fresh_rounds("pages")
+    other.ok("import", builders.write_jsonl(tmp_path / "pages.jsonl", pages),
+             "--source", "med-mastodon")
+    assert other.records() == records
+
+
+def test_a_line_that_is_no_mastodon_status_is_reported_with_its_position(
+        rounds: Rounds, tmp_path: Path) -> None:
+    statuses = builders.body(builders.MASTODON_FILES[0])
+    path = builders.write_jsonl(tmp_path / "s.jsonl", [statuses[0], {"account": {},
+                                                                     "uri": "x"}])
+    code, _, err = rounds("import", path, "--source", "m", "--format", "mastodon-jsonl")
+    assert code != 0
+    assert err.strip().splitlines() == [
+        "read 1, stored 1, already present 0, bad 1",
+        "error: s.jsonl:2: not a Mastodon status (an object with account and content)"]
