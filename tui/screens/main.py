@@ -85,6 +85,8 @@ class MainScreen(WorkerScreen):
         self.view_id = "all"
         self.query_text = ""
         self.counts: dict[str, int] = {}
+        self._counts_wait = False
+        self._hidden_wait: int | None = None
         self.hidden = 0  # posts of this view the mutes hide
         self.marker = 0
         self._seek: int | str | None = None  # a post id, or "unread"
@@ -146,8 +148,8 @@ class MainScreen(WorkerScreen):
         view_id = msg.saved_view if msg.saved_view in ids else "all"
         self.query_one(Sidebar).set_views(msg.views, view_id)
         self._ready = True
+        self._counts_wait = True  # fetched once the first page is in (see on_page_loaded)
         self.open_view(view_id, seek=msg.saved_post)
-        self.fetch_counts(self.views)
 
     def open_view(self, view_id: str, *, seek: int | str | None = None) -> None:
         self.view_id = view_id
@@ -158,7 +160,7 @@ class MainScreen(WorkerScreen):
         self.pane.show(None, self.reader.now(), self.reader.topic_name)
         self.posts.need(0)
         self.hidden = 0
-        self.fetch_hidden(self.posts.generation, view_id, self.query_text)
+        self._hidden_wait = self.posts.generation  # counted once the first page is in
         self.update_place()
 
     def set_empty_text(self) -> None:
@@ -271,8 +273,22 @@ class MainScreen(WorkerScreen):
         self.posts.install(msg.page, msg.rows)
         self.continue_seek()
         self.update_place()
+        self.after_first_page()
+
+    def after_first_page(self) -> None:
+        """The counts a view shows besides its posts (the sidebar's unread, the posts hidden
+        by mutes) cost more as the archive grows: asked for once the posts are on screen,
+        so that the first screen waits for none of them."""
+        if self._hidden_wait == self.posts.generation:
+            self._hidden_wait = None
+            self.fetch_hidden(self.posts.generation, self.view_id, self.query_text)
+        if self._counts_wait:
+            self._counts_wait = False
+            self.fetch_counts(self.views)
 
     def on_load_failed(self, msg: m.LoadFailed) -> None:
+        if msg.generation == self.posts.generation:
+            self.after_first_page()
         if msg.generation in (-1, self.posts.generation):
             self.status.show_activity(msg.error, error=True)
             self.notify(msg.error, severity="error", markup=False)
