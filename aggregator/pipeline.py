@@ -1,18 +1,17 @@
 """Bulk work on both cores: batches prepared in a worker process while this one stores.
 
-Two shapes: `ahead` maps a function over items this process reads; `produce` runs a
-whole generator (an import's readers, from opening the files to classified posts) in the
-worker and hands its batches over.
+`produce` runs a whole generator (an import's readers, from opening the files to
+classified posts) in the worker and hands its batches over:
 
-    for posts, topics in ahead(batches, prepare, initializer=setup, initargs=(config,)):
-        ...  # store them: the worker is already preparing the next batches
+    for chunk in produce(chunks, (reading,)):
+        ...  # store it: the worker is already reading and classifying the next ones
 
-An import or a bulk load spends as long parsing, normalizing and classifying posts as
-SQLite spends storing them, and SQLite writes from one process: the preparation moves to
-a worker process (spawned, so it inherits no database connection, lock or thread) and
-the two overlap. Results come back in the order of `items`; at most `depth` batches are
-in flight, so memory stays flat however long the input; an exception in the worker is
-raised here, from the `next()` that would have returned its batch.
+An import spends as long parsing, normalizing and classifying posts as SQLite spends
+storing them, and SQLite writes from one process: the reading moves to a worker process
+(spawned, so it inherits no database connection, lock or thread) and the two overlap.
+Items come back in order; at most `depth` are in flight, so memory stays flat however
+long the input; an exception in the worker is raised here, from the `next()` that would
+have returned its item.
 """
 
 from __future__ import annotations
@@ -22,15 +21,12 @@ import multiprocessing
 import pickle
 import queue
 import signal
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from aggregator.errors import AggregatorError
 
-T = TypeVar("T")
 R = TypeVar("R")
 
 # Bulk work allocates millions of short-lived containers (parsed JSON, posts, rows) that form
@@ -49,44 +45,6 @@ def bulk_gc() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*before)
-
-
-def _start_worker(initializer: Callable[..., object] | None, initargs: tuple[Any, ...]
-                  ) -> None:
-    gc.set_threshold(*BULK_GC_THRESHOLD)  # the worker process does nothing but bulk work
-    if initializer is not None:
-        initializer(*initargs)
-
-
-def ahead(items: Iterable[T], fn: Callable[[T], R], *,
-          initializer: Callable[..., object] | None = None, initargs: tuple[Any, ...] = (),
-          depth: int = 3, workers: int = 1) -> Iterator[R]:
-    """`fn(item)` for each item, computed in `workers` processes (0: here), yielded in
-    order.
-
-    `fn` and `initializer` must be importable module-level functions (they are sent to a
-    spawned process by name); `initializer(*initargs)` runs once in each worker.
-    """
-    if workers == 0:  # in this process (one core, or a machine other work keeps busy)
-        if initializer is not None:
-            initializer(*initargs)
-        yield from map(fn, items)
-        return
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                             initializer=_start_worker,
-                             initargs=(initializer, initargs)) as pool:
-        flying: deque[Future[R]] = deque()
-        try:
-            for item in items:
-                flying.append(pool.submit(fn, item))
-                if len(flying) > depth:
-                    yield flying.popleft().result()
-            while flying:
-                yield flying.popleft().result()
-        finally:
-            for future in flying:
-                future.cancel()
 
 
 class WorkerDied(AggregatorError):
@@ -171,4 +129,4 @@ def _portable(exc: BaseException) -> BaseException:
     return exc
 
 
-__all__ = ["WorkerDied", "ahead", "bulk_gc", "produce"]
+__all__ = ["WorkerDied", "bulk_gc", "produce"]

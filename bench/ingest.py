@@ -1,24 +1,23 @@
-"""Ingest: normalize + classify + store + full-text index, against sqlite-utils.
-
-Page by page (`ingest_ours`, what a collector does): raw status dicts -> normalize_statuses
--> classify + find the scholarly works (aggregator.papers.detect, as the collect service
-does) -> Repository.save_page (pages of `page` posts), into a freshly migrated
-database; also PostgreSQL's figure.
+"""Ingest: `rounds import` of a statuses file against sqlite-utils doing the same work.
 
 Bulk (`python -m bench.ingest MODE FILE TARGET`, one process per run so its peak RSS is
-its own): the statuses are read from a JSONL file (one status a line, generated once and
-cached under bench/out/, as an import reads twarc or our own export), in batches of 1,000.
-* `bulk`: the JSON parsed, normalized and classified in a worker process
-  (aggregator.pipeline.ahead) while this one stores them with Repository.save_pages
-  (20,000 posts a transaction, full text indexed per page in one statement);
-* `bulk1`: the same in one process (what the worker process buys);
+its own): Mastodon API statuses, one a line (generated once and cached under bench/out/;
+`rounds import` reads them as --format mastodon-jsonl):
+* `import`: the command as a user runs it: a worker process reads, parses, normalizes,
+  classifies and finds the works of each chunk of 1,000 while this one stores them
+  (Repository.save_page, one transaction a chunk, full text indexed in one statement);
+* `import1`: `--one-process` (what the worker process buys);
 * `su`: sqlite-utils doing the same work, the anchor: what mastodon-to-sqlite does with a
   page of statuses (accounts split out and `upsert_all(pk="id")`, statuses
   `insert_all(pk="id", ignore=True)` with the account replaced by its id and nested
   objects as JSON text), plus the status's whole JSON in a `raw` column (as our archive
   keeps it) and an FTS5 index on its content kept by triggers (`enable_fts(["content"],
   create_triggers=True)` once the table exists, as ours is kept while it grows). No
-  classification, no HTML-to-text rendering, no compression.
+  classification, no HTML-to-text rendering, no compression, no papers or trends.
+
+Page by page (`ingest_ours`, what a collector does): raw status dicts -> normalize_statuses
+-> classify + find the scholarly works -> Repository.save_page (pages of `page` posts),
+into a freshly migrated database; also PostgreSQL's figure.
 """
 
 from __future__ import annotations
@@ -176,50 +175,33 @@ def line_batches(path: Path, size: int = 1000) -> Iterator[list[bytes]]:
         yield batch
 
 
-_worker: dict[str, Any] = {}
+def import_run(path: Path, url: str, *, one_process: bool) -> dict[str, Any]:
+    """`rounds import PATH --source bench` into `url`, in this process as the command
+    runs (its worker process included): seconds, posts stored, peak RSS of this process
+    and of its worker."""
+    import contextlib
+    import io
+    import resource
 
+    from aggregator.cli import main
+    from bench.probe import peak_rss_mb
 
-def prepare_setup(url: str) -> None:
-    """Worker initializer: the classifier and an author cache, once per process."""
-    from aggregator.collectors.mastodon.normalize import AuthorCache
-    from aggregator.topics.wiring import make_classify
-
-    _worker["classify"] = make_classify(bench_settings(url, n_sources=1))
-    _worker["authors"] = AuthorCache()
-
-
-def prepare(lines: list[bytes]) -> tuple[Any, list[Any], list[Any]]:
-    """JSON lines -> (posts, their topic matches, their works): the work before storing."""
-    from aggregator.collectors.mastodon.normalize import normalize_statuses
-    from aggregator.papers.detect import detect_post
-
-    posts = tuple(normalize_statuses([orjson.loads(x) for x in lines], _worker["authors"]))
-    classify = _worker["classify"]
-    return posts, [classify(p, ()) for p in posts], [detect_post(p) for p in posts]
-
-
-def ingest_bulk(url: str, path: Path, *, workers: int) -> tuple[float, int]:
-    """Seconds to bulk-ingest the JSONL file into a fresh database; and posts stored."""
-    from aggregator.clock import SystemClock
-    from aggregator.models import Page
-    from aggregator.pipeline import ahead, bulk_gc
-    from aggregator.storage.db import open_database
-    from aggregator.storage.repository import Repository
-
-    db = open_database(url)
-    try:
-        repo = Repository(db, SystemClock())
-        source_id = repo.sync_sources(bench_settings(url, n_sources=1))["src00"]
-        started = time.perf_counter()
-        with bulk_gc():
-            prepared = ahead(line_batches(path), prepare, initializer=prepare_setup,
-                             initargs=(url,), workers=workers)
-            result = repo.save_pages(source_id, ((Page(posts, None), topics, works)
-                                                 for posts, topics, works in prepared))
-        seconds = time.perf_counter() - started
-    finally:
-        db.dispose()
-    return seconds, result.new
+    config = Path(tempfile.mkdtemp(dir=path.parent, prefix="cfg-")) / "rounds.toml"
+    config.write_text(f'[database]\nurl = "{url}"\n')
+    config.chmod(0o600)
+    out = io.StringIO()
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(out):
+        code = main(["--config", str(config), "import", str(path), "--source", "bench",
+                     *(["--one-process"] if one_process else [])])
+    seconds = time.perf_counter() - started
+    if code != 0:
+        raise SystemExit(f"rounds import failed ({code}): {out.getvalue()[-500:]}")
+    summary = out.getvalue().strip().splitlines()[-1]  # "read N, stored S, already ..."
+    stored = int(summary.split("stored ")[1].split(",")[0])
+    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"seconds": seconds, "stored": stored, "rss_mb": peak_rss_mb(),
+            "worker_rss_mb": worker, "summary": summary}
 
 
 def stage_costs(path: Path, tmp: Path, n: int = 10_000) -> dict[str, float]:
@@ -254,16 +236,16 @@ def stage_costs(path: Path, tmp: Path, n: int = 10_000) -> dict[str, float]:
     topics = timed("classify", lambda: [classify(p, ()) for p in posts])
     works = timed("find scholarly works", lambda: [detect_post(p) for p in posts])
     timed("compress raw JSON (zstd, in store)", lambda: [encode_raw(p.raw) for p in posts])
-    blob = timed("pickle to the main process", lambda: pickle.dumps((posts, topics, works)))
-    timed("unpickle in the main process", lambda: pickle.loads(blob))
+    blob = timed("pickle to the storing process", lambda: pickle.dumps((posts, topics, works)))
+    timed("unpickle in the storing process", lambda: pickle.loads(blob))
     url, _ = fresh_sqlite(tmp, "stages")
     db = open_database(url)
     try:
         repo = Repository(db, SystemClock())
         source_id = repo.sync_sources(bench_settings(url, n_sources=1))["src00"]
-        timed("store (save_pages, FTS included)", lambda: repo.save_pages(source_id, [
-            (Page(posts[i:i + 1000], None), topics[i:i + 1000], works[i:i + 1000])
-            for i in range(0, len(posts), 1000)]))
+        timed("store (save_page of 1,000, FTS included)", lambda: [
+            repo.save_page(source_id, Page(posts[i:i + 1000], None), topics[i:i + 1000],
+                           works[i:i + 1000]) for i in range(0, len(posts), 1000)])
     finally:
         db.dispose()
     return costs
@@ -295,7 +277,9 @@ def ingest_su_file(db_path: Path, path: Path) -> tuple[float, int]:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m bench.ingest bulk|bulk1|su FILE TARGET`: one run; prints JSON."""
+    """`python -m bench.ingest import|import1|su FILE TARGET`: one run; prints JSON.
+    import: `rounds import` as it runs by default (a worker process reads and classifies
+    while this one stores); import1: `--one-process`; su: sqlite-utils."""
     import json
     import sys
 
@@ -304,9 +288,11 @@ def main(argv: list[str]) -> int:
     mode, path, target = argv[0], Path(argv[1]), argv[2]
     if mode == "su":
         seconds, stored = ingest_su_file(Path(target), path)
+        result: dict[str, Any] = {"seconds": seconds, "stored": stored,
+                                  "rss_mb": peak_rss_mb()}
     else:
-        seconds, stored = ingest_bulk(target, path, workers=1 if mode == "bulk" else 0)
-    print(json.dumps({"seconds": seconds, "stored": stored, "rss_mb": peak_rss_mb()}))
+        result = import_run(path, target, one_process=mode == "import1")
+    print(json.dumps(result))
     sys.stdout.flush()
     return 0
 

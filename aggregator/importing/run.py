@@ -1,15 +1,16 @@
 """`rounds import`: the storing half. Chunks of classified posts (aggregator.importing.
 reading, in a worker process for big inputs) -> storage.
 
-Each chunk's posts are stored through the same `Repository.save_page` as a collector's
-pages: authors, posts, the source that brought them, boosts and topics of one chunk commit
-together or not at all, and storing a post already present adds nothing (the archive keys
-posts by network and key). So an import is
+Each chunk's posts are stored as a collector's pages are (`Repository.bulk`: the same
+page-storing steps, several chunks to a transaction): authors, posts, the source that
+brought them, boosts and topics of a chunk commit together or not at all, and storing a
+post already present adds nothing (the archive keys posts by network and key). So an
+import is
 
 * idempotent: a second run stores nothing and counts every post as already present;
-* resumable: killed midway, the chunks committed stay, the one in flight is gone, and a
-  rerun stores exactly the posts still missing (there is no separate "resume" mark that
-  could disagree with the posts);
+* resumable: killed midway, the transactions committed stay (whole chunks), the one in
+  flight is gone, and a rerun stores exactly the posts still missing (there is no
+  separate "resume" mark that could disagree with the posts);
 * whole: a malformed line or member stops the import before the chunk it is in is stored
   (the posts before it in that chunk are stored first, as a chunk of their own), unless
   `skip_bad`, which counts it and goes on.
@@ -28,7 +29,7 @@ from aggregator.importing.reading import Chunk, Entry
 from aggregator.models import Page
 from aggregator.settings import Settings
 from aggregator.storage.import_sources import StoredSource, ensure_import_source, get_source
-from aggregator.storage.repository import Repository
+from aggregator.storage.repository import BulkWriter, Repository
 
 logger = logging.getLogger(__name__)
 
@@ -92,27 +93,34 @@ class Importer:
             summary: ImportSummary | None = None) -> ImportSummary:
         """Store every post of `chunks` into the sources each entry names.
 
-        Raises InputError at the first malformed item unless `skip_bad`."""
+        Raises InputError at the first malformed item unless `skip_bad` (the posts before
+        it stored first)."""
         summary = summary if summary is not None else ImportSummary()
-        for chunk in chunks:
-            pending: list[Entry] = []
-            for entry in chunk.entries:
-                item = entry.item
-                if item.skipped is not None:
-                    summary.skipped[item.skipped] += 1
-                    continue
-                if item.post is None:
-                    summary.bad += 1
-                    if not skip_bad:
-                        self._flush(pending, fmt, summary)
-                        raise InputError(item.position, item.error or "not a post")
-                    logger.warning("skipped %s: %s", item.position, item.error)
-                    continue
-                summary.read += 1
-                pending.append(entry)
-            self._flush(pending, fmt, summary)
-            if progress is not None:
-                progress(summary, chunk.position)
+        bad: InputError | None = None
+        with self.repo.bulk() as writer:
+            for chunk in chunks:
+                pending: list[Entry] = []
+                for entry in chunk.entries:
+                    item = entry.item
+                    if item.skipped is not None:
+                        summary.skipped[item.skipped] += 1
+                        continue
+                    if item.post is None:
+                        summary.bad += 1
+                        if not skip_bad:
+                            bad = InputError(item.position, item.error or "not a post")
+                            break
+                        logger.warning("skipped %s: %s", item.position, item.error)
+                        continue
+                    summary.read += 1
+                    pending.append(entry)
+                self._flush(writer, pending, fmt, summary)
+                if progress is not None:
+                    progress(summary, chunk.position)
+                if bad is not None:
+                    break
+        if bad is not None:  # raised once what came before it is committed
+            raise bad
         return summary
 
     def record_runs(self, summary: ImportSummary, error: str | None = None) -> None:
@@ -125,7 +133,8 @@ class Importer:
                                  new=summary.stored, existing=summary.present, requests=0,
                                  items_read=0, users_read=0, error=error)
 
-    def _flush(self, pending: list[Entry], fmt: str, summary: ImportSummary) -> None:
+    def _flush(self, writer: BulkWriter, pending: list[Entry], fmt: str,
+               summary: ImportSummary) -> None:
         """Store the pending posts: one transaction per (source, network) group, which
         for every format but our own multi-source exports is one per chunk."""
         if not pending:
@@ -141,16 +150,21 @@ class Importer:
             groups.setdefault((entry.names[0], network), []).append((entry, 0))
             for i, name in enumerate(entry.names[1:], 1):  # posts of several sources
                 extra.setdefault((name, network), []).append((entry, i))
+        new = [key for key in (*groups, *extra) if key[0] not in self._sources]
+        if new:  # sources are written through another connection: not while we hold one
+            writer.commit()
+            for name, kind in new:
+                self.source_id(name, kind, fmt)
         for (name, _network), group in groups.items():
-            summary.stored += self._save(name, group, fmt)
+            summary.stored += self._save(writer, name, group, fmt)
         for (name, _network), group in extra.items():  # stored above: links only
-            self._save(name, group, fmt)
+            self._save(writer, name, group, fmt)
         summary.present = summary.read - summary.stored
 
-    def _save(self, name: str, group: list[tuple[Entry, int]], fmt: str) -> int:
+    def _save(self, writer: BulkWriter, name: str, group: list[tuple[Entry, int]],
+              fmt: str) -> int:
         posts = tuple(e.item.post for e, _ in group if e.item.post is not None)
         source_id = self.source_id(name, posts[0].network, fmt)
-        saved = self.repo.save_page(source_id, Page(posts=posts, state=None, requests=0),
-                                    [e.topics[i] for e, i in group],
-                                    [e.works for e, _ in group])
+        saved = writer.save_page(source_id, Page(posts=posts, state=None, requests=0),
+                                 [e.topics[i] for e, i in group], [e.works for e, _ in group])
         return saved.new

@@ -8,7 +8,8 @@ middle of a pass neither loses nor duplicates a post.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,13 +51,45 @@ from aggregator.storage.schema import (
 )
 from aggregator.storage.thread_schema import thread_reads
 
-BULK_COMMIT_POSTS = 20_000  # posts per transaction of `save_pages`
+BULK_COMMIT_POSTS = 5_000  # posts per transaction of `Repository.bulk`, at most
+BULK_COMMIT_SECONDS = 1.0  # ... or what arrived in this long: a kill loses a second's work
 
 
 @dataclass(frozen=True, slots=True)
 class SaveResult:
     new: int
     existing: int
+
+
+class BulkWriter:
+    """`save_page` inside `Repository.bulk` (see there)."""
+
+    def __init__(self, repo: Repository, conn: Connection, commit_every: int,
+                 commit_seconds: float) -> None:
+        self._repo, self._conn = repo, conn
+        self._every, self._seconds = commit_every, commit_seconds
+        self._held = 0  # posts in the open transaction
+        self._began = 0.0
+
+    def save_page(self, source_id: int, page: Page,
+                  topics: Sequence[Sequence[TopicLike]] = (),
+                  works: Sequence[Sequence[WorkLike]] = ()) -> SaveResult:
+        clock = self._repo.clock
+        if not self._conn.in_transaction():
+            self._conn.begin()
+            self._began = clock.monotonic()
+        result = self._repo._store_page(self._conn, source_id, page, topics, works)
+        self._held += len(page.posts)
+        if self._held >= self._every or clock.monotonic() - self._began >= self._seconds:
+            self.commit()
+        return result
+
+    def commit(self) -> None:
+        """Commit what is held now (before writing through another connection: on SQLite
+        it would wait for this one's write lock)."""
+        if self._conn.in_transaction():
+            self._conn.commit()
+        self._held = 0
 
 
 class Repository:
@@ -160,35 +193,20 @@ class Repository:
         with self.db.engine.begin() as conn:
             return self._store_page(conn, source_id, page, topics, works)
 
-    def save_pages(self, source_id: int,
-                   pages: Iterable[tuple[Page, Sequence[Sequence[TopicLike]],
-                                         Sequence[Sequence[WorkLike]]]], *,
-                   commit_every: int = BULK_COMMIT_POSTS) -> SaveResult:
-        """Bulk ingest (an import, `db copy`, a backfill): `save_page` for each (page,
-        topics), many pages to a transaction. A transaction commits once it holds
-        `commit_every` posts, and at the end; each page's state is written in the same
-        transaction as its posts, so what commits is always a prefix of the pages with
-        the state of the last one (exactly once, as page by page).
-
-        Each page is stored as it arrives (the transaction stays open between pages): a
-        producer preparing the next pages in another process (aggregator.pipeline.ahead)
-        keeps working while this one stores. Buffering a transaction's pages and storing
-        them at once made the two take turns (100k bench posts: 31 s, no faster than one
-        process)."""
-        new = existing = size = 0
+    @contextmanager
+    def bulk(self, commit_every: int = BULK_COMMIT_POSTS,
+             commit_seconds: float = BULK_COMMIT_SECONDS) -> Iterator[BulkWriter]:
+        """Pages stored on one connection, a transaction committing once it holds
+        `commit_every` posts or has been open `commit_seconds` (on the clock), and at
+        the end: an import's many small pages pay one commit (and one WAL checkpoint's
+        share) per transaction, not per page, and readers still see it progress. What
+        commits is always a whole number of pages; an exception rolls back the pages
+        since the last commit, as a kill does."""
         with self.db.engine.connect() as conn:
-            for page, topics, works in pages:
-                if not conn.in_transaction():
-                    conn.begin()
-                result = self._store_page(conn, source_id, page, topics, works)
-                new, existing = new + result.new, existing + result.existing
-                size += len(page.posts)
-                if size >= commit_every:
-                    conn.commit()
-                    size = 0
+            writer = BulkWriter(self, conn, commit_every, commit_seconds)
+            yield writer
             if conn.in_transaction():
                 conn.commit()
-        return SaveResult(new=new, existing=existing)
 
     def _store_page(self, conn: Connection, source_id: int, page: Page,
                     topics: Sequence[Sequence[TopicLike]],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -12,8 +11,6 @@ from sqlalchemy import func, select
 
 from aggregator.clock import ManualClock
 from aggregator.models import Author, Boost, Media, Page, Post, SourceState, Target
-from aggregator.papers.detect import WorkRef
-from aggregator.query import parse_query
 from aggregator.service import SourceMatch
 from aggregator.settings import AccountSettings, Settings, SourceSettings
 from aggregator.storage.archive_schema import post_versions
@@ -21,7 +18,6 @@ from aggregator.storage.db import Database
 from aggregator.storage.rawjson import decode_raw
 from aggregator.storage.repository import Repository
 from aggregator.storage.schema import accounts, boosts, post_sources, post_topics, posts
-from aggregator.storage.search import post_filter
 
 T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
 
@@ -216,31 +212,33 @@ def test_a_page_reads_back_exactly_as_written(db: Database, clock: ManualClock,
     assert people["nurse@med.example"].updated_at == row.first_seen
 
 
-def test_bulk_pages_commit_a_prefix_with_its_cursor_and_rerun_stores_each_once(
+def test_bulk_commits_whole_pages_by_size_and_by_time_and_a_failure_keeps_what_committed(
         db: Database, clock: ManualClock, tmp_path: Path) -> None:
-    """save_pages groups pages into transactions; an import killed in the middle has
-    committed whole pages with the cursor of the last one, and a rerun from that cursor
-    stores every post exactly once."""
+    """An import's transactions: every `commit_every` posts or `commit_seconds` on the
+    clock, whole pages only; an exception (as a kill) loses only the pages since the last
+    commit, and storing them again adds each post once."""
     repo = Repository(db, clock)
-    ids = repo.sync_sources(settings(tmp_path))
-    pages = [Page(tuple(post(10 * p + i) for i in range(10)), SourceState(cursor=str(p)))
-             for p in range(6)]
+    source = repo.sync_sources(settings(tmp_path))["cardio"]
+    pages = [Page(tuple(post(10 * p + i) for i in range(10)), None) for p in range(8)]
 
-    def killed_after(n: int) -> Iterator[tuple[Page, list[list[str]], list[list[WorkRef]]]]:
-        for page in pages[:n]:
-            yield page, [], []
-        raise KeyboardInterrupt  # the import dies while reading page n
+    with pytest.raises(KeyboardInterrupt), repo.bulk(commit_every=20,
+                                                     commit_seconds=60) as writer:
+        for page in pages[:5]:
+            writer.save_page(source, page)
+        assert count(db, posts) == 40  # committed after pages 2 and 4, not page 5
+        raise KeyboardInterrupt
+    assert count(db, posts) == 40
 
-    with pytest.raises(KeyboardInterrupt):
-        repo.save_pages(ids["cardio"], killed_after(5), commit_every=20)
-    assert count(db, posts) == 40  # pages 0-3 committed (two transactions of 20), not 4
-    assert repo.get_state(ids["cardio"]).cursor == "3"
-    rest = [(p, [], []) for p in pages[int(repo.get_state(ids["cardio"]).cursor or -1) + 1:]]
-    result = repo.save_pages(ids["cardio"], rest, commit_every=20)
-    assert (result.new, result.existing) == (20, 0)
-    assert count(db, posts) == count(db, post_sources) == 60
-    assert repo.get_state(ids["cardio"]).cursor == "5"
-    with db.engine.connect() as conn:  # all of them searchable
-        hits = conn.execute(select(posts.c.id).where(post_filter(
-            parse_query("post", now=T0), db.dialect))).all()
-    assert len(hits) == 60
+    with repo.bulk(commit_every=1000, commit_seconds=60) as writer:
+        writer.save_page(source, pages[4])
+        clock.advance(61)  # a slow trickle of pages still commits
+        writer.save_page(source, pages[5])
+        assert count(db, posts) == 60
+        writer.save_page(source, pages[6])
+        assert count(db, posts) == 60
+    assert count(db, posts) == 70  # the end commits the rest
+
+    with repo.bulk() as writer:  # again, with one page more: each post once
+        new = sum(writer.save_page(source, page).new for page in pages)
+    assert new == 10
+    assert count(db, posts) == count(db, post_sources) == 80
