@@ -88,6 +88,15 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def wait_until(predicate: Callable[[], object], timeout: float = 30.0,
                every: float = 0.005) -> bool:
     """Polls `predicate` until it is true (True) or `timeout` seconds pass (False): for

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from aggregator.errors import InputError
 from aggregator.pipeline import WorkerDied, produce
-from tests.conftest import wait_until
+from tests.conftest import process_alive, wait_until
 
 # --------------------------------------------------------------------------- produce
 
@@ -55,14 +54,7 @@ def test_produce_says_so_when_the_worker_dies_without_a_word() -> None:
 def test_a_consumer_that_stops_early_stops_the_worker() -> None:
     items = produce(numbers, (10_000,), depth=2)
     pid, _ = next(items)
-    assert pid != os.getpid() and alive(pid)
+    assert pid != os.getpid() and process_alive(pid)
     items.close()
-    assert wait_until(lambda: not alive(pid)), "the worker went on after the consumer stopped"
+    assert wait_until(lambda: not process_alive(pid)), "the worker went on after the end"
 
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"

@@ -19,7 +19,7 @@ from aggregator.importing.reading import CHUNK as BATCH
 from aggregator.importing.reading import WORKER_MIN_BYTES
 from aggregator.storage.db import open_database
 from aggregator.storage.schema import posts
-from tests.conftest import wait_until
+from tests.conftest import process_alive, wait_until
 from tests.importing import builders
 
 POSTS = 12_000
@@ -70,13 +70,6 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
 
 def cmdline(pid: int) -> str:
     try:
@@ -112,7 +105,7 @@ def test_killed_import_resumes_with_every_post_once(tmp_path: Path, db_url: str,
     assert bool(workers) == (not how), "the import's worker process"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert wait_until(lambda: not any(alive(pid) for pid in workers)), \
+    assert wait_until(lambda: not any(process_alive(pid) for pid in workers)), \
         f"the worker process outlived the killed import: {[cmdline(p) for p in workers]}"
     before = stored(db_url)
     assert 0 < before < POSTS, f"the kill did not land midway: {before}"
