@@ -106,8 +106,8 @@ def _rows(result: Iterable[object]) -> list[Row]:
              json_strings(r.links)) for r in result]  # type: ignore[attr-defined]
 
 
-# Built once: a page's store runs these every time (building them cost more than running
-# them); `ids` expands to the list given at execution.
+# Built once: a page's store runs these every time, and building them was a measurable
+# part of its cost; `ids` expands to the list given at execution.
 _SNAPSHOT_POSTS = select(*_COLUMNS).where(posts.c.id.in_(bindparam("ids", expanding=True)),
                                           visible())
 _SNAPSHOT_TOPICS = select(post_topics.c.post_id, post_topics.c.topic).where(
