@@ -1,61 +1,76 @@
 """Collect from the loopback fake: ours end to end vs the mastodon-to-sqlite pipeline,
 plus politeness (requests per new post, zero 429s under a tight budget).
 
-The fake (tests/fakes/mastodon.py) runs in this process on 127.0.0.1 and pages like
-Mastodon (Link headers, limit 40). Both pipelines read the same timelines from the same
-fake in the same run, so the fake's own cost is paid by both.
+The fake (tests/fakes/mastodon.py) pages like Mastodon (Link headers, limit 40) on
+127.0.0.1, in a process of its own (bench/fakeproc.py), as a real server is not in the
+collector's process: its CPU does not share the collectors' GIL. Both pipelines read the
+same timelines from the same fake in the same run.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
-
-from bench.generate import START, generate_statuses
 
 
 @dataclass
 class Fake:
-    server: Any
-    api: Any
-    statuses_429: list[int]
+    """The fake's process (bench/fakeproc.py) and how to drive it."""
 
-    @property
-    def base_url(self) -> str:
-        return str(self.server.base_url)
+    process: subprocess.Popen[str]
+    base_url: str
+
+    def _control(self, what: str, **params: object) -> Any:
+        import requests
+
+        response = requests.get(f"{self.base_url}/__bench/{what}",
+                                params={k: str(v) for k, v in params.items()}, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    def requests(self, path_contains: str = "") -> int:
+        return int(self._control("requests", path=path_contains))
 
     def timeline_requests(self) -> int:
-        return len([r for r in self.server.requests("/api/v1/timelines/")])
+        return self.requests("/api/v1/timelines/")
+
+    def add_new(self, n_sources: int, per_source: int, seed: int) -> int:
+        return int(self._control("add_new", sources=n_sources, per_source=per_source,
+                                 seed=seed))
+
+    def set_budget(self, limit: int, window: float) -> None:
+        self._control("budget", limit=limit, window=window)
+
+    def rejected(self) -> int:
+        return int(self._control("rejected"))
 
     def stop(self) -> None:
-        self.server.stop()
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 def start_fake(n_sources: int, per_source: int, seed: int) -> Fake:
-    from tests.fakes.mastodon import FakeMastodon
-    from tests.fakes.server import LoopbackServer, Reply, Request
-
-    api = FakeMastodon(seed=False)
-    api.set_budget(10**9, 3600.0)
-    for i in range(n_sources):
-        statuses = generate_statuses(per_source, seed + 1000 + i, tags=[f"src{i:02d}"],
-                                     n_accounts=200)
-        api.add_statuses(f"tag:src{i:02d}", statuses)
-    rejected: list[int] = []
-
-    def handler(req: Request) -> Reply:
-        reply = api(req)
-        if reply.status == 429:
-            rejected.append(1)
-        return reply
-
-    server = LoopbackServer(handler)
-    # http.server writes headers and body in two send()s; with Nagle on, every response
-    # then waits out the client's delayed ACK (~40 ms). Real servers set TCP_NODELAY.
-    server.httpd.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
-    return Fake(server.start(), api, rejected)
+    """The fake in a process of its own, its timelines generated there."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.fakeproc", str(n_sources), str(per_source), str(seed)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        cwd=Path(__file__).resolve().parent.parent)
+    assert process.stdout is not None
+    base_url = process.stdout.readline().strip()
+    if not base_url.startswith("http://"):
+        process.kill()
+        raise SystemExit(f"the fake Mastodon did not start (exit {process.wait()})")
+    return Fake(process, base_url)
 
 
 def collect_settings(url: str, base_url: str, n_sources: int, backfill: int) -> Any:
@@ -133,14 +148,7 @@ def collect_mastodon_to_sqlite(path: Any, fake: Fake, n_sources: int) -> tuple[f
 
 def add_new_posts(fake: Fake, n_sources: int, per_source: int, seed: int) -> int:
     """`per_source` fresh statuses on every timeline, newer than everything there."""
-    from datetime import timedelta
-
-    later = START + timedelta(days=3650 + seed)
-    for i in range(n_sources):
-        fresh = generate_statuses(per_source, seed * 100 + i, tags=[f"src{i:02d}"],
-                                  start=later + timedelta(seconds=i), n_accounts=20)
-        fake.api.add_statuses(f"tag:src{i:02d}", fresh)
-    return n_sources * per_source
+    return fake.add_new(n_sources, per_source, seed)
 
 
 def unchanged_then_steady(service: Any, requests: Callable[[], int],
@@ -168,7 +176,7 @@ def tight_budget(url: str, limit: int, window: float, n_sources: int, per_source
     Returns (requests, 429s seen by the fake, seconds, new posts).
     """
     fake = start_fake(n_sources, per_source, seed=77)
-    fake.api.set_budget(limit, window)
+    fake.set_budget(limit, window)
     try:
         settings = collect_settings(url, fake.base_url, n_sources, per_source)
         service = make_service(url, settings)
@@ -181,6 +189,6 @@ def tight_budget(url: str, limit: int, window: float, n_sources: int, per_source
             service.close()
             service.repo.db.dispose()
         new = sum(r.new for r in results)
-        return len(fake.server.requests("/api/")), len(fake.statuses_429), seconds, new
+        return fake.requests("/api/"), fake.rejected(), seconds, new
     finally:
         fake.stop()

@@ -15,9 +15,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Connection, and_, false, func, literal, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    false,
+    func,
+    literal,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from aggregator.errors import CurationError
@@ -76,8 +88,15 @@ class WorkInfo:
     title_from: str
 
 
-def _insert(conn: Connection) -> Any:
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+@cache
+def _save_statements(dialect: str) -> tuple[Any, Any, Any]:
+    """(insert works, their ids, insert the links) of `save_shared`, built once per
+    dialect: a page with a work runs them every time."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (insert(works).on_conflict_do_nothing(index_elements=["scheme", "ident"]),
+            select(works.c.id, works.c.scheme, works.c.ident, works.c.title)
+            .where(tuple_(works.c.scheme, works.c.ident).in_(bindparam("refs", expanding=True))),
+            insert(post_works).on_conflict_do_nothing())
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -95,16 +114,15 @@ def save_shared(conn: Connection, shared: Sequence[Shared]) -> int:
                 refs[(w.scheme, w.ident)] = w.title
     if not refs:
         return 0
-    insert = _insert(conn)
-    conn.execute(insert(works).on_conflict_do_nothing(index_elements=["scheme", "ident"]), [
+    add_works, work_ids, add_links = _save_statements(conn.dialect.name)
+    conn.execute(add_works, [
         {"scheme": scheme, "ident": ident, "title": title or None,
          "title_from": "post" if title else None}
         for (scheme, ident), title in refs.items()])
     ids: dict[tuple[str, str], int] = {}
     untitled: list[int] = []
     for chunk in _chunks(list(refs)):
-        for r in conn.execute(select(works.c.id, works.c.scheme, works.c.ident, works.c.title)
-                              .where(tuple_(works.c.scheme, works.c.ident).in_(chunk))):
+        for r in conn.execute(work_ids, {"refs": list(chunk)}):
             ids[(r.scheme, r.ident)] = r.id
             if r.title is None and refs[(r.scheme, r.ident)]:
                 untitled.append(r.id)
@@ -116,7 +134,7 @@ def save_shared(conn: Connection, shared: Sequence[Shared]) -> int:
              "created_at": s.created_at, "author_id": s.author_id}
             for s in shared for w in s.works]
     unique = list({(r["work_id"], r["post_id"]): r for r in rows}.values())
-    conn.execute(insert(post_works).on_conflict_do_nothing(), unique)
+    conn.execute(add_links, unique)
     return len(unique)
 
 

@@ -217,8 +217,8 @@ class Repository:
         if any(works):
             self._save_works(conn, page.posts, works)
         if page.state is not None:
-            conn.execute(update(sources).where(sources.c.id == source_id).values(
-                cursor=page.state.cursor, resolved_id=page.state.resolved_id))
+            conn.execute(_SET_STATE, {"sid": source_id, "cursor": page.state.cursor,
+                                      "resolved_id": page.state.resolved_id})
         return result
 
     def _save_posts(self, conn: Connection, source_id: int, batch: Sequence[Post],
@@ -294,11 +294,9 @@ class Repository:
         """The works of a page's posts: one select of the posts' ids and authors (only
         pages with a work pay it), then `papers.save_shared`."""
         sharing = [(p, w) for p, w in zip(batch, works, strict=False) if w]
-        network = sharing[0][0].network
         keys = list(dict.fromkeys(p.key for p, _ in sharing))
         stored = {r.key: r for r in conn.execute(
-            select(posts.c.key, posts.c.id, posts.c.author_id, posts.c.created_at)
-            .where(posts.c.network == network, posts.c.key.in_(keys)))}
+            _SHARING_POSTS, {"network": sharing[0][0].network, "keys": keys})}
         save_shared(conn, [Shared(row.id, row.created_at, row.author_id, w)
                            for p, w in sharing if (row := stored.get(p.key)) is not None])
 
@@ -453,6 +451,12 @@ def upsert_app_state(conn: Connection, key: str, value: str) -> None:
     conn.execute(stmt.on_conflict_do_update(index_elements=["key"],
                                             set_={"value": stmt.excluded.value}))
 
+
+# Built once (a page's store runs them every time)
+_SET_STATE = update(sources).where(sources.c.id == bindparam("sid")).values(
+    cursor=bindparam("cursor"), resolved_id=bindparam("resolved_id"))
+_SHARING_POSTS = select(posts.c.key, posts.c.id, posts.c.author_id, posts.c.created_at).where(
+    posts.c.network == bindparam("network"), posts.c.key.in_(bindparam("keys", expanding=True)))
 
 _COUNT_PARAMS = tuple(bindparam(name, type_=Integer) for name in ("r", "b", "l"))
 # The counts of posts seen again, where they changed (IS DISTINCT FROM: NULL-safe; on

@@ -19,6 +19,8 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
+from functools import cache
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, delete, false, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -104,17 +106,24 @@ def _rows(result: Iterable[object]) -> list[Row]:
              json_strings(r.links)) for r in result]  # type: ignore[attr-defined]
 
 
+# Built once: a page's store runs these every time, and building them was a measurable
+# part of its cost; `ids` expands to the list given at execution.
+_SNAPSHOT_POSTS = select(*_COLUMNS).where(posts.c.id.in_(bindparam("ids", expanding=True)),
+                                          visible())
+_SNAPSHOT_TOPICS = select(post_topics.c.post_id, post_topics.c.topic).where(
+    post_topics.c.post_id.in_(bindparam("ids", expanding=True)))
+
+
 def snapshot(conn: Connection, ids: Sequence[int]) -> Counter[Key]:
     """The contributions of the posts `ids` as stored now (invisible ones: none)."""
     out: Counter[Key] = Counter()
     unique = sorted(set(ids))
     for i in range(0, len(unique), CHUNK):
         chunk = unique[i:i + CHUNK]
-        rows = _rows(conn.execute(select(*_COLUMNS).where(posts.c.id.in_(chunk), visible())))
+        rows = _rows(conn.execute(_SNAPSHOT_POSTS, {"ids": chunk}))
         if not rows:
             continue
-        topics = conn.execute(select(post_topics.c.post_id, post_topics.c.topic)
-                              .where(post_topics.c.post_id.in_([r[0] for r in rows]))).all()
+        topics = conn.execute(_SNAPSHOT_TOPICS, {"ids": [r[0] for r in rows]}).all()
         out += contributions(rows, ((t.post_id, t.topic) for t in topics))
     return out
 
@@ -131,30 +140,41 @@ def snapshot_where(conn: Connection, where: ColumnElement[bool], since: datetime
     return contributions(rows, ((t.post_id, t.topic) for t in topics))
 
 
+def _keyed(kind: str) -> list[str]:
+    return ["day", _TABLES[kind][1], *(["author_id"] if kind == LINK else [])]
+
+
+@cache
+def _statements(dialect: str, kind: str) -> tuple[Any, Any]:
+    """(add to a day's count, drop the rows that fell to nothing) of one kind, built once
+    per dialect."""
+    table, name = _TABLES[kind]
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    add = insert.on_conflict_do_update(index_elements=_keyed(kind),
+                                       set_={"posts": table.c.posts + insert.excluded.posts})
+    cond = [table.c.day == bindparam("d"), table.c[name] == bindparam("v"), table.c.posts <= 0]
+    if kind == LINK:
+        cond.append(table.c.author_id == bindparam("a"))
+    return add, delete(table).where(*cond)
+
+
 def apply(conn: Connection, before: Counter[Key], after: Counter[Key]) -> None:
     """Add `after - before` to the rollup (both may hold keys the other lacks)."""
-    delta: dict[Key, int] = {}
+    by_kind: dict[str, list[tuple[Key, int]]] = {}
     for key in before.keys() | after.keys():
         change = after.get(key, 0) - before.get(key, 0)
         if change:
-            delta[key] = change
-    if not delta:
-        return
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    for kind, (table, name) in _TABLES.items():
-        keyed = ["day", name, *(["author_id"] if kind == LINK else [])]
-        rows = [dict(zip(keyed, (day, value, author)[:len(keyed)], strict=True), posts=n)
-                for (k, day, value, author), n in sorted(delta.items()) if k == kind]
-        if not rows:
+            by_kind.setdefault(key[0], []).append((key, change))
+    for kind in _TABLES:  # one order for every writer (PostgreSQL row locks)
+        changes = by_kind.get(kind)
+        if not changes:
             continue
-        stmt = insert(table)
-        conn.execute(stmt.on_conflict_do_update(
-            index_elements=keyed, set_={"posts": table.c.posts + stmt.excluded.posts}), rows)
+        add, drop = _statements(conn.dialect.name, kind)
+        keyed = _keyed(kind)
+        changes.sort()
+        conn.execute(add, [dict(zip(keyed, (day, value, author)[:len(keyed)], strict=True),
+                                posts=n) for (_, day, value, author), n in changes])
         gone = [{"d": day, "v": value, **({"a": author} if kind == LINK else {})}
-                for (k, day, value, author), n in delta.items() if k == kind and n < 0]
+                for (_, day, value, author), n in changes if n < 0]
         if gone:  # a count that fell to nothing leaves no row
-            cond = [table.c.day == bindparam("d"), table.c[name] == bindparam("v"),
-                    table.c.posts <= 0]
-            if kind == LINK:
-                cond.append(table.c.author_id == bindparam("a"))
-            conn.execute(delete(table).where(*cond), gone)
+            conn.execute(drop, gone)

@@ -289,6 +289,22 @@ def test_a_malformed_body_once_is_retried(
     assert len(ids(run(make_collector(), Target("list", LIST_ID)))) == 7
 
 
+def test_json_that_orjson_refuses_is_read_as_json_reads_it(
+        make_collector: MakeCollector, mastodon_fake: MastodonFake) -> None:
+    """A lone surrogate (a cut emoji) and an integer beyond 64 bits are valid JSON that the
+    fast parser refuses: the page is still read (not refused as malformed), its raw JSON
+    kept."""
+    status = mastodon_fake.api.make_status(content="<p>cut \ud83d emoji</p>")
+    status["huge"] = 2**70
+    mastodon_fake.api.add_statuses("list:42", [status])
+
+    pages = run(make_collector(), LIST)
+
+    [post] = [p for page in pages for p in page.posts]
+    assert "\ud83d" in post.text
+    assert '"huge":1180591620717411303424' in post.raw
+
+
 def test_slow_answer_times_out_and_is_retried(
         make_collector: MakeCollector, mastodon_fake: MastodonFake) -> None:
     slow = Reply(200, b"[]", {"Content-Type": "application/json"}, delay=1.5)
