@@ -38,4 +38,5 @@ post_works = Table(
     # covering: the ranking over a period reads this index alone
     Index("ix_post_works_created", "created_at", "work_id", "author_id"),
     Index("ix_post_works_post", "post_id", "work_id"),  # a post's works; boosts -> works
+    sqlite_with_rowid=False,  # the primary key is the table (migration 0013)
 )

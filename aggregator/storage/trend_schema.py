@@ -22,6 +22,7 @@ topic_days = Table(
     Column("day", Date, primary_key=True),
     Column("topic", String(64), primary_key=True),
     Column("posts", Integer, nullable=False),
+    sqlite_with_rowid=False,  # the primary key is the table (migration 0013)
 )
 
 hashtag_days = Table(
@@ -29,6 +30,7 @@ hashtag_days = Table(
     Column("day", Date, primary_key=True),
     Column("hashtag", String(HASHTAG_CHARS), primary_key=True),
     Column("posts", Integer, nullable=False),
+    sqlite_with_rowid=False,  # the primary key is the table (migration 0013)
 )
 
 link_days = Table(
@@ -37,4 +39,5 @@ link_days = Table(
     Column("link", String(LINK_CHARS), primary_key=True),
     Column("author_id", Id, primary_key=True),  # accounts.id (no foreign key: prune
     Column("posts", Integer, nullable=False),  # removes the rows with the posts)
+    sqlite_with_rowid=False,  # the primary key is the table (migration 0013)
 )
