@@ -32,6 +32,7 @@ from aggregator.storage.import_sources import import_source_names
 from aggregator.storage.mutes import Mute, muted_clause, unmuted
 from aggregator.storage.queries import (
     COUNT_CAP,
+    VIEW_COUNT_CAP,
     PostDetail,
     PostKey,
     PostRow,
@@ -48,8 +49,8 @@ if TYPE_CHECKING:
     from aggregator.query import Vocabulary
     from aggregator.service import CollectService, SourceResult
 
-__all__ = ["COUNT_CAP", "NETWORK_NAMES", "FeedReader", "Mute", "PostDetail", "PostKey",
-           "PostRow", "Refresher", "RelatedPost", "ServiceRefresher", "Setup",
+__all__ = ["COUNT_CAP", "NETWORK_NAMES", "VIEW_COUNT_CAP", "FeedReader", "Mute", "PostDetail",
+           "PostKey", "PostRow", "Refresher", "RelatedPost", "ServiceRefresher", "Setup",
            "StorageFeedReader", "StoredThread", "ThreadPost", "View"]
 
 logger = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ class FeedReader(Protocol):
     def get_post(self, post_id: int) -> PostDetail: ...
 
     def count_views(self, views: Sequence[View]) -> dict[str, int]:
-        """Unread posts per view id (muted ones left out), capped at COUNT_CAP."""
+        """Unread posts per view id (muted ones left out), capped at VIEW_COUNT_CAP."""
         ...
 
     def count_hidden(self, view_id: str, query: str) -> int:

@@ -98,9 +98,13 @@ posts = Table(
     Index("ix_posts_author", "author_id", "created_at"),
     Index("ix_posts_first_seen", "first_seen", "id"),
     Index("ix_posts_reply_to", "network", "reply_to_id"),  # a conversation's replies
-    # the Starred view and its unread count read only the starred posts (migration 0008)
+    # the Starred view reads only the starred posts (migration 0008)
     Index("ix_posts_starred", "created_at", "id", sqlite_where=text("starred = 1"),
           postgresql_where=text("starred")),
+    # ... and the unread ones, for that count alone (migration 0014)
+    Index("ix_posts_starred_unread", "created_at", "id",
+          sqlite_where=text("starred = 1 AND is_read = 0"),
+          postgresql_where=text("starred AND NOT is_read")),
 )
 
 boosts = Table(

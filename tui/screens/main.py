@@ -277,14 +277,15 @@ class MainScreen(WorkerScreen):
 
     def after_first_page(self) -> None:
         """The counts a view shows besides its posts (the sidebar's unread, the posts hidden
-        by mutes) cost more as the archive grows: asked for once the posts are on screen,
-        so that the first screen waits for none of them."""
+        by mutes) cost more as the archive grows: asked for once the posts are drawn, so
+        that the first screen waits for none of them."""
         if self._hidden_wait == self.posts.generation:
             self._hidden_wait = None
-            self.fetch_hidden(self.posts.generation, self.view_id, self.query_text)
+            self.call_after_refresh(self.fetch_hidden, self.posts.generation, self.view_id,
+                                    self.query_text)
         if self._counts_wait:
             self._counts_wait = False
-            self.fetch_counts(self.views)
+            self.call_after_refresh(self.fetch_counts, self.views)
 
     def on_load_failed(self, msg: m.LoadFailed) -> None:
         if msg.generation == self.posts.generation:

@@ -1,5 +1,5 @@
 """The views sidebar: All, Unread, Starred, saved views, topics, sources, networks, each
-with its unread count (capped: "999+")."""
+with its unread count (capped: "99+")."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from aggregator.reader.feed import COUNT_CAP, View
+from aggregator.reader.feed import COUNT_CAP, VIEW_COUNT_CAP, View
 from tui.sanitize import sanitize_line
 
 LABEL_WIDTH = 16
 
 
-def format_count(n: int | None) -> str:
+def format_count(n: int | None, cap: int = COUNT_CAP) -> str:
     if n is None or n == 0:
         return ""
-    return f"{COUNT_CAP - 1}+" if n >= COUNT_CAP else str(n)
+    return f"{cap - 1}+" if n >= cap else str(n)
 
 
 def prompt(view: View, count: int | None, width: int = LABEL_WIDTH) -> Text:
@@ -25,7 +25,7 @@ def prompt(view: View, count: int | None, width: int = LABEL_WIDTH) -> Text:
     if len(label) > width:
         label = label[: width - 1] + "…"
     text = Text(label.ljust(width), no_wrap=True, overflow="ellipsis", end="")
-    text.append(format_count(count).rjust(5), style="bold")
+    text.append(format_count(count, VIEW_COUNT_CAP).rjust(5), style="bold")
     return text
 
 
