@@ -63,6 +63,7 @@ class Importer:
         self._sources: dict[str, int] = {}
         self._import_only: set[int] = set()  # source ids whose runs are imports
         self._configured: dict[str, int] | None = None
+        self._kept = (0, 0)  # (read, stored) as last committed
 
     def source_id(self, name: str, network: str, fmt: str) -> int:
         """The source `name`: a configured one, or an import-only one, created when
@@ -97,28 +98,40 @@ class Importer:
         it stored first)."""
         summary = summary if summary is not None else ImportSummary()
         bad: InputError | None = None
+        self._kept = (summary.read, summary.stored)
         with self.repo.bulk() as writer:
-            for chunk in chunks:
-                pending: list[Entry] = []
-                for entry in chunk.entries:
-                    item = entry.item
-                    if item.skipped is not None:
-                        summary.skipped[item.skipped] += 1
-                        continue
-                    if item.post is None:
-                        summary.bad += 1
-                        if not skip_bad:
-                            bad = InputError(item.position, item.error or "not a post")
+            try:
+                for chunk in chunks:
+                    pending: list[Entry] = []
+                    for entry in chunk.entries:
+                        item = entry.item
+                        if item.skipped is not None:
+                            summary.skipped[item.skipped] += 1
+                            continue
+                        if item.post is None:
+                            summary.bad += 1
+                            if not skip_bad:
+                                bad = InputError(item.position, item.error or "not a post")
+                                break
+                            logger.warning("skipped %s: %s", item.position, item.error)
+                            continue
+                        if not entry.names:  # even with skip_bad: --source is missing
+                            bad = InputError(item.position,
+                                             "the record names no source: pass --source")
                             break
-                        logger.warning("skipped %s: %s", item.position, item.error)
-                        continue
-                    summary.read += 1
-                    pending.append(entry)
-                self._flush(writer, pending, fmt, summary)
-                if progress is not None:
-                    progress(summary, chunk.position)
-                if bad is not None:
-                    break
+                        summary.read += 1
+                        pending.append(entry)
+                    self._flush(writer, pending, fmt, summary)
+                    if writer.due():
+                        self._kept = (summary.read, summary.stored)
+                    if progress is not None:
+                        progress(summary, chunk.position)
+                    if bad is not None:
+                        break
+            except BaseException:  # what was not committed is rolled back: not counted
+                summary.read, summary.stored = self._kept
+                summary.present = summary.read - summary.stored
+                raise
         if bad is not None:  # raised once what came before it is committed
             raise bad
         return summary
@@ -142,10 +155,7 @@ class Importer:
         groups: dict[tuple[str, str], list[tuple[Entry, int]]] = {}
         extra: dict[tuple[str, str], list[tuple[Entry, int]]] = {}
         for entry in pending:
-            assert entry.item.post is not None
-            if not entry.names:
-                raise InputError(entry.item.position,
-                                 "the record names no source: pass --source")
+            assert entry.item.post is not None and entry.names
             network = entry.item.post.network
             groups.setdefault((entry.names[0], network), []).append((entry, 0))
             for i, name in enumerate(entry.names[1:], 1):  # posts of several sources
@@ -153,6 +163,7 @@ class Importer:
         new = [key for key in (*groups, *extra) if key[0] not in self._sources]
         if new:  # sources are written through another connection: not while we hold one
             writer.commit()
+            self._kept = (summary.read - len(pending), summary.stored)
             for name, kind in new:
                 self.source_id(name, kind, fmt)
         for (name, _network), group in groups.items():

@@ -62,7 +62,8 @@ class SaveResult:
 
 
 class BulkWriter:
-    """`save_page` inside `Repository.bulk` (see there)."""
+    """`save_page` inside `Repository.bulk` (see there); the caller says where a
+    transaction may end (`due`), so that it ends where the caller's own counts agree."""
 
     def __init__(self, repo: Repository, conn: Connection, commit_every: int,
                  commit_seconds: float) -> None:
@@ -80,9 +81,16 @@ class BulkWriter:
             self._began = clock.monotonic()
         result = self._repo._store_page(self._conn, source_id, page, topics, works)
         self._held += len(page.posts)
-        if self._held >= self._every or clock.monotonic() - self._began >= self._seconds:
-            self.commit()
         return result
+
+    def due(self) -> bool:
+        """Commit if the open transaction holds `commit_every` posts or has been open
+        `commit_seconds`; whether it did."""
+        if not self._held or (self._held < self._every and self._repo.clock.monotonic()
+                              - self._began < self._seconds):
+            return False
+        self.commit()
+        return True
 
     def commit(self) -> None:
         """Commit what is held now (before writing through another connection: on SQLite
@@ -196,12 +204,12 @@ class Repository:
     @contextmanager
     def bulk(self, commit_every: int = BULK_COMMIT_POSTS,
              commit_seconds: float = BULK_COMMIT_SECONDS) -> Iterator[BulkWriter]:
-        """Pages stored on one connection, a transaction committing once it holds
-        `commit_every` posts or has been open `commit_seconds` (on the clock), and at
-        the end: an import's many small pages pay one commit (and one WAL checkpoint's
-        share) per transaction, not per page, and readers still see it progress. What
-        commits is always a whole number of pages; an exception rolls back the pages
-        since the last commit, as a kill does."""
+        """Pages stored on one connection, a transaction committing where the caller asks
+        `writer.due()` once it holds `commit_every` posts or has been open
+        `commit_seconds` (on the clock), and at the end: an import's many small pages pay
+        one commit (and one WAL checkpoint's share) per transaction, not per page, and
+        readers still see it progress. What commits is always a whole number of pages;
+        an exception rolls back the pages since the last commit, as a kill does."""
         with self.db.engine.connect() as conn:
             writer = BulkWriter(self, conn, commit_every, commit_seconds)
             yield writer

@@ -393,3 +393,22 @@ def test_a_line_that_is_no_mastodon_status_is_reported_with_its_position(
     assert err.strip().splitlines() == [
         "read 1, stored 1, already present 0, bad 1",
         "error: s.jsonl:2: not a Mastodon status (an object with account and content)"]
+
+
+def test_a_record_naming_no_source_stops_the_import_and_the_summary_counts_what_stayed(
+        rounds: Rounds, fresh_rounds: MakeRounds, tmp_path: Path) -> None:
+    rounds.ok("import", builders.write_jsonl(tmp_path / "t.jsonl", builders.v2_bodies()),
+              "--source", "medtwitter")
+    records = rounds.records()
+    records[-1]["sources"] = []
+    exported = builders.write_jsonl(tmp_path / "export.jsonl", records)
+
+    fresh = fresh_rounds("fresh")
+    code, _, err = fresh("import", exported)
+
+    n = len(records) - 1
+    assert code == 1
+    assert err.strip().splitlines() == [
+        f"read {n}, stored {n}, already present 0, bad 0",
+        f"error: export.jsonl:{n + 1}: the record names no source: pass --source"]
+    assert len(fresh.records()) == n  # the posts before it stayed, and only they

@@ -214,28 +214,33 @@ def test_a_page_reads_back_exactly_as_written(db: Database, clock: ManualClock,
 
 def test_bulk_commits_whole_pages_by_size_and_by_time_and_a_failure_keeps_what_committed(
         db: Database, clock: ManualClock, tmp_path: Path) -> None:
-    """An import's transactions: every `commit_every` posts or `commit_seconds` on the
-    clock, whole pages only; an exception (as a kill) loses only the pages since the last
-    commit, and storing them again adds each post once."""
+    """An import's transactions: where the importer asks, once `commit_every` posts or
+    `commit_seconds` on the clock are held, whole pages only; an exception (as a kill)
+    loses only the pages since the last commit, and storing them again adds each post
+    once."""
     repo = Repository(db, clock)
     source = repo.sync_sources(settings(tmp_path))["cardio"]
     pages = [Page(tuple(post(10 * p + i) for i in range(10)), None) for p in range(8)]
 
     with pytest.raises(KeyboardInterrupt), repo.bulk(commit_every=20,
                                                      commit_seconds=60) as writer:
+        done = []
         for page in pages[:5]:
             writer.save_page(source, page)
+            done.append(writer.due())
+        assert done == [False, True, False, True, False]
         assert count(db, posts) == 40  # committed after pages 2 and 4, not page 5
         raise KeyboardInterrupt
     assert count(db, posts) == 40
 
     with repo.bulk(commit_every=1000, commit_seconds=60) as writer:
         writer.save_page(source, pages[4])
+        assert not writer.due()
         clock.advance(61)  # a slow trickle of pages still commits
         writer.save_page(source, pages[5])
-        assert count(db, posts) == 60
+        assert writer.due() and count(db, posts) == 60
         writer.save_page(source, pages[6])
-        assert count(db, posts) == 60
+        assert not writer.due() and count(db, posts) == 60
     assert count(db, posts) == 70  # the end commits the rest
 
     with repo.bulk() as writer:  # again, with one page more: each post once
