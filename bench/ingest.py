@@ -186,15 +186,16 @@ def import_run(path: Path, url: str, *, one_process: bool) -> dict[str, Any]:
     from aggregator.cli import main
     from bench.probe import peak_rss_mb
 
-    config = Path(tempfile.mkdtemp(dir=path.parent, prefix="cfg-")) / "rounds.toml"
-    config.write_text(f'[database]\nurl = "{url}"\n')
-    config.chmod(0o600)
     out = io.StringIO()
-    started = time.perf_counter()
-    with contextlib.redirect_stdout(out):
-        code = main(["--config", str(config), "import", str(path), "--source", "bench",
-                     *(["--one-process"] if one_process else [])])
-    seconds = time.perf_counter() - started
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix="cfg-") as where:
+        config = Path(where) / "rounds.toml"
+        config.write_text(f'[database]\nurl = "{url}"\n')
+        config.chmod(0o600)
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(out):
+            code = main(["--config", str(config), "import", str(path), "--source", "bench",
+                         *(["--one-process"] if one_process else [])])
+        seconds = time.perf_counter() - started
     if code != 0:
         raise SystemExit(f"rounds import failed ({code}): {out.getvalue()[-500:]}")
     summary = out.getvalue().strip().splitlines()[-1]  # "read N, stored S, already ..."

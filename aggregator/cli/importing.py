@@ -81,7 +81,7 @@ def import_(app: AppContext, paths: tuple[Path, ...], source: str | None, fmt: s
     formats = [detect(p) if fmt == "auto" else fmt for p in paths]
     if source is None and any(f != "rounds" for f in formats):
         raise click.UsageError("--source NAME is required (except for rounds exports)")
-    importer = Importer(app.settings, app.repo, app.clock)
+    importer = Importer(app.settings, app.repo)
     if source is not None:
         for f in formats:
             if f in NETWORK:  # create it up front: `rounds status` shows it even if empty

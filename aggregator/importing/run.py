@@ -23,7 +23,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from aggregator.clock import Clock
 from aggregator.errors import ConfigError, InputError
 from aggregator.importing.reading import Chunk, Entry
 from aggregator.models import Page
@@ -56,10 +55,9 @@ Progress = Callable[[ImportSummary, int], None]  # the summary, input bytes read
 
 
 class Importer:
-    def __init__(self, settings: Settings, repo: Repository, clock: Clock) -> None:
+    def __init__(self, settings: Settings, repo: Repository) -> None:
         self.settings = settings
         self.repo = repo
-        self.clock = clock
         self._sources: dict[str, int] = {}
         self._import_only: set[int] = set()  # source ids whose runs are imports
         self._configured: dict[str, int] | None = None
