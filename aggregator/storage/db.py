@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,11 +82,27 @@ def _sqlite_pragmas(create: bool, busy_ms: int) -> Callable[[Any, Any], None]:
             # -75 bytes a post). An existing archive keeps its page size.
             cur.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         if "alembic_version" in tables or (create and not tables):
-            cur.execute("PRAGMA journal_mode = WAL")
+            _enter_wal(cur, busy_ms)
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
     return pragmas
+
+
+def _enter_wal(cur: Any, busy_ms: int) -> None:
+    """Switch to WAL, waiting out another process that is switching the same new file:
+    SQLite answers that race with SQLITE_BUSY at once, without calling the busy handler
+    (four processes opening a new archive together failed one time in fifteen)."""
+    deadline = time.monotonic() + busy_ms / 1000
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+            if code not in (_SQLITE_BUSY, _SQLITE_LOCKED) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.005)
 
 
 def _sqlite_path(url: str) -> Path | None:

@@ -110,6 +110,37 @@ def test_processes_opening_a_new_database_at_once_all_succeed(db_url: str) -> No
     db.dispose()
 
 
+def test_opening_a_new_archive_waits_while_another_process_is_creating_it(
+        tmp_path: Path) -> None:
+    """SQLite refuses the switch to WAL at once, without its busy wait, while another
+    connection writes the new file (the first process of cron's minute making it WAL):
+    opening must wait for that as for any other lock, not fail one run in fifteen."""
+    import threading
+
+    path = tmp_path / "rounds.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    outcome: list[str] = []
+
+    def open_it() -> None:
+        try:
+            open_database(f"sqlite:///{path}").dispose()
+            outcome.append("opened")
+        except StorageError as exc:
+            outcome.append(str(exc))
+
+    opener = threading.Thread(target=open_it)
+    opener.start()
+    opener.join(timeout=0.5)  # before the fix it had failed by now
+    holder.execute("ROLLBACK")
+    holder.close()
+    opener.join(timeout=60)
+    assert outcome == ["opened"]
+    db = open_database(f"sqlite:///{path}")
+    assert schema_revision(db.engine) == head_revision()
+    db.dispose()
+
+
 def test_an_archive_from_before_0004_keeps_its_rows_and_takes_at_uris(db_url: str) -> None:
     """Bluesky stores at:// URIs as remote ids and cursors: longer than the 64 characters
     PostgreSQL enforced before migration 0004."""
