@@ -87,9 +87,10 @@ def import_(app: AppContext, paths: tuple[Path, ...], source: str | None, fmt: s
             if f in NETWORK:  # create it up front: `rounds status` shows it even if empty
                 importer.source_id(source, NETWORK[f], f)
     total = input_bytes(paths)
-    reading = Reading(paths, tuple(formats), source, app.settings,
-                      voice_topic_index(CurationStore(app.db, app.clock)))
     worker = not one_process and total >= WORKER_MIN_BYTES and (os.cpu_count() or 1) > 1
+    reading = Reading(paths, tuple(formats), source, app.settings,
+                      voice_topic_index(CurationStore(app.db, app.clock)),
+                      find_works=not worker)
     summary = ImportSummary()
     err = Console(stderr=True)
     label = formats[0] if len(set(formats)) == 1 else "mixed"

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from aggregator.errors import ConfigError, InputError
 from aggregator.importing.reading import Chunk, Entry
 from aggregator.models import Page
+from aggregator.papers.detect import WorkRef, detect_post
 from aggregator.settings import Settings
 from aggregator.storage.import_sources import StoredSource, ensure_import_source, get_source
 from aggregator.storage.repository import BulkWriter, Repository
@@ -175,5 +176,13 @@ class Importer:
         posts = tuple(e.item.post for e, _ in group if e.item.post is not None)
         source_id = self.source_id(name, posts[0].network, fmt)
         saved = writer.save_page(source_id, Page(posts=posts, state=None, requests=0),
-                                 [e.topics[i] for e, i in group], [e.works for e, _ in group])
+                                 [e.topics[i] for e, i in group],
+                                 [_works(e) for e, _ in group])
         return saved.new
+
+
+def _works(entry: Entry) -> tuple[WorkRef, ...]:
+    if entry.works is not None:
+        return entry.works
+    assert entry.item.post is not None
+    return detect_post(entry.item.post)
