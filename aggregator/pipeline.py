@@ -16,13 +16,15 @@ have returned its item.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
+import os
 import pickle
 import queue
 import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from aggregator.errors import AggregatorError
@@ -36,7 +38,7 @@ R = TypeVar("R")
 BULK_GC_THRESHOLD = (100_000, 50, 100)
 
 
-@contextmanager
+@contextlib.contextmanager
 def bulk_gc() -> Iterator[None]:
     """Cyclic garbage collection at bulk pace for the duration (restored after)."""
     before = gc.get_threshold()
@@ -51,37 +53,38 @@ class WorkerDied(AggregatorError):
     """The worker process ended without a word (killed, out of memory)."""
 
 
-_POLL_S = 0.5  # how often each side checks that the other is still there
-
-
 def produce(fn: Callable[..., Iterable[R]], args: tuple[Any, ...], *, worker: bool = True,
             depth: int = 4) -> Iterator[R]:
     """The items of `fn(*args)`, iterated in a spawned worker process (`worker=False`:
     here), at most `depth` ahead of the consumer.
 
     An exception in the worker is raised here where its item would have come (as the
-    worker's exception when it pickles, else a RuntimeError with its text). Closing the
+    worker's exception when it pickles, else a RuntimeError with its text). A worker that
+    dies, even halfway through writing an item, is WorkerDied here: the items come through
+    a pipe whose only writer is the worker (this process closes its copy), so its death
+    is the end of the pipe. (A multiprocessing.Queue keeps a writer here too: a worker
+    killed mid-item left this side waiting for the rest of it for ever.) Closing the
     iterator, an exception here, or this process's end stops the worker: it ignores
-    Ctrl-C (the terminal sends it to both; this process decides) and gives up when this
-    process is gone (SIGKILL leaves no orphan waiting on a full queue).
+    Ctrl-C (the terminal sends it to both; this process decides) and exits when the pipe
+    has no reader (SIGKILL of this process leaves no orphan).
     """
     if not worker:
         yield from fn(*args)
         return
     context = multiprocessing.get_context("spawn")
-    channel: Any = context.Queue(maxsize=depth)
-    proc = context.Process(target=_run_producer, args=(fn, args, channel), daemon=True,
-                           name="rounds-worker")
+    reader, writer = context.Pipe(duplex=False)
+    proc = context.Process(target=_run_producer, args=(fn, args, writer, depth),
+                           daemon=True, name="rounds-worker")
     proc.start()
+    writer.close()
     try:
         while True:
             try:
-                kind, value = channel.get(timeout=_POLL_S)
-            except queue.Empty:
-                if not proc.is_alive() and channel.empty():
-                    raise WorkerDied(f"the worker process ended (exit code "
-                                     f"{proc.exitcode}) before its work was done") from None
-                continue
+                kind, value = reader.recv()
+            except (EOFError, OSError):  # the pipe ended: its writer is gone
+                proc.join()
+                raise WorkerDied(f"the worker process ended (exit code {proc.exitcode}) "
+                                 "before its work was done") from None
             if kind == "item":
                 yield value
             elif kind == "error":
@@ -89,36 +92,46 @@ def produce(fn: Callable[..., Iterable[R]], args: tuple[Any, ...], *, worker: bo
             else:
                 return
     finally:
+        reader.close()  # a worker still writing gets EPIPE and exits
         if proc.is_alive():
             proc.terminate()
         proc.join()
-        channel.close()
-        channel.join_thread()
 
 
-def _run_producer(fn: Callable[..., Iterable[Any]], args: tuple[Any, ...],
-                  channel: Any) -> None:
+def _run_producer(fn: Callable[..., Iterable[Any]], args: tuple[Any, ...], channel: Any,
+                  depth: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.set_threshold(*BULK_GC_THRESHOLD)
-    parent = multiprocessing.parent_process()
+    # a thread writes to the pipe while this one makes the next items (up to `depth`)
+    outbox: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=max(1, depth - 1))
 
-    def send(message: tuple[str, Any]) -> None:
+    def pump() -> None:
         while True:
+            message = outbox.get()
             try:
-                channel.put(message, timeout=_POLL_S)
+                channel.send(message)
+            except OSError:  # no reader: the consumer is gone (closed, or killed)
+                os._exit(1)
+            except Exception as exc:  # an item that does not pickle: say so, then stop
+                with contextlib.suppress(OSError):
+                    channel.send(("error", RuntimeError(
+                        f"the worker could not hand over an item ({type(exc).__name__}: "
+                        f"{exc})")))
+                os._exit(1)
+            if message[0] != "item":
                 return
-            except queue.Full:
-                if parent is not None and not parent.is_alive():
-                    channel.cancel_join_thread()  # what is queued has no reader
-                    raise SystemExit(1) from None
 
+    sender = threading.Thread(target=pump, name="rounds-worker-send", daemon=True)
+    sender.start()
     try:
         for item in fn(*args):
-            send(("item", item))
+            outbox.put(("item", item))
     except BaseException as exc:  # every failure goes to the consumer
-        send(("error", _portable(exc)))
-        return
-    send(("end", None))
+        outbox.put(("error", _portable(exc)))
+    else:
+        outbox.put(("end", None))
+    sender.join()
+    channel.close()
 
 
 def _portable(exc: BaseException) -> BaseException:

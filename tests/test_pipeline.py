@@ -4,7 +4,11 @@ in order."""
 from __future__ import annotations
 
 import os
+import signal
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +62,51 @@ def test_a_consumer_that_stops_early_stops_the_worker() -> None:
     items.close()
     assert wait_until(lambda: not process_alive(pid)), "the worker went on after the end"
 
+
+
+def pid_then_a_huge_item() -> Iterator[object]:
+    yield os.getpid()
+    yield b"x" * 50_000_000  # far more than a pipe holds: written while the consumer reads
+    time.sleep(600)  # killed long before this ends
+
+
+def writing_to_a_pipe(pid: int) -> bool:
+    """A thread of `pid` is blocked writing to a pipe (Linux: its wait channel)."""
+    return any("pipe" in wchan.read_text()
+               for wchan in Path(f"/proc/{pid}/task").glob("*/wchan"))
+
+
+def test_a_worker_killed_halfway_through_writing_an_item_is_reported_not_waited_for(
+        ) -> None:
+    """The kernel's OOM killer picks the worker while it hands over a big chunk: the
+    importer must stop with WorkerDied, not wait for the rest of the chunk for ever."""
+    items = produce(pid_then_a_huge_item, ())
+    pid = next(items)
+    assert isinstance(pid, int)
+    assert wait_until(lambda: writing_to_a_pipe(pid)), "the worker never wrote the item"
+    os.kill(pid, signal.SIGKILL)
+    outcome: list[BaseException | object] = []
+
+    def take() -> None:
+        try:
+            outcome.append(next(items))
+        except BaseException as exc:  # what the consumer sees is the point
+            outcome.append(exc)
+
+    taker = threading.Thread(target=take, daemon=True)
+    taker.start()
+    taker.join(timeout=60)
+    assert not taker.is_alive(), "still waiting for the rest of a dead worker's item"
+    assert isinstance(outcome[0], WorkerDied) and "exit code -9" in str(outcome[0])
+
+
+def unpicklable() -> Iterator[object]:
+    yield 1
+    yield lambda: None  # a lambda does not pickle
+
+
+def test_an_item_the_worker_cannot_hand_over_is_an_error_here() -> None:
+    items = produce(unpicklable, ())
+    assert next(items) == 1
+    with pytest.raises(RuntimeError, match="could not hand over an item"):
+        next(items)

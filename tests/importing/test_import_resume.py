@@ -122,3 +122,40 @@ def test_killed_import_resumes_with_every_post_once(tmp_path: Path, db_url: str,
     exported = [json.loads(line)["key"] for line in out.splitlines()]
     assert len(exported) == len(set(exported)) == POSTS, "a post was stored twice or lost"
     assert set(exported) == keys
+
+
+def test_a_worker_that_dies_midway_leaves_a_summary_of_what_was_kept(
+        tmp_path: Path, db_url: str) -> None:
+    """The reading process killed (out of memory, say) after a commit: the import stops
+    with one line, and its summary counts the posts that stayed, not those rolled back."""
+    path = tmp_path / "big.jsonl"
+    total = 20_000
+    big_twarc2(path, total)
+    cfg = tmp_path / "rounds.toml"
+    cfg.write_text(f'[database]\nurl = "{db_url}"\n')
+    cfg.chmod(0o600)
+
+    proc = rounds(cfg, "import", str(path), "--source", "big")
+    deadline = time.monotonic() + 120
+    while stored(db_url) == 0:  # a transaction has committed: kill the reader now
+        assert proc.poll() is None, "the import ended before its worker could be killed"
+        assert time.monotonic() < deadline, "no batch committed in 120 s"
+        time.sleep(0.02)
+    workers = [p for p in children(proc.pid) if "spawn_main" in cmdline(p)]
+    assert len(workers) == 1, [cmdline(p) for p in children(proc.pid)]
+    os.kill(workers[0], signal.SIGKILL)
+    out, err = proc.communicate(timeout=300)
+
+    assert proc.returncode != 0
+    kept = stored(db_url)
+    assert 0 < kept < total, f"the worker was not killed midway: {kept} stored"
+    lines = err.strip().splitlines()
+    assert lines[-2] == f"read {kept}, stored {kept}, already present 0, bad 0", err
+    assert lines[-1].startswith("error: the worker process ended"), err
+    assert "Traceback" not in err
+
+    rerun = rounds(cfg, "import", str(path), "--source", "big")
+    out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err
+    assert out.strip() == (f"read {total}, stored {total - kept}, already present {kept}, "
+                           "bad 0")
