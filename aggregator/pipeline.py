@@ -25,6 +25,7 @@ import queue
 import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from types import FrameType
 from typing import Any, TypeVar
 
 from aggregator.errors import AggregatorError
@@ -47,6 +48,38 @@ def bulk_gc() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*before)
+
+
+_INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is done, then act as they would have.
+
+    For a commit and the count of what it kept: an interrupt landing between the two
+    (a commit takes tens of ms) left the data committed and the summary one transaction
+    short. Only the main thread can hold signals; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[signal.Signals] = []
+
+    def hold(signum: int, _frame: FrameType | None) -> None:
+        caught.append(signal.Signals(signum))
+
+    previous = {s: signal.signal(s, hold) for s in _INTERRUPTS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if caught:
+            handler = previous[caught[0]]
+            if callable(handler):
+                handler(caught[0], None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), caught[0])
 
 
 class WorkerDied(AggregatorError):
@@ -142,4 +175,4 @@ def _portable(exc: BaseException) -> BaseException:
     return exc
 
 
-__all__ = ["WorkerDied", "bulk_gc", "produce"]
+__all__ = ["WorkerDied", "bulk_gc", "interrupts_deferred", "produce"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.errors import InputError
-from aggregator.pipeline import WorkerDied, produce
+from aggregator.pipeline import WorkerDied, interrupts_deferred, produce
 from tests.conftest import process_alive, wait_until
 
 # --------------------------------------------------------------------------- produce
@@ -110,3 +110,16 @@ def test_an_item_the_worker_cannot_hand_over_is_an_error_here() -> None:
     assert next(items) == 1
     with pytest.raises(RuntimeError, match="could not hand over an item"):
         next(items)
+
+
+def test_ctrl_c_inside_a_deferred_block_acts_once_the_block_is_done() -> None:
+    """A commit and the count of what it kept happen together or not at all."""
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            steps.append("committed")
+            steps.append("counted")
+        steps.append("after the block")
+    assert steps == ["committed", "counted"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored

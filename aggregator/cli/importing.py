@@ -105,6 +105,10 @@ def import_(app: AppContext, paths: tuple[Path, ...], source: str | None, fmt: s
         importer.record_runs(summary, str(exc))
         click.echo(terminal_safe(summary.line(), single_line=True), err=True)
         raise
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: what was committed stays, and is said
+        click.echo(terminal_safe(summary.line(), single_line=True), err=True)
+        importer.record_runs(summary, "interrupted")
+        raise
     importer.record_runs(summary)
     click.echo(terminal_safe(summary.line(), single_line=True))
 

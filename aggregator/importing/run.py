@@ -27,6 +27,7 @@ from aggregator.errors import ConfigError, InputError
 from aggregator.importing.reading import Chunk, Entry
 from aggregator.models import Page
 from aggregator.papers.detect import WorkRef, detect_post
+from aggregator.pipeline import interrupts_deferred
 from aggregator.settings import Settings
 from aggregator.storage.import_sources import StoredSource, ensure_import_source, get_source
 from aggregator.storage.repository import BulkWriter, Repository
@@ -121,8 +122,9 @@ class Importer:
                         summary.read += 1
                         pending.append(entry)
                     self._flush(writer, pending, fmt, summary)
-                    if writer.due():
-                        self._kept = (summary.read, summary.stored)
+                    with interrupts_deferred():  # committed and counted, or neither
+                        if writer.due():
+                            self._kept = (summary.read, summary.stored)
                     if progress is not None:
                         progress(summary, chunk.position)
                     if bad is not None:

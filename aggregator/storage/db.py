@@ -19,6 +19,7 @@ PostgreSQL connection dropped while idle is replaced without anyone noticing.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import sqlite3
@@ -166,6 +167,16 @@ def _translate_errors(url: str, busy_ms: int) -> Callable[[ExceptionContext], Ex
         if ctx.is_pre_ping:  # a dead pooled connection: the pool replaces it by itself
             return None
         orig = ctx.original_exception
+        if not isinstance(orig, Exception):  # Ctrl-C, SIGTERM, exit: not the database's
+            # SQLAlchemy closes the connection next; a statement left open by the interrupt
+            # would keep a SQLite connection (and its write lock) alive until the
+            # traceback is gone: the interrupted import then waited 30 s on its own lock
+            # to record the run.
+            cursor = getattr(ctx.execution_context, "cursor", None)
+            if cursor is not None and ctx.dialect.name == "sqlite":
+                with contextlib.suppress(Exception):
+                    cursor.close()
+            return None
         reason = _first_line(orig)
         code = getattr(orig, "sqlite_errorcode", None)
         if isinstance(code, int):

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from aggregator.importing.reading import CHUNK as BATCH
 from aggregator.importing.reading import WORKER_MIN_BYTES
@@ -159,3 +159,49 @@ def test_a_worker_that_dies_midway_leaves_a_summary_of_what_was_kept(
     assert rerun.returncode == 0, err
     assert out.strip() == (f"read {total}, stored {total - kept}, already present {kept}, "
                            "bad 0")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_import_says_what_it_kept_and_records_the_run(
+        tmp_path: Path, sig: signal.Signals) -> None:
+    """Ctrl-C reaches both processes (the terminal signals the whole group), SIGTERM only
+    the importer. Either way: out at once with 130/143, a summary that counts exactly what
+    the archive holds (an interrupt during a commit used to leave it a transaction short),
+    the run recorded as interrupted, no worker left behind."""
+    path = tmp_path / "big.jsonl"
+    total = 20_000
+    big_twarc2(path, total)
+    cfg = tmp_path / "rounds.toml"
+    db_url = f"sqlite:///{tmp_path / 'rounds.db'}"
+    cfg.write_text(f'[database]\nurl = "{db_url}"\n')
+    cfg.chmod(0o600)
+
+    proc = subprocess.Popen([sys.executable, "-m", "aggregator.cli", "--config", str(cfg),
+                             "import", str(path), "--source", "big"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while stored(db_url) == 0:
+        assert proc.poll() is None, "the import ended before it could be interrupted"
+        assert time.monotonic() < deadline, "no batch committed in 120 s"
+        time.sleep(0.02)
+    workers = [p for p in children(proc.pid) if "spawn_main" in cmdline(p)]
+    if sig == signal.SIGINT:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
+    _, err = proc.communicate(timeout=20)  # not 30 s waiting on its own lock
+
+    assert proc.returncode == (130 if sig == signal.SIGINT else 143), err
+    assert "Traceback" not in err and "locked" not in err, err
+    kept = stored(db_url)
+    assert 0 < kept < total
+    summary = [line for line in err.splitlines() if line.startswith("read ")]
+    assert summary == [f"read {kept}, stored {kept}, already present 0, bad 0"], err
+    assert wait_until(lambda: not any(process_alive(pid) for pid in workers))
+    db = open_database(db_url)
+    try:
+        with db.engine.connect() as conn:
+            runs = conn.execute(text("SELECT outcome, error, new FROM runs")).all()
+    finally:
+        db.dispose()
+    assert [tuple(r) for r in runs] == [("error", "interrupted", kept)]

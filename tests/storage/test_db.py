@@ -160,3 +160,33 @@ def test_an_archive_from_before_0004_keeps_its_rows_and_takes_at_uris(db_url: st
         conn.execute(text("UPDATE sources SET cursor = :u, resolved_id = :u"), {"u": uri})
         assert conn.execute(text("SELECT resolved_id FROM sources")).scalar_one() == uri
     engine.dispose()
+
+
+def test_a_write_interrupted_by_ctrl_c_leaves_no_lock_behind(tmp_path: Path) -> None:
+    """Ctrl-C (or SIGTERM) lands in the middle of a statement: the transaction rolls back
+    and the lock is free at once, while the interrupt is still being handled (an
+    interrupted import records its run then). It used to come back as 'database
+    unreachable', and the closed connection kept its write lock while the traceback
+    lived: the interrupted import waited 30 s on its own lock."""
+    from sqlalchemy import event
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    db = open_database(url)
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE notes (n INTEGER)")
+
+    def interrupted(cursor: sqlite3.Cursor, statement: str, parameters: object,
+                    _context: object) -> bool:
+        cursor.executemany(statement, parameters)  # type: ignore[arg-type]
+        raise KeyboardInterrupt  # as the signal handler raises it, before the call returns
+
+    event.listen(db.engine, "do_executemany", interrupted)
+    with pytest.raises(KeyboardInterrupt) as caught, db.engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO notes VALUES (?)", [(1,), (2,)])
+    assert caught.value.__traceback__ is not None  # still alive, as in an except block
+    other = open_database(f"{url}?timeout=0.5")
+    with other.engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO notes VALUES (3)")
+        assert [n for (n,) in conn.exec_driver_sql("SELECT n FROM notes")] == [3]
+    other.dispose()
+    db.dispose()
