@@ -253,7 +253,12 @@ class Daemon:
                 name = self._paced.get_nowait()
             except queue.Empty:
                 return
-            self._keep_pace(name)
+            try:
+                self._keep_pace(name)
+            except StorageError as exc:  # the database went away as the run ended: the
+                # trigger's next time stands (the main loop must not die of it)
+                logger.warning("source=%s: next turn kept as planned, the archive could not "
+                               "be read: %s", name, exc)
 
     def check_clock(self) -> float:
         """Seconds the wall clock jumped since the last check (0.0: none).

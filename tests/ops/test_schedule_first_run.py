@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import update
 
 from aggregator.clock import ManualClock
@@ -13,7 +16,7 @@ from aggregator.locking import ClaimManager
 from aggregator.scheduler import Daemon
 from aggregator.service import CollectService
 from aggregator.settings import load_settings
-from aggregator.storage.db import Database
+from aggregator.storage.db import Database, open_database
 from aggregator.storage.repository import Repository
 from aggregator.storage.schema import sources
 
@@ -48,3 +51,38 @@ def test_overdue_sources_run_at_once_the_others_when_due(tmp_path: Path, db: Dat
     assert first["never"] == now and first["overdue"] == now and first["also-never"] == now
     due = now - timedelta(minutes=10) + timedelta(hours=1)
     assert due <= first["recent"] <= due + timedelta(seconds=60)  # staggered a little
+
+
+def test_the_database_going_away_as_a_run_ends_does_not_stop_the_daemon(
+        tmp_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture) -> None:
+    """A run ends well, and the main loop then reads when the source is next due: at that
+    moment PostgreSQL dropped its connections (CI saw the daemon stop, 'daemon stopped',
+    instead of pausing). Here another process holds the SQLite archive exclusively."""
+    path = tmp_path / "rounds.toml"
+    path.write_text('[accounts.med]\nnetwork = "mastodon"\nbase_url = "https://m.example"\n'
+                    + CONFIG)
+    path.chmod(0o600)
+    settings = load_settings(str(path), environ={})
+    archive = tmp_path / "a.db"
+    db = open_database(f"sqlite:///{archive}?timeout=0.2")
+    service = CollectService(settings, Repository(db, clock), lambda account: None,  # type: ignore[arg-type,return-value]
+                             clock)
+    runner = SourceRunner(service, ClaimManager(db, clock, lock_dir=tmp_path), clock)
+    daemon = Daemon(lambda stop: runner, clock)
+    daemon.sync_jobs(runner)
+    db.engine.dispose()  # idle pooled connections keep a shared lock on a WAL archive
+    holder = sqlite3.connect(archive, isolation_level=None)
+    holder.execute("PRAGMA locking_mode = EXCLUSIVE")  # in WAL mode: readers kept out too
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("UPDATE sources SET name = name")
+    try:
+        daemon._paced.put("never")  # the run of "never" has just ended
+        with caplog.at_level(logging.WARNING, logger="aggregator.scheduler"):
+            daemon.tend()  # raised DatabaseBusy out of the main loop before
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        daemon.shutdown()
+        db.dispose()
+    assert any("source=never: next turn kept as planned" in r.getMessage()
+               and "locked" in r.getMessage() for r in caplog.records)
