@@ -110,6 +110,7 @@ class Daemon:
         """Make the jobs match the runner's configuration (add, replace, remove)."""
         settings = runner.service.settings
         runner.source_ids()  # register new sources before their jobs run
+        last = runner.last_runs()  # (both reads before anything changes: they may fail)
         with self._lock:
             if self._runner is not None and self._runner is not runner:
                 self._retired.append(self._runner)
@@ -122,7 +123,6 @@ class Daemon:
                 logger.info("unscheduled %s", job.id)
         existing = {job.id: job for job in self._scheduler.get_jobs()}
         now = self.clock.now()
-        last = runner.last_runs()
         count = max(len(settings.sources), 1)
         for i, source in enumerate(settings.sources):
             alias = f"account:{source.account}"
@@ -327,7 +327,13 @@ class Daemon:
         except Exception as exc:  # a broken edit must not kill a running daemon
             logger.error("configuration not reloaded: %s", exc)
             return
-        self.sync_jobs(runner)
+        try:
+            self.sync_jobs(runner)
+        except StorageError as exc:  # nor a database that is away: the old one runs on
+            runner.service.close()
+            logger.error("configuration not reloaded: %s; send SIGHUP again once the "
+                         "database is back", exc)
+            return
         logger.info("configuration reloaded: %d sources", self._source_jobs())
 
     def request_stop(self) -> None:
