@@ -100,8 +100,8 @@ def bench_ingest(report: Report, n: int, runs: int, n_pages: int) -> None:
             report.add(Figure(f"bulk ingest profile: {stage}", us, "µs/post"))
         report.note("bulk ingest below target: 20,000 posts/s is 50 µs a post on one core, "
                     "100 µs on two; the profile above is one process, 10,000 statuses "
-                    "(the worker process runs the stages up to the pickling, the importing "
-                    "process the rest)")
+                    "(the worker process parses, normalizes, classifies and pickles; the "
+                    "importing process unpickles, finds the works and stores)")
 
     print(f"\n== ingest page by page (as collected): {n_pages:,} statuses", flush=True)
     from bench.generate import generate_statuses
