@@ -86,7 +86,9 @@ class Dropped:
 
 # a phrase trie node: (the phrase's words so far, what the phrase matches if it ends here,
 # the next tokens that continue a phrase)
-_Node = tuple[str, "tuple[tuple[str, int, TopicMatch], ...] | None", "dict[str, _Node] | None"]
+_Node = tuple[str, tuple[tuple[str, int, TopicMatch], ...] | None, "dict[str, _Node] | None"]
+
+_TagInfo = tuple[tuple[TopicMatch, ...], TopicMatch | None, tuple[str, ...]]
 
 
 def topic_ids(matches: Iterable[TopicMatch]) -> list[str]:
@@ -159,8 +161,9 @@ class Classifier:
         for t in taxonomy.topics:
             for friend in t.context_topics:
                 self._supports.setdefault(friend, []).append(t.id)
-        # hashtag -> (topics with the match, community facet or None, split words)
-        self._tags: dict[str, tuple[tuple[TopicMatch, ...], TopicMatch | None, str]] = {}
+        # hashtag -> (topics with the match, community facet or None, the folded tokens of
+        # its CamelCase split after a separator, or none if it splits into nothing)
+        self._tags: dict[str, _TagInfo] = {}
         for t in taxonomy.topics:
             weak = {_phrase_key(w) for w in t.weak}
             for kind, phrases in ((KEYWORD, t.keywords), (WEAK, t.weak), (VETO, t.veto),
@@ -263,10 +266,26 @@ class Classifier:
         best: dict[str, TopicMatch] = {}
         facets: dict[str, TopicMatch] = {}
         text, inline = strip_noise(post.text)
+        # the phrases are read in the folded tokens of the text, spoiler, alt texts and
+        # CamelCase hashtags, a separator between two (non-empty) segments. The text is
+        # tokenized once: as written for the case-sensitive rules, folded for the phrases
+        # (lower-casing ASCII tokens is folding them, and keeps them whole)
+        if "’" in text or "‘" in text or "ʼ" in text:
+            text = text.translate(_APOSTROPHES)
+        written = _WORD_OR_SEP.findall(text)
+        if not text:
+            tokens = []
+        elif text.isascii():
+            tokens = " ".join(written).lower().split()
+        else:
+            tokens = _WORD_OR_SEP.findall(fold(text))
+        if post.spoiler or post.media:
+            more = [s for s in (post.spoiler, *(m.alt_text for m in post.media)) if s]
+            if more:  # folding the joined segments folds each one
+                tokens += (_SEP, *_WORD_OR_SEP.findall(fold(_SEP.join(more))))
         tags = post.hashtags
         if inline:
             tags = (*tags, *inline)
-        rest = [post.spoiler] if post.spoiler else []  # the other segments, after the text
         for tag in dict.fromkeys(tags) if len(tags) > 1 else tags:
             info = self._tags.get(tag)
             if info is None:
@@ -277,22 +296,9 @@ class Classifier:
                     best[match.topic] = match
             if info[1] is not None:
                 facets.setdefault(info[1].topic, info[1])
-            rest.append(info[2])
-        if post.media:
-            rest[1 if post.spoiler else 0:0] = [m.alt_text for m in post.media if m.alt_text]
-        # the text is tokenized once: as written for the case-sensitive rules, folded for
-        # the phrases (lower-casing ASCII tokens is folding them, and keeps them whole)
-        if "’" in text or "‘" in text or "ʼ" in text:
-            text = text.translate(_APOSTROPHES)
-        written = _WORD_OR_SEP.findall(text)
-        if text.isascii():
-            tokens = " ".join(written).lower().split()
-        else:
-            tokens = _WORD_OR_SEP.findall(fold(text))
-        rest = [s for s in rest if s]
-        if rest:  # fold and tokenize the joined segments like the text alone
-            more = _WORD_OR_SEP.findall(fold(_SEP.join(rest)))
-            tokens = [*tokens, _SEP, *more] if text else more
+            tokens += info[2]
+        if not text and tokens:  # no separator before the first segment
+            del tokens[0]
         support: dict[str, list[tuple[str, int, int]]] = {}  # topic -> co-terms seen
         weak: dict[str, tuple[str, int, int]] = {}
         vetoed: dict[str, str] = {}
@@ -346,7 +352,7 @@ class Classifier:
                 trace.append(Dropped(topic, f"{match.matched!r} is shared with "
                                             f"{', '.join(near)}, which the post matched"))
 
-    def _tag_info(self, tag: str) -> tuple[tuple[TopicMatch, ...], TopicMatch | None, str]:
+    def _tag_info(self, tag: str) -> _TagInfo:
         """What one hashtag contributes (computed once per classifier and spelling)."""
         matches: tuple[TopicMatch, ...] = ()
         facet = None
@@ -363,7 +369,9 @@ class Classifier:
             if community:
                 name = "community:" + community
                 facet = TopicMatch(name, "community", shown, WEIGHTS["community"])
-        info = (matches, facet, split_camel(tag))
+        camel = split_camel(tag)
+        words = (_SEP, *_WORD_OR_SEP.findall(fold(camel))) if camel else ()
+        info = (matches, facet, words)
         if len(self._tags) >= CACHE_SIZE:
             self._tags.clear()
         self._tags[tag] = info
