@@ -84,6 +84,13 @@ class Dropped:
     reason: str
 
 
+# a phrase trie node: (the phrase's words so far, what the phrase matches if it ends here,
+# the next tokens that continue a phrase)
+_Node = tuple[str, tuple[tuple[str, int, TopicMatch], ...] | None, "dict[str, _Node] | None"]
+
+_TagInfo = tuple[tuple[TopicMatch, ...], TopicMatch | None, tuple[str, ...]]
+
+
 def topic_ids(matches: Iterable[TopicMatch]) -> list[str]:
     """Topic ids only (no community:/type: facets), in the classifier's order."""
     return [m.topic for m in matches if not m.topic.startswith(FACET_PREFIXES)]
@@ -114,15 +121,22 @@ def split_camel(tag: str) -> str:
     return " ".join(p for p in _CAMEL.split(tag) if p)
 
 
-def strip_noise(text: str) -> str:
-    """The text without URLs, @mentions and #hashtags (each replaced by a separator)."""
+def strip_noise(text: str) -> tuple[str, list[str]]:
+    """The text without URLs, @mentions and #hashtags (each replaced by a separator), and
+    the text's inline hashtags. When no URL or mention was removed first, one
+    ``_HASHTAG.split`` gives both."""
+    stripped = text
     if "://" in text or "www." in text.lower():  # what _URL needs, in any case
-        text = _URL.sub(" \x00 ", text)
-    if "@" in text:  # the patterns below cannot match without their sigil
-        text = _MENTION.sub(" \x00 ", text)
-    if "#" in text or "＃" in text:
-        text = _HASHTAG.sub(" \x00 ", text)
-    return text
+        stripped = _URL.sub(" \x00 ", stripped)
+    if "@" in stripped:  # the patterns below cannot match without their sigil
+        stripped = _MENTION.sub(" \x00 ", stripped)
+    if "#" not in text and "＃" not in text:
+        return stripped, []
+    if stripped is text:  # re.sub returns its argument when nothing matched
+        parts = _HASHTAG.split(text)  # [before, tag, between, tag, ..., after]
+        return " \x00 ".join(parts[::2]), parts[1::2]
+    # the removals can change what precedes a '#': match the tags on the original
+    return _HASHTAG.sub(" \x00 ", stripped), _HASHTAG.findall(text)
 
 
 def _phrase_key(phrase: str) -> str:
@@ -136,21 +150,20 @@ class Classifier:
         self.taxonomy = taxonomy
         self._order = {t.id: i for i, t in enumerate(taxonomy.topics)}
         self._phrases: dict[str, list[tuple[str, int]]] = {}
-        self._max_len: dict[str, int] = {}  # first token -> longest phrase (in tokens)
         self._hashtags: dict[str, list[str]] = {}
         self._stems: dict[str, list[str]] = {}
         self._guarded: dict[str, list[str]] = {}
         self._exact: dict[str, list[str]] = {}
         self._exact_len: dict[str, int] = {}
-        self._prefixes: set[str] = set()  # every phrase's leading words, for early exits
         self._langs = {t.id: frozenset(t.languages) for t in taxonomy.topics}
         self._neighbours = {t.id: t.neighbours for t in taxonomy.topics if t.neighbours}
         self._supports: dict[str, list[str]] = {}  # topic -> topics whose co-term it is
         for t in taxonomy.topics:
             for friend in t.context_topics:
                 self._supports.setdefault(friend, []).append(t.id)
-        # hashtag -> (topics with the match, community facet or None, split words)
-        self._tags: dict[str, tuple[tuple[TopicMatch, ...], TopicMatch | None, str]] = {}
+        # hashtag -> (topics with the match, community facet or None, the folded tokens of
+        # its CamelCase split after a separator, or none if it splits into nothing)
+        self._tags: dict[str, _TagInfo] = {}
         for t in taxonomy.topics:
             weak = {_phrase_key(w) for w in t.weak}
             for kind, phrases in ((KEYWORD, t.keywords), (WEAK, t.weak), (VETO, t.veto),
@@ -183,6 +196,21 @@ class Classifier:
                                                               WEIGHTS["keyword"]))
                                      for topic, kind in entries)
                           for key, entries in self._phrases.items()}
+        # the phrases as a token trie: token -> (phrase so far, its entries or None,
+        # the tokens that continue it or None), so n-grams are walked without joining
+        self._trie: dict[str, _Node] = {}
+        for key, compiled in self._compiled.items():
+            level, words = self._trie, key.split(" ")
+            for depth, word in enumerate(words, 1):
+                prefix = " ".join(words[:depth])
+                node = level.get(word) or (prefix, None, None)
+                if depth == len(words):
+                    node = (prefix, compiled, node[2])
+                elif node[2] is None:
+                    node = (prefix, node[1], {})
+                level[word] = node
+                if node[2] is not None:
+                    level = node[2]
         # tokens that start a guarded or exact match: the rest of a post is skipped
         self._guard_first = frozenset({*self._guarded, *self._exact_len})
         self._domains: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {}
@@ -208,10 +236,6 @@ class Classifier:
             entries = self._phrases.setdefault(form, [])
             if (topic, kind) not in entries:
                 entries.append((topic, kind))
-            first, n = form.split(" ", 1)[0], form.count(" ") + 1
-            self._max_len[first] = max(self._max_len.get(first, 0), n)
-            words = form.split(" ")
-            self._prefixes.update(" ".join(words[:i]) for i in range(1, len(words)))
 
     # -- the rules ---------------------------------------------------------------------
 
@@ -241,34 +265,53 @@ class Classifier:
                   voice_topics: Sequence[str], trace: list[Dropped] | None) -> list[TopicMatch]:
         best: dict[str, TopicMatch] = {}
         facets: dict[str, TopicMatch] = {}
-        text = post.text
-        tags = list(post.hashtags)
-        if "#" in text or "＃" in text:
-            tags += _HASHTAG.findall(text)
-        camel = []
-        for tag in dict.fromkeys(tags):
+        text, inline = strip_noise(post.text)
+        # the phrases are read in the folded tokens of the text, spoiler, alt texts and
+        # CamelCase hashtags, a separator between two (non-empty) segments. The text is
+        # tokenized once: as written for the case-sensitive rules, folded for the phrases
+        # (lower-casing ASCII tokens is folding them, and keeps them whole)
+        if "’" in text or "‘" in text or "ʼ" in text:
+            text = text.translate(_APOSTROPHES)
+        written = _WORD_OR_SEP.findall(text)
+        if not text:
+            tokens = []
+        elif text.isascii():
+            tokens = " ".join(written).lower().split()
+        else:
+            tokens = _WORD_OR_SEP.findall(fold(text))
+        if post.spoiler or post.media:
+            more = [s for s in (post.spoiler, *(m.alt_text for m in post.media)) if s]
+            if more:  # folding the joined segments folds each one
+                tokens += (_SEP, *_WORD_OR_SEP.findall(fold(_SEP.join(more))))
+        tags = post.hashtags
+        if inline:
+            tags = (*tags, *inline)
+        for tag in dict.fromkeys(tags) if len(tags) > 1 else tags:
             info = self._tags.get(tag)
             if info is None:
                 info = self._tag_info(tag)
             for match in info[0]:
-                _offer(best, match)
+                old = best.get(match.topic)
+                if old is None or match.weight > old.weight:
+                    best[match.topic] = match
             if info[1] is not None:
                 facets.setdefault(info[1].topic, info[1])
-            camel.append(info[2])
-        text = strip_noise(text)
-        segments = [text, post.spoiler, *(m.alt_text for m in post.media), *camel]
+            tokens += info[2]
+        if not text and tokens:  # no separator before the first segment
+            del tokens[0]
         support: dict[str, list[tuple[str, int, int]]] = {}  # topic -> co-terms seen
         weak: dict[str, tuple[str, int, int]] = {}
         vetoed: dict[str, str] = {}
         shared: dict[str, TopicMatch] = {}
-        self._match_phrases(_SEP.join(s for s in segments if s), best, support, weak, vetoed,
-                            shared)
+        self._match_tokens(tokens, best, support, weak, vetoed, shared)
         priors = {*default_topics, *voice_topics}
         supports = self._supports  # a topic the text already matched is a co-term
         for topic in [t for t in best if t in supports and t not in vetoed]:
             priors.update(supports[topic])
         lang = (post.lang or "").split("-")[0].lower()
-        self._match_guarded(text, lang, best, support, weak, priors, trace)
+        if _SEP in text:  # the guarded rules read the text's words only
+            written = [w for w in written if w != _SEP]
+        self._match_guarded(written, lang, best, support, weak, priors, trace)
         for topic, phrase in vetoed.items():
             old = best.get(topic)
             if old is not None and old.rule in TEXT_RULES:
@@ -309,7 +352,7 @@ class Classifier:
                 trace.append(Dropped(topic, f"{match.matched!r} is shared with "
                                             f"{', '.join(near)}, which the post matched"))
 
-    def _tag_info(self, tag: str) -> tuple[tuple[TopicMatch, ...], TopicMatch | None, str]:
+    def _tag_info(self, tag: str) -> _TagInfo:
         """What one hashtag contributes (computed once per classifier and spelling)."""
         matches: tuple[TopicMatch, ...] = ()
         facet = None
@@ -326,7 +369,9 @@ class Classifier:
             if community:
                 name = "community:" + community
                 facet = TopicMatch(name, "community", shown, WEIGHTS["community"])
-        info = (matches, facet, split_camel(tag))
+        camel = split_camel(tag)
+        words = (_SEP, *_WORD_OR_SEP.findall(fold(camel))) if camel else ()
+        info = (matches, facet, words)
         if len(self._tags) >= CACHE_SIZE:
             self._tags.clear()
         self._tags[tag] = info
@@ -336,48 +381,49 @@ class Classifier:
                        support: dict[str, list[tuple[str, int, int]]],
                        weak: dict[str, tuple[str, int, int]], vetoed: dict[str, str],
                        shared: dict[str, TopicMatch]) -> None:
-        tokens = _WORD_OR_SEP.findall(fold(text))
-        tokens.append(_SEP)
-        phrases, max_len, prefixes = self._compiled, self._max_len, self._prefixes
-        count = len(tokens)
-        hits = []
-        for i in [i for i, tok in enumerate(tokens) if tok in max_len]:
-            key = tokens[i]
-            found = phrases.get(key)
-            if found is not None:
-                hits.append((key, found, i, i + 1))
-            if key in prefixes:
-                for n in range(2, min(max_len[key], count - i) + 1):
-                    key = key + " " + tokens[i + n - 1]
-                    found = phrases.get(key)
-                    if found is not None:
-                        hits.append((key, found, i, i + n))
-                    if key not in prefixes:  # no phrase goes on from here
-                        break
-        for key, entries, start, end in hits:
-            for topic, kind, match in entries:
-                if kind == KEYWORD:
-                    old = best.get(topic)
-                    if old is None or match.weight > old.weight:
-                        best[topic] = match
-                elif kind == CONTEXT:
-                    support.setdefault(topic, []).append((key, start, end))
-                elif kind == WEAK:  # the first, longest: "case of the day", not "of the day"
-                    if topic not in weak or weak[topic][1] == start:
-                        weak[topic] = (key, start, end)
-                elif kind == SHARED:
-                    shared.setdefault(topic, match)
-                else:
-                    vetoed.setdefault(topic, key)
+        self._match_tokens(_WORD_OR_SEP.findall(fold(text)), best, support, weak, vetoed,
+                           shared)
 
-    def _match_guarded(self, text: str, lang: str, best: dict[str, TopicMatch],
+    def _match_tokens(self, tokens: list[str], best: dict[str, TopicMatch],
+                      support: dict[str, list[tuple[str, int, int]]],
+                      weak: dict[str, tuple[str, int, int]], vetoed: dict[str, str],
+                      shared: dict[str, TopicMatch]) -> None:
+        """Every phrase in the folded tokens, from each start the longest last."""
+        trie = self._trie
+        count = len(tokens)
+        for start in [i for i, tok in enumerate(tokens) if tok in trie]:
+            key, entries, after = trie[tokens[start]]
+            end = start + 1
+            while True:
+                if entries is not None:
+                    for topic, kind, match in entries:
+                        if kind == KEYWORD:
+                            old = best.get(topic)
+                            if old is None or match.weight > old.weight:
+                                best[topic] = match
+                        elif kind == CONTEXT:
+                            support.setdefault(topic, []).append((key, start, end))
+                        elif kind == WEAK:  # the first, longest: "case of the day"
+                            if topic not in weak or weak[topic][1] == start:
+                                weak[topic] = (key, start, end)
+                        elif kind == SHARED:
+                            shared.setdefault(topic, match)
+                        else:
+                            vetoed.setdefault(topic, key)
+                if after is None or end == count:
+                    break
+                node = after.get(tokens[end])
+                if node is None:  # no phrase goes on from here
+                    break
+                key, entries, after = node
+                end += 1
+
+    def _match_guarded(self, tokens: list[str], lang: str, best: dict[str, TopicMatch],
                        support: dict[str, list[tuple[str, int, int]]],
                        weak: dict[str, tuple[str, int, int]], priors: set[str],
                        trace: list[Dropped] | None) -> None:
+        """The guarded and exact rules, over the text's words as written."""
         found: dict[str, list[str]] = {}
-        if "’" in text or "‘" in text or "ʼ" in text:
-            text = text.translate(_APOSTROPHES)
-        tokens = _WORD.findall(text)
         guarded, exact, exact_len, first = (self._guarded, self._exact, self._exact_len,
                                             self._guard_first)
         for i in [i for i, tok in enumerate(tokens) if tok in first]:
