@@ -7,7 +7,10 @@ process stores the chunks before, so an import uses both cores; a small one runs
 the same process (spawning the worker costs about a second). With a worker, finding the
 works is left to the storing process (`find_works=False`): reading was the slower half
 (about 185 µs a post against 120), and works take about 35 of them; balanced, 100k bench
-statuses import in 18 s instead of 20. A `Reading` is plain data
+statuses import in 18 s instead of 20. Storing slows as the archive's indexes grow: at 1M
+the storing process is the busier one (217 s of CPU to 167), and the worker finding the
+works would even them out there. Deciding by the worker's backlog of unsent chunks
+misjudged (the sending thread waits for the GIL) and was slower at 100k. A `Reading` is plain data
 (the settings, the curated voices' topics) because it crosses to that process.
 """
 
