@@ -163,8 +163,9 @@ class Importer:
                 extra.setdefault((name, network), []).append((entry, i))
         new = [key for key in (*groups, *extra) if key[0] not in self._sources]
         if new:  # sources are written through another connection: not while we hold one
-            writer.commit()
-            self._kept = (summary.read - len(pending), summary.stored)
+            with interrupts_deferred():  # committed and counted, or neither
+                writer.commit()
+                self._kept = (summary.read - len(pending), summary.stored)
             for name, kind in new:
                 self.source_id(name, kind, fmt)
         for (name, _network), group in groups.items():
