@@ -10,8 +10,10 @@ works is left to the storing process (`find_works=False`): reading was the slowe
 statuses import in 18 s instead of 20. Storing slows as the archive's indexes grow: at 1M
 the storing process is the busier one (217 s of CPU to 167), and the worker finding the
 works would even them out there. Deciding by the worker's backlog of unsent chunks
-misjudged (the sending thread waits for the GIL) and was slower at 100k. A `Reading` is plain data
-(the settings, the curated voices' topics) because it crosses to that process.
+misjudged (the sending thread waits for the GIL) and was slower at 100k.
+
+A `Reading` is plain data (the settings, the curated voices' topics) because it crosses
+to that process.
 """
 
 from __future__ import annotations

@@ -19,13 +19,12 @@ PostgreSQL connection dropped while idle is replaced without anyone noticing.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,7 +173,7 @@ def _translate_errors(url: str, busy_ms: int) -> Callable[[ExceptionContext], Ex
             # to record the run.
             cursor = getattr(ctx.execution_context, "cursor", None)
             if cursor is not None and ctx.dialect.name == "sqlite":
-                with contextlib.suppress(Exception):
+                with suppress(Exception):
                     cursor.close()
             return None
         reason = _first_line(orig)

@@ -78,6 +78,22 @@ def cmdline(pid: int) -> str:
         return "(gone)"
 
 
+def config(tmp_path: Path, db_url: str) -> Path:
+    cfg = tmp_path / "rounds.toml"
+    cfg.write_text(f'[database]\nurl = "{db_url}"\n')
+    cfg.chmod(0o600)
+    return cfg
+
+
+def wait_for_a_commit(proc: subprocess.Popen[str], db_url: str) -> None:
+    """Until the import's first transaction has committed (it must still be running)."""
+    deadline = time.monotonic() + 120
+    while stored(db_url) == 0:
+        assert proc.poll() is None, "the import ended before its first commit was seen"
+        assert time.monotonic() < deadline, "no batch committed in 120 s"
+        time.sleep(0.02)
+
+
 def rounds(cfg: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "aggregator.cli", "--config", str(cfg),
                              *args], env=dict(os.environ), stdout=subprocess.PIPE,
@@ -91,16 +107,10 @@ def test_killed_import_resumes_with_every_post_once(tmp_path: Path, db_url: str,
     path = tmp_path / "big.jsonl"
     keys = big_twarc2(path, POSTS)
     assert path.stat().st_size >= WORKER_MIN_BYTES  # big enough for a worker by default
-    cfg = tmp_path / "rounds.toml"
-    cfg.write_text(f'[database]\nurl = "{db_url}"\n')
-    cfg.chmod(0o600)
+    cfg = config(tmp_path, db_url)
 
     proc = rounds(cfg, "import", str(path), "--source", "big", *how)
-    deadline = time.monotonic() + 120
-    while stored(db_url) == 0:  # wait for the first transaction to commit, then kill
-        assert proc.poll() is None, "the import ended before it could be killed"
-        assert time.monotonic() < deadline, "no batch committed in 120 s"
-        time.sleep(0.02)
+    wait_for_a_commit(proc, db_url)
     workers = children(proc.pid)
     assert bool(workers) == (not how), "the import's worker process"
     proc.send_signal(signal.SIGKILL)
@@ -131,16 +141,10 @@ def test_a_worker_that_dies_midway_leaves_a_summary_of_what_was_kept(
     path = tmp_path / "big.jsonl"
     total = 20_000
     big_twarc2(path, total)
-    cfg = tmp_path / "rounds.toml"
-    cfg.write_text(f'[database]\nurl = "{db_url}"\n')
-    cfg.chmod(0o600)
+    cfg = config(tmp_path, db_url)
 
     proc = rounds(cfg, "import", str(path), "--source", "big")
-    deadline = time.monotonic() + 120
-    while stored(db_url) == 0:  # a transaction has committed: kill the reader now
-        assert proc.poll() is None, "the import ended before its worker could be killed"
-        assert time.monotonic() < deadline, "no batch committed in 120 s"
-        time.sleep(0.02)
+    wait_for_a_commit(proc, db_url)
     workers = [p for p in children(proc.pid) if "spawn_main" in cmdline(p)]
     assert len(workers) == 1, [cmdline(p) for p in children(proc.pid)]
     os.kill(workers[0], signal.SIGKILL)
@@ -171,19 +175,13 @@ def test_an_interrupted_import_says_what_it_kept_and_records_the_run(
     path = tmp_path / "big.jsonl"
     total = 20_000
     big_twarc2(path, total)
-    cfg = tmp_path / "rounds.toml"
     db_url = f"sqlite:///{tmp_path / 'rounds.db'}"
-    cfg.write_text(f'[database]\nurl = "{db_url}"\n')
-    cfg.chmod(0o600)
+    cfg = config(tmp_path, db_url)
 
     proc = subprocess.Popen([sys.executable, "-m", "aggregator.cli", "--config", str(cfg),
                              "import", str(path), "--source", "big"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while stored(db_url) == 0:
-        assert proc.poll() is None, "the import ended before it could be interrupted"
-        assert time.monotonic() < deadline, "no batch committed in 120 s"
-        time.sleep(0.02)
+    wait_for_a_commit(proc, db_url)
     workers = [p for p in children(proc.pid) if "spawn_main" in cmdline(p)]
     if sig == signal.SIGINT:
         os.killpg(proc.pid, sig)
